@@ -1,0 +1,178 @@
+package model
+
+import (
+	"math"
+
+	"github.com/resnas/resnas/internal/gemm"
+)
+
+func sqrt64(x float64) float64 { return math.Sqrt(x) }
+
+// layerNorm writes LN(x)·w + b into y (eps 1e-6, biased variance, as F.layer_norm).
+// Statistics accumulate in float64 so long rows keep float32-level accuracy.
+func layerNorm(y, x, w, b []float32) {
+	n := len(x)
+	y = y[:n]
+	w, b = w[:n], b[:n]
+	var sum, sq float64
+	for _, v := range x {
+		sum += float64(v)
+	}
+	mean := sum / float64(n)
+	for _, v := range x {
+		d := float64(v) - mean
+		sq += d * d
+	}
+	rstd := float32(1 / math.Sqrt(sq/float64(n)+lnEps))
+	m := float32(mean)
+	for i, v := range x {
+		y[i] = (v-m)*rstd*w[i] + b[i]
+	}
+}
+
+// softmax normalises a row in place.
+func softmax(row []float32) {
+	mx := row[0]
+	for _, v := range row[1:] {
+		if v > mx {
+			mx = v
+		}
+	}
+	var sum float32
+	for i, v := range row {
+		e := float32(math.Exp(float64(v - mx)))
+		row[i] = e
+		sum += e
+	}
+	inv := 1 / sum
+	for i := range row {
+		row[i] *= inv
+	}
+}
+
+// biasGELU adds the bias and applies the exact (erf) GELU in place.
+func biasGELU(row, bias []float32) {
+	bias = bias[:len(row)]
+	for i, v := range row {
+		x := float64(v + bias[i])
+		row[i] = float32(0.5 * x * (1 + math.Erf(x/math.Sqrt2)))
+	}
+}
+
+// addTo adds src to dst element-wise (len(src) values).
+func addTo(dst, src []float32) {
+	dst = dst[:len(src)]
+	for i, v := range src {
+		dst[i] += v
+	}
+}
+
+// addBiasRows adds bias to every row of m.
+func addBiasRows(m gemm.Mat, bias []float32) {
+	for r := 0; r < m.Rows; r++ {
+		addTo(m.Row(r), bias[:m.Cols])
+	}
+}
+
+// bnReLU applies a folded BatchNorm and ReLU to one channel in place.
+func bnReLU(ch []float32, scale, shift float32) {
+	for i, v := range ch {
+		v = v*scale + shift
+		if v < 0 {
+			v = 0
+		}
+		ch[i] = v
+	}
+}
+
+func convOut(size, k, stride, pad int) int { return (size+2*pad-k)/stride + 1 }
+
+// im2colT lays out a CHW image for out(Cout × HW) = W(Cout × cin·k²) · cols: row
+// ci·k²+ky·k+kx, column oy·Wout+ox. Out-of-image taps are zero.
+func im2colT(cols gemm.Mat, src []float32, cin, h, w, k, stride, pad int) {
+	ho, wo := convOut(h, k, stride, pad), convOut(w, k, stride, pad)
+	for ci := 0; ci < cin; ci++ {
+		plane := src[ci*h*w : (ci+1)*h*w]
+		for ky := 0; ky < k; ky++ {
+			for kx := 0; kx < k; kx++ {
+				row := cols.Row(ci*k*k + ky*k + kx)
+				for oy := 0; oy < ho; oy++ {
+					iy := oy*stride - pad + ky
+					out := row[oy*wo : (oy+1)*wo]
+					if iy < 0 || iy >= h {
+						clear(out)
+						continue
+					}
+					line := plane[iy*w : (iy+1)*w]
+					for ox := range out {
+						ix := ox*stride - pad + kx
+						if ix < 0 || ix >= w {
+							out[ox] = 0
+						} else {
+							out[ox] = line[ix]
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// im2colCHW lays out a CHW image for tokens(HW × Cout) = cols(HW × cin·k²) · Wᵀ: row
+// oy·Wout+ox, column ci·k²+ky·k+kx.
+func im2colCHW(cols gemm.Mat, src []float32, cin, h, w, k, stride, pad int) {
+	ho, wo := convOut(h, k, stride, pad), convOut(w, k, stride, pad)
+	for oy := 0; oy < ho; oy++ {
+		for ox := 0; ox < wo; ox++ {
+			row := cols.Row(oy*wo + ox)
+			for ci := 0; ci < cin; ci++ {
+				plane := src[ci*h*w : (ci+1)*h*w]
+				for ky := 0; ky < k; ky++ {
+					iy := oy*stride - pad + ky
+					dst := row[(ci*k+ky)*k : (ci*k+ky+1)*k]
+					if iy < 0 || iy >= h {
+						clear(dst)
+						continue
+					}
+					for kx := range dst {
+						ix := ox*stride - pad + kx
+						if ix < 0 || ix >= w {
+							dst[kx] = 0
+						} else {
+							dst[kx] = plane[iy*w+ix]
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// im2colHWC lays out a token grid (h·w rows of cin channels) the same way as im2colCHW.
+func im2colHWC(cols gemm.Mat, src gemm.Mat, h, w, k, stride, pad int) {
+	cin := src.Cols
+	ho, wo := convOut(h, k, stride, pad), convOut(w, k, stride, pad)
+	kk := k * k
+	for oy := 0; oy < ho; oy++ {
+		for ox := 0; ox < wo; ox++ {
+			row := cols.Row(oy*wo + ox)
+			for ky := 0; ky < k; ky++ {
+				iy := oy*stride - pad + ky
+				for kx := 0; kx < k; kx++ {
+					ix := ox*stride - pad + kx
+					tap := ky*k + kx
+					if iy < 0 || iy >= h || ix < 0 || ix >= w {
+						for ci := 0; ci < cin; ci++ {
+							row[ci*kk+tap] = 0
+						}
+						continue
+					}
+					px := src.Row(iy*w + ix)
+					for ci, v := range px {
+						row[ci*kk+tap] = v
+					}
+				}
+			}
+		}
+	}
+}

@@ -1,0 +1,412 @@
+package model
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"sync"
+
+	"github.com/resnas/resnas/internal/gemm"
+)
+
+// Normalisation constants of the reference models (layers.md §3.7).
+const (
+	lnEps = 1e-6 // every LayerNorm
+	bnEps = 1e-5 // the conv stem's BatchNorm2d
+)
+
+// NetOptions configure an inference network.
+type NetOptions struct {
+	// Threads is the number of cores the forward pass may use; 0 means runtime.NumCPU().
+	Threads int
+}
+
+// Net runs one architecture on a set of weights. When the weights are a supernet's, every
+// weight is a strided view of the leading slice of the supernet tensor (reference.md §4.4):
+// nothing is copied, so building a Net for another sub-network is cheap.
+//
+// A Net is not safe for concurrent Forward calls; build one per goroutine (they can share
+// Weights).
+type Net struct {
+	arch    Arch
+	in      Input
+	be      gemm.Backend
+	threads int
+
+	stem   stemView
+	tokens []float32 // class token, width C0
+	pos    gemm.Mat  // stage-1 position embedding, (1+grid²) × C0
+	layers []layerView
+	norm   lnView
+	head   linearView
+
+	grids []int // token grid side of each stage
+
+	mu         sync.Mutex
+	workspaces []*workspace // one per worker goroutine, grown on demand and reused
+}
+
+type linearView struct {
+	W gemm.Mat  // out × in, a view of a possibly larger out_max × in_max weight
+	b []float32 // out
+}
+
+type lnView struct{ w, b []float32 }
+
+// convView is a convolution weight (Cout, Cin, k, k) viewed as the Cout × Cin·k·k matrix of
+// its leading slice; with a max-size weight the columns stay contiguous per output row.
+type convView struct {
+	W                   gemm.Mat
+	b                   []float32 // nil when the conv has no bias
+	cin, k, stride, pad int
+}
+
+// bnFold is an inference BatchNorm folded into a per-channel affine map.
+type bnFold struct{ scale, shift []float32 }
+
+type stemView struct {
+	typ                 int
+	conv1, conv2, conv3 convView // conv stem (types 4/5)
+	bn1, bn2, bn3       bnFold
+	proj                convView // conv_proj (types 4/5) or proj (type 0)
+	mid                 int
+}
+
+type layerView struct {
+	Layer
+	grid int // token grid side at this layer's input
+
+	// Transformer block.
+	norm1, norm2 lnView
+	q, k, v      gemm.Mat // rows of the fused qkv weight for the first Heads heads of each section
+	qb, kb, vb   []float32
+	fusedQKV     bool // the three sections are adjacent (all heads used): one GEMM suffices
+	qkvW         gemm.Mat
+	qkvB         []float32
+	proj         linearView
+	fc1, fc2     linearView
+
+	// Residual spatial reduction.
+	norm           lnView
+	reduce         convView
+	reducePos      gemm.Mat // (g/2)² × Cout
+	tokenTransform linearView
+}
+
+// NewNet checks that the weights hold arch (exactly, or as a leading slice of a larger
+// supernet) and returns a network that runs it. Errors name the tensor and both shapes.
+func NewNet(w Weights, arch Arch, in Input, be gemm.Backend, opts NetOptions) (*Net, error) {
+	if in.Patch <= 0 || in.Size%in.Patch != 0 {
+		return nil, fmt.Errorf("input size %d is not a multiple of patch size %d", in.Size, in.Patch)
+	}
+	if len(arch.Layers) == 0 {
+		return nil, fmt.Errorf("architecture has no blocks")
+	}
+	n := &Net{arch: arch.Clone(), in: in, be: be, threads: opts.Threads}
+	if n.threads <= 0 {
+		n.threads = runtime.NumCPU()
+	}
+	v := viewer{w: w}
+	grid := in.Grid()
+	c := arch.Stem.Width
+	var err error
+	if n.stem, err = v.stem(arch.Stem, in); err != nil {
+		return nil, err
+	}
+	if n.tokens, err = v.vec("tokens", c, 3); err != nil {
+		return nil, err
+	}
+	if n.pos, err = v.tokenMat("pos_embed", 1+grid*grid, c); err != nil {
+		return nil, err
+	}
+	n.grids = []int{grid}
+	for i, l := range arch.Layers {
+		lv := layerView{Layer: l, grid: grid}
+		p := fmt.Sprintf("blocks.%d.", i)
+		switch l.Type {
+		case TypeBlock:
+			if l.Dim != c {
+				return nil, fmt.Errorf("blocks.%d: width %d, but the stage is %d wide", i, l.Dim, c)
+			}
+			if l.Exists {
+				if err := v.block(&lv, p); err != nil {
+					return nil, err
+				}
+			}
+		case TypeReduction:
+			if l.In != c {
+				return nil, fmt.Errorf("blocks.%d: reduction input %d, but the stage is %d wide", i, l.In, c)
+			}
+			if grid%2 != 0 {
+				return nil, fmt.Errorf("blocks.%d: token grid %d×%d is odd and cannot be reduced (choose an image size divisible by %d)", i, grid, grid, in.Patch*2)
+			}
+			if err := v.reduction(&lv, p, grid); err != nil {
+				return nil, err
+			}
+			grid /= 2
+			c = l.Out
+			n.grids = append(n.grids, grid)
+		default:
+			return nil, fmt.Errorf("blocks.%d: unknown entry type %d", i, l.Type)
+		}
+		n.layers = append(n.layers, lv)
+	}
+	if arch.Head.Dim != c {
+		return nil, fmt.Errorf("head: width %d, but the last stage is %d wide", arch.Head.Dim, c)
+	}
+	if n.norm, err = v.ln("norm", c); err != nil {
+		return nil, err
+	}
+	if n.head, err = v.linear("cls_head", arch.Head.Classes, c); err != nil {
+		return nil, err
+	}
+	return n, nil
+}
+
+// Arch returns the architecture the network runs.
+func (n *Net) Arch() Arch { return n.arch.Clone() }
+
+// Input returns the image geometry the network expects.
+func (n *Net) Input() Input { return n.in }
+
+// Classes is the number of logits per image.
+func (n *Net) Classes() int { return n.arch.Head.Classes }
+
+// Forward computes logits (batch × classes) for images x (batch × C × H × W, normalised).
+// Images are split across worker goroutines; each runs the whole network on its share with
+// its own reused workspace, so steady-state calls do not allocate.
+func (n *Net) Forward(ctx context.Context, x []float32, batch int, logits []float32) error {
+	pix := n.in.Channels * n.in.Size * n.in.Size
+	if len(x) < batch*pix {
+		return fmt.Errorf("input holds %d values, want %d (%d images of %d×%d×%d)", len(x), batch*pix, batch, n.in.Channels, n.in.Size, n.in.Size)
+	}
+	if len(logits) < batch*n.Classes() {
+		return fmt.Errorf("logits buffer holds %d values, want %d", len(logits), batch*n.Classes())
+	}
+	if batch == 0 {
+		return nil
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+
+	workers := min(n.threads, batch)
+	if t, ok := n.be.(gemm.Threaded); ok {
+		// Parallelism over images beats nested BLAS threading; only a batch too small to
+		// split gives the spare cores to the BLAS library.
+		t.SetThreads(max(1, n.threads/workers))
+	}
+	for len(n.workspaces) < workers {
+		n.workspaces = append(n.workspaces, &workspace{})
+	}
+	per := (batch + workers - 1) / workers
+	var wg sync.WaitGroup
+	errs := make([]error, workers)
+	for wi := 0; wi < workers; wi++ {
+		lo, hi := wi*per, min(batch, (wi+1)*per)
+		if lo >= hi {
+			continue
+		}
+		wg.Add(1)
+		go func(wi, lo, hi int) {
+			defer wg.Done()
+			errs[wi] = n.forwardChunk(ctx, n.workspaces[wi], x[lo*pix:hi*pix], hi-lo, logits[lo*n.Classes():hi*n.Classes()])
+		}(wi, lo, hi)
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// forwardChunk runs the network on b images with one workspace.
+func (n *Net) forwardChunk(ctx context.Context, ws *workspace, x []float32, b int, logits []float32) error {
+	ws.ensure(n, b)
+	grid := n.in.Grid()
+	c := n.arch.Stem.Width
+	tok := 1 + grid*grid
+	pix := n.in.Channels * n.in.Size * n.in.Size
+
+	// Stem and stage-1 tokens: X holds b images × tok rows × c columns, densely.
+	X := gemm.NewMat(b*tok, c, ws.x)
+	for i := 0; i < b; i++ {
+		img := X.Sub(i*tok, (i+1)*tok, 0, c)
+		n.stemForward(ws, x[i*pix:(i+1)*pix], img.Sub(1, tok, 0, c))
+		copy(img.Row(0), n.tokens)
+		for r := 0; r < tok; r++ {
+			addTo(img.Row(r), n.pos.Row(r))
+		}
+	}
+	for li := range n.layers {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		l := &n.layers[li]
+		switch l.Type {
+		case TypeBlock:
+			if l.Exists {
+				n.blockForward(ws, l, X, b, tok)
+			}
+		case TypeReduction:
+			X = n.reductionForward(ws, l, X, b)
+			grid /= 2
+			tok = 1 + grid*grid
+			c = l.Out
+		}
+	}
+	// Final LN on the class token only, then the head.
+	cls := gemm.NewMat(b, c, ws.ln)
+	for i := 0; i < b; i++ {
+		layerNorm(cls.Row(i), X.Row(i*tok), n.norm.w, n.norm.b)
+	}
+	out := gemm.NewMat(b, n.Classes(), logits)
+	linearForward(n.be, out, cls, n.head)
+	return nil
+}
+
+// blockForward applies one pre-norm transformer block to X in place.
+func (n *Net) blockForward(ws *workspace, l *layerView, X gemm.Mat, b, tok int) {
+	rows, c := X.Rows, X.Cols
+	hd := l.Heads * l.HeadDim
+	y := gemm.NewMat(rows, c, ws.ln)
+	for r := 0; r < rows; r++ {
+		layerNorm(y.Row(r), X.Row(r), l.norm1.w, l.norm1.b)
+	}
+	qkv := gemm.NewMat(rows, 3*hd, ws.qkv)
+	if l.fusedQKV {
+		gemm.Mul(n.be, false, true, 1, y, l.qkvW, 0, qkv)
+		addBiasRows(qkv, l.qkvB)
+	} else {
+		for s, sec := range [3]struct {
+			w gemm.Mat
+			b []float32
+		}{{l.q, l.qb}, {l.k, l.kb}, {l.v, l.vb}} {
+			dst := qkv.Sub(0, rows, s*hd, (s+1)*hd)
+			gemm.Mul(n.be, false, true, 1, y, sec.w, 0, dst)
+			addBiasRows(dst, sec.b)
+		}
+	}
+	o := gemm.NewMat(rows, hd, ws.attn)
+	scale := float32(1 / sqrt64(float64(l.HeadDim)))
+	scores := gemm.NewMat(tok, tok, ws.scores)
+	d := l.HeadDim
+	for i := 0; i < b; i++ {
+		img := qkv.Sub(i*tok, (i+1)*tok, 0, 3*hd)
+		for h := 0; h < l.Heads; h++ {
+			q := img.Sub(0, tok, h*d, (h+1)*d)
+			k := img.Sub(0, tok, hd+h*d, hd+(h+1)*d)
+			v := img.Sub(0, tok, 2*hd+h*d, 2*hd+(h+1)*d)
+			gemm.Mul(n.be, false, true, scale, q, k, 0, scores)
+			for r := 0; r < tok; r++ {
+				softmax(scores.Row(r))
+			}
+			gemm.Mul(n.be, false, false, 1, scores, v, 0, o.Sub(i*tok, (i+1)*tok, h*d, (h+1)*d))
+		}
+	}
+	// x += proj(o) + b: the residual is the GEMM's beta=1 accumulator.
+	gemm.Mul(n.be, false, true, 1, o, l.proj.W, 1, X)
+	addBiasRows(X, l.proj.b)
+
+	for r := 0; r < rows; r++ {
+		layerNorm(y.Row(r), X.Row(r), l.norm2.w, l.norm2.b)
+	}
+	hid := gemm.NewMat(rows, l.MLP, ws.hidden)
+	gemm.Mul(n.be, false, true, 1, y, l.fc1.W, 0, hid)
+	for r := 0; r < rows; r++ {
+		biasGELU(hid.Row(r), l.fc1.b)
+	}
+	gemm.Mul(n.be, false, true, 1, hid, l.fc2.W, 1, X)
+	addBiasRows(X, l.fc2.b)
+}
+
+// reductionForward applies a residual spatial reduction and returns the new token matrix,
+// which lives in the workspace's other token buffer.
+func (n *Net) reductionForward(ws *workspace, l *layerView, X gemm.Mat, b int) gemm.Mat {
+	g := l.grid
+	tokIn, g2 := 1+g*g, g/2
+	tokOut := 1 + g2*g2
+	cin, cout := l.In, l.Out
+	y := gemm.NewMat(X.Rows, cin, ws.ln)
+	for r := 0; r < X.Rows; r++ {
+		layerNorm(y.Row(r), X.Row(r), l.norm.w, l.norm.b)
+	}
+	ws.swapTokens()
+	out := gemm.NewMat(b*tokOut, cout, ws.x)
+	cols := gemm.NewMat(g2*g2, cin*9, ws.cols)
+	for i := 0; i < b; i++ {
+		xi := X.Sub(i*tokIn, (i+1)*tokIn, 0, cin)
+		yi := y.Sub(i*tokIn, (i+1)*tokIn, 0, cin)
+		oi := out.Sub(i*tokOut, (i+1)*tokOut, 0, cout)
+		// Class token: LN → Linear, plus the un-normalised token zero-padded to cout.
+		clsOut := oi.Sub(0, 1, 0, cout)
+		linearForward(n.be, clsOut, yi.Sub(0, 1, 0, cin), l.tokenTransform)
+		addTo(clsOut.Row(0)[:cin], xi.Row(0))
+		// Patches: 3×3/s2/p1 conv of the LN'd grid (tokens are row-major h·g+w, HWC).
+		im2colHWC(cols, yi.Sub(1, tokIn, 0, cin), g, g, 3, 2, 1)
+		patches := oi.Sub(1, tokOut, 0, cout)
+		gemm.Mul(n.be, false, true, 1, cols, l.reduce.W, 0, patches)
+		for r := 0; r < g2*g2; r++ {
+			row := patches.Row(r)
+			addTo(row, l.reduce.b)
+			addTo(row, l.reducePos.Row(r))
+			// Skip path: 2×2 average pool of the pre-LN patches on the first cin channels.
+			oy, ox := r/g2, r%g2
+			p00 := xi.Row(1 + (2*oy)*g + 2*ox)
+			p01 := xi.Row(1 + (2*oy)*g + 2*ox + 1)
+			p10 := xi.Row(1 + (2*oy+1)*g + 2*ox)
+			p11 := xi.Row(1 + (2*oy+1)*g + 2*ox + 1)
+			for ch := 0; ch < cin; ch++ {
+				row[ch] += (p00[ch] + p01[ch] + p10[ch] + p11[ch]) * 0.25
+			}
+		}
+	}
+	return out
+}
+
+// stemForward embeds one image (C × H × W) into grid² tokens (rows of dst).
+func (n *Net) stemForward(ws *workspace, img []float32, dst gemm.Mat) {
+	s := &n.stem
+	in := n.in
+	if s.typ == TypeLinearStem {
+		g := in.Grid()
+		cols := gemm.NewMat(g*g, in.Channels*in.Patch*in.Patch, ws.cols)
+		im2colCHW(cols, img, in.Channels, in.Size, in.Size, in.Patch, in.Patch, 0)
+		gemm.Mul(n.be, false, true, 1, cols, s.proj.W, 0, dst)
+		addBiasRows(dst, s.proj.b)
+		return
+	}
+	// Conv stem in CHW layout: out(Cout × HW) = W(Cout × Cin·9) · cols(Cin·9 × HW).
+	h := (in.Size+2-3)/2 + 1
+	hw := h * h
+	m := s.mid
+	x0 := gemm.NewMat(m, hw, ws.stemA)
+	t := gemm.NewMat(m, hw, ws.stemB)
+	colsT := gemm.NewMat(m*9, hw, ws.cols)
+	conv := func(dst gemm.Mat, src []float32, cin, size int, cv convView, bn bnFold) {
+		c := colsT.Sub(0, cin*9, 0, hw)
+		im2colT(c, src, cin, size, size, 3, cv.stride, cv.pad)
+		gemm.Mul(n.be, false, false, 1, cv.W, c, 0, dst)
+		for ch := 0; ch < dst.Rows; ch++ {
+			bnReLU(dst.Row(ch), bn.scale[ch], bn.shift[ch])
+		}
+	}
+	conv(x0, img, in.Channels, in.Size, s.conv1, s.bn1)
+	conv(t, x0.Data, m, h, s.conv2, s.bn2)
+	t2 := gemm.NewMat(m, hw, ws.stemC)
+	conv(t2, t.Data, m, h, s.conv3, s.bn3)
+	addTo(t2.Data, x0.Data)
+	// conv_proj: kernel = stride = patch/2; tokens(g² × C) = cols(g² × m·k²) · Wᵀ.
+	k := in.Patch / 2
+	g := h / k
+	cols := gemm.NewMat(g*g, m*k*k, ws.cols)
+	im2colCHW(cols, t2.Data, m, h, h, k, k, 0)
+	gemm.Mul(n.be, false, true, 1, cols, s.proj.W, 0, dst)
+	addBiasRows(dst, s.proj.b)
+}
+
+func linearForward(be gemm.Backend, out, x gemm.Mat, l linearView) {
+	gemm.Mul(be, false, true, 1, x, l.W, 0, out)
+	addBiasRows(out, l.b)
+}
