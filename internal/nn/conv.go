@@ -1,0 +1,109 @@
+package nn
+
+import "github.com/resnas/resnas/internal/gemm"
+
+// Conv is a 2-D convolution over channels-last (NHWC) activations, computed as im2col + GEMM.
+// Input pixel (iy, ix) of image n is row n·InImageRows + InFirst + iy·InW + ix of x, so a
+// conv can read the patch tokens of a token sequence in place (InFirst skips the class
+// token). The weight is PyTorch's (Cout, Cin, K, K) viewed as a (Cout, Cin·K·K) matrix, whose
+// column ci·K·K + ky·K + kx matches the im2col column; a sub-network with fewer input
+// channels uses the leading Cin·K·K columns of the max-size weight.
+type Conv struct {
+	Images, InH, InW, InC, K, Stride, Pad int
+	InImageRows, InFirst                  int
+}
+
+// OutH is the output height.
+func (c Conv) OutH() int { return (c.InH+2*c.Pad-c.K)/c.Stride + 1 }
+
+// OutW is the output width.
+func (c Conv) OutW() int { return (c.InW+2*c.Pad-c.K)/c.Stride + 1 }
+
+// ColsRows and ColsCols are the im2col matrix shape: (Images·OutH·OutW, InC·K·K).
+func (c Conv) ColsRows() int { return c.Images * c.OutH() * c.OutW() }
+
+// ColsCols is the im2col row width, InC·K·K.
+func (c Conv) ColsCols() int { return c.InC * c.K * c.K }
+
+// Im2col fills cols (ColsRows, ColsCols) from x, with zeros where the kernel covers padding.
+func Im2col(e *Exec, c Conv, cols, x gemm.Mat) {
+	oh, ow, kk := c.OutH(), c.OutW(), c.K*c.K
+	e.For(c.Images*oh, 4, func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			n, oy := r/oh, r%oh
+			for ox := 0; ox < ow; ox++ {
+				dst := row(cols, r*ow+ox)
+				for ky := 0; ky < c.K; ky++ {
+					iy := oy*c.Stride - c.Pad + ky
+					for kx := 0; kx < c.K; kx++ {
+						ix := ox*c.Stride - c.Pad + kx
+						o := ky*c.K + kx
+						if iy < 0 || iy >= c.InH || ix < 0 || ix >= c.InW {
+							for ci := 0; ci < c.InC; ci++ {
+								dst[ci*kk+o] = 0
+							}
+							continue
+						}
+						src := x.Data[(n*c.InImageRows+c.InFirst+iy*c.InW+ix)*x.Stride:]
+						for ci := 0; ci < c.InC; ci++ {
+							dst[ci*kk+o] = src[ci]
+						}
+					}
+				}
+			}
+		}
+	})
+}
+
+// Col2im adds the im2col gradient dcols back onto dx (the adjoint of Im2col). Images are
+// split across workers, so no two write the same row.
+func Col2im(e *Exec, c Conv, dx, dcols gemm.Mat) {
+	oh, ow, kk := c.OutH(), c.OutW(), c.K*c.K
+	e.For(c.Images, 1, func(lo, hi int) {
+		for n := lo; n < hi; n++ {
+			for oy := 0; oy < oh; oy++ {
+				for ox := 0; ox < ow; ox++ {
+					src := row(dcols, (n*oh+oy)*ow+ox)
+					for ky := 0; ky < c.K; ky++ {
+						iy := oy*c.Stride - c.Pad + ky
+						if iy < 0 || iy >= c.InH {
+							continue
+						}
+						for kx := 0; kx < c.K; kx++ {
+							ix := ox*c.Stride - c.Pad + kx
+							if ix < 0 || ix >= c.InW {
+								continue
+							}
+							o := ky*c.K + kx
+							dst := dx.Data[(n*c.InImageRows+c.InFirst+iy*c.InW+ix)*dx.Stride:]
+							for ci := 0; ci < c.InC; ci++ {
+								dst[ci] += src[ci*kk+o]
+							}
+						}
+					}
+				}
+			}
+		}
+	})
+}
+
+// ConvForward computes y = im2col(x)·wᵀ + b, keeping cols for backward.
+//
+//	x as described by c; cols (ColsRows, ColsCols) scratch kept for backward;
+//	w (Cout, ColsCols) view; b (Cout) or nil; y (ColsRows, Cout), channels-last.
+func ConvForward(e *Exec, c Conv, y, cols, x, w gemm.Mat, b []float32) {
+	Im2col(e, c, cols, x)
+	LinearForward(e, y, cols, w, b)
+}
+
+// ConvBackward adds the gradients of ConvForward: dw += dyᵀ·cols, db += Σ dy, and (unless dx
+// has no rows) dx += col2im(dy·w). dcols is scratch shaped like cols.
+func ConvBackward(e *Exec, c Conv, dx, dw gemm.Mat, db []float32, dy, cols, dcols, w gemm.Mat) {
+	var none gemm.Mat
+	LinearBackward(e, none, dw, db, dy, cols, w)
+	if dx.Rows == 0 {
+		return
+	}
+	e.Mul(false, false, 1, dy, w, 0, dcols)
+	Col2im(e, c, dx, dcols)
+}

@@ -1,0 +1,53 @@
+package nn
+
+import "github.com/resnas/resnas/internal/gemm"
+
+// LinearForward computes y = x·wᵀ + b.
+//
+//	x (N, in), w (out, in) — usually a sub-block view of a max-size weight —, b (out) or nil,
+//	y (N, out).
+func LinearForward(e *Exec, y, x, w gemm.Mat, b []float32) {
+	e.Mul(false, true, 1, x, w, 0, y)
+	if b != nil {
+		b = b[:y.Cols]
+		e.For(y.Rows, 256, func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				r := row(y, i)
+				for j, v := range b {
+					r[j] += v
+				}
+			}
+		})
+	}
+}
+
+// LinearBackward adds the gradients of y = x·wᵀ + b:
+//
+//	dx += dy·w (skipped when dx has no rows), dw += dyᵀ·x, db += Σ_rows dy (skipped when nil).
+//
+// dw is the same sub-block view of the max-size gradient as w of the weight, so a sub-network's
+// gradient lands exactly on the weights it used.
+func LinearBackward(e *Exec, dx, dw gemm.Mat, db []float32, dy, x, w gemm.Mat) {
+	if dx.Rows > 0 {
+		e.Mul(false, false, 1, dy, w, 1, dx)
+	}
+	// dwᵀ rows are split across workers by e.Mul through the transposed operand.
+	e.Mul(true, false, 1, dy, x, 1, dw)
+	if db != nil {
+		ColumnSums(e, db[:dy.Cols], dy)
+	}
+}
+
+// ColumnSums adds the column sums of m into s (len m.Cols). Columns are split across workers,
+// and each column is summed in row order, so the result is deterministic.
+func ColumnSums(e *Exec, s []float32, m gemm.Mat) {
+	e.For(m.Cols, 16, func(lo, hi int) {
+		acc := s[lo:hi]
+		for i := 0; i < m.Rows; i++ {
+			r := m.Data[i*m.Stride+lo : i*m.Stride+hi]
+			for j, v := range r {
+				acc[j] += v
+			}
+		}
+	})
+}

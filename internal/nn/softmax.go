@@ -1,0 +1,55 @@
+package nn
+
+import (
+	"math"
+
+	"github.com/resnas/resnas/internal/gemm"
+)
+
+// SoftmaxForward writes y = softmax(scale·x) row by row (y may alias x). x, y (N, C).
+func SoftmaxForward(e *Exec, y, x gemm.Mat, scale float32) {
+	e.For(x.Rows, 16, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			softmaxRow(row(y, i), row(x, i), scale)
+		}
+	})
+}
+
+func softmaxRow(y, x []float32, scale float32) {
+	mx := float32(math.Inf(-1))
+	for _, v := range x {
+		if v > mx {
+			mx = v
+		}
+	}
+	var s float32
+	for j, v := range x {
+		p := float32(math.Exp(float64((v - mx) * scale)))
+		y[j] = p
+		s += p
+	}
+	inv := 1 / s
+	for j := range y {
+		y[j] *= inv
+	}
+}
+
+// SoftmaxBackward adds dx += scale·y⊙(dy − Σ_j dy_j·y_j) row by row, where y is the forward
+// output. dx must not alias dy.
+func SoftmaxBackward(e *Exec, dx, dy, y gemm.Mat, scale float32) {
+	e.For(y.Rows, 16, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			softmaxBackwardRow(row(dx, i), row(dy, i), row(y, i), scale)
+		}
+	})
+}
+
+func softmaxBackwardRow(dx, dy, y []float32, scale float32) {
+	var dot float32
+	for j, p := range y {
+		dot += dy[j] * p
+	}
+	for j, p := range y {
+		dx[j] += scale * p * (dy[j] - dot)
+	}
+}
