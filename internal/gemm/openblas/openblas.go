@@ -1,0 +1,124 @@
+// Package openblas is the GEMM backend that calls OpenBLAS's cblas_sgemm in libopenblas.so.0,
+// loaded at run time with purego: no cgo, so the resnas binary still builds with
+// CGO_ENABLED=0 and runs (on pure Go) where OpenBLAS is not installed.
+package openblas
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"gonum.org/v1/gonum/blas"
+
+	"github.com/resnas/resnas/internal/gemm/backend/native"
+)
+
+// LibName is the shared library Open looks for.
+const LibName = "libopenblas.so.0"
+
+// searchDirs are the directories tried after LD_LIBRARY_PATH and the loader's own search:
+// Debian's alternatives may point libopenblas.so.0 elsewhere or nowhere, so the pthread
+// variant's real directory comes first.
+func searchDirs() []string {
+	return []string{
+		"/usr/lib/x86_64-linux-gnu/openblas-pthread",
+		"/usr/lib/x86_64-linux-gnu",
+		"/usr/lib/aarch64-linux-gnu/openblas-pthread",
+		"/usr/lib/aarch64-linux-gnu",
+		"/usr/lib64",
+		"/usr/local/lib",
+		"/opt/OpenBLAS/lib",
+	}
+}
+
+// CBLAS enum values (cblas.h).
+const (
+	cblasRowMajor = 101
+	cblasNoTrans  = 111
+	cblasTrans    = 112
+)
+
+// Backend calls OpenBLAS. Its methods are safe for concurrent use, as OpenBLAS's are.
+type Backend struct {
+	path       string
+	sgemm      func(order, tA, tB, m, n, k int32, alpha float32, a []float32, lda int32, b []float32, ldb int32, beta float32, c []float32, ldc int32)
+	setThreads func(n int32)
+	getThreads func() int32
+	getConfig  func() string
+}
+
+// Open loads OpenBLAS. The error is one line meant for users, saying how to get it.
+func Open() (*Backend, error) {
+	return open(native.Candidates(LibName, os.Getenv("LD_LIBRARY_PATH"), searchDirs()))
+}
+
+func open(candidates []string) (*Backend, error) {
+	lib, err := native.Open(candidates)
+	if errors.Is(err, native.ErrNotFound) {
+		return nil, fmt.Errorf("%s not found (apt-get install libopenblas0); using pure Go", LibName)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v; using pure Go", LibName, err)
+	}
+	be := &Backend{path: lib.Path}
+	err = lib.Bind(
+		native.Symbol{Name: "cblas_sgemm", Fn: &be.sgemm},
+		native.Symbol{Name: "openblas_set_num_threads", Fn: &be.setThreads},
+		native.Symbol{Name: "openblas_get_num_threads", Fn: &be.getThreads},
+		native.Symbol{Name: "openblas_get_config", Fn: &be.getConfig},
+	)
+	if err != nil {
+		return nil, fmt.Errorf("%v; using pure Go", err)
+	}
+	return be, nil
+}
+
+// Name implements gemm.Backend.
+func (*Backend) Name() string { return "openblas" }
+
+// Path is the library file that was loaded (or the bare name the loader resolved).
+func (b *Backend) Path() string {
+	if p, err := filepath.EvalSymlinks(b.path); err == nil {
+		return p
+	}
+	return b.path
+}
+
+// SetThreads sets OpenBLAS's thread count for every later call (process-wide: OpenBLAS keeps it
+// in a global). Callers that parallelise in Go set 1.
+func (b *Backend) SetThreads(n int) {
+	b.setThreads(int32(max(1, n)))
+}
+
+// Threads is OpenBLAS's current thread count.
+func (b *Backend) Threads() int { return int(b.getThreads()) }
+
+// Config is OpenBLAS's build description, e.g. "OpenBLAS 0.3.21 DYNAMIC_ARCH NO_AFFINITY
+// Haswell MAX_THREADS=64", for `resnas version`.
+func (b *Backend) Config() string { return strings.TrimSpace(b.getConfig()) }
+
+// Sgemm implements gemm.Backend: row-major C = alpha·op(A)·op(B) + beta·C. Arguments are
+// checked in Go first, with gonum's panic messages, because OpenBLAS would only print a
+// warning, and a short slice would let it read or write past Go memory.
+func (b *Backend) Sgemm(tA, tB blas.Transpose, m, n, k int, alpha float32, a []float32, lda int, bb []float32, ldb int, beta float32, c []float32, ldc int) {
+	if !native.CheckSgemm(tA, tB, m, n, k, len(a), lda, len(bb), ldb, len(c), ldc) {
+		return
+	}
+	if k == 0 || alpha == 0 {
+		// Nothing of A or B contributes; doing it here keeps the reference-BLAS meaning of
+		// beta = 0 (NaNs in C are overwritten) without relying on the library's quick paths.
+		native.ScaleC(m, n, beta, c, ldc)
+		return
+	}
+	b.sgemm(cblasRowMajor, cblasOp(tA), cblasOp(tB), int32(m), int32(n), int32(k),
+		alpha, a, int32(lda), bb, int32(ldb), beta, c, int32(ldc))
+}
+
+func cblasOp(t blas.Transpose) int32 {
+	if native.IsTrans(t) {
+		return cblasTrans
+	}
+	return cblasNoTrans
+}
