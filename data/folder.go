@@ -1,0 +1,199 @@
+package data
+
+import (
+	"fmt"
+	"image"
+	_ "image/jpeg" // registers JPEG with image.Decode
+	_ "image/png"  // registers PNG with image.Decode
+	"io/fs"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"golang.org/x/image/draw"
+)
+
+// imageNetMean and imageNetStd are timm's IMAGENET_DEFAULT_MEAN/STD, which the reference
+// applies to image-folder inputs (reference.md §3.1).
+func imageNetMean() []float64 { return []float64{0.485, 0.456, 0.406} }
+func imageNetStd() []float64  { return []float64{0.229, 0.224, 0.225} }
+
+// folderSource serves an image-folder tree (one subfolder per class) at the build geometry.
+type folderSource struct {
+	files          []string // absolute paths, class by class, each class in lexical order
+	labels         []int
+	size, channels int
+}
+
+func (s *folderSource) Len() int        { return len(s.files) }
+func (s *folderSource) Label(i int) int { return s.labels[i] }
+
+func (s *folderSource) Decode(i int, dst []byte) error {
+	f, err := os.Open(s.files[i])
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	img, _, err := image.Decode(f)
+	if err != nil {
+		return fmt.Errorf("%s: decoding: %v (remove or replace the file)", s.files[i], err)
+	}
+	if b := img.Bounds(); b.Dx() < 1 || b.Dy() < 1 {
+		return fmt.Errorf("%s: empty image (remove or replace the file)", s.files[i])
+	}
+	preprocess(img, s.size, s.channels, dst)
+	return nil
+}
+
+// isImageFile reports whether name has an extension we decode.
+func isImageFile(name string) bool {
+	switch strings.ToLower(filepath.Ext(name)) {
+	case ".jpg", ".jpeg", ".png":
+		return true
+	}
+	return false
+}
+
+// openFolder lists an image-folder tree: each non-hidden subfolder of opts.From is a class
+// (sorted by name, as torchvision's ImageFolder does), holding JPEG/PNG files at any depth.
+func openFolder(opts *BuildOptions) (*folderSource, *Manifest, error) {
+	entries, err := os.ReadDir(opts.From)
+	if err != nil {
+		return nil, nil, err
+	}
+	src := &folderSource{size: opts.ImageSize, channels: opts.Channels}
+	if src.size == 0 {
+		src.size = 224
+	}
+	if src.channels == 0 {
+		src.channels = 3
+	}
+	var names []string
+	for _, e := range entries {
+		dir := filepath.Join(opts.From, e.Name())
+		if strings.HasPrefix(e.Name(), ".") {
+			continue
+		}
+		if fi, err := os.Stat(dir); err != nil || !fi.IsDir() { // Stat follows symlinked class folders
+			continue
+		}
+		label, before := len(names), len(src.files)
+		err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if p != dir && strings.HasPrefix(d.Name(), ".") {
+				if d.IsDir() {
+					return filepath.SkipDir
+				}
+				return nil
+			}
+			if !d.IsDir() && isImageFile(p) {
+				src.files = append(src.files, p)
+				src.labels = append(src.labels, label)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, nil, err
+		}
+		if len(src.files) == before {
+			return nil, nil, fmt.Errorf("%s: no JPEG or PNG images in this class folder (add images or remove the folder)", dir)
+		}
+		names = append(names, e.Name())
+	}
+	if len(names) == 0 {
+		return nil, nil, fmt.Errorf("%s: neither MNIST-style IDX files (train-images-idx3-ubyte[.gz], …) nor class subfolders of JPEG/PNG images (give an IDX directory or an image-folder tree)", opts.From)
+	}
+	if opts.ClassNames != nil {
+		if len(opts.ClassNames) != len(names) {
+			return nil, nil, fmt.Errorf("%s: %d class folders but %d class names were given (give one name per folder, in folder-name order)", opts.From, len(names), len(opts.ClassNames))
+		}
+		names = append([]string(nil), opts.ClassNames...)
+	}
+
+	mean, std := opts.Mean, opts.Std
+	if mean == nil {
+		mean, std = imageNetMean(), imageNetStd()
+		if src.channels == 1 {
+			// The luma mix of the RGB values, a stand-in documented in FORMAT.md.
+			mean = []float64{lumaF(mean[0], mean[1], mean[2])}
+			std = []float64{lumaF(std[0], std[1], std[2])}
+		}
+	}
+	short := int(256.0 / 224.0 * float64(src.size))
+	m := &Manifest{
+		Source:     fmt.Sprintf("image folder %s, shorter side bicubic-resized to %d, centre-cropped to %d×%d", opts.From, short, src.size, src.size),
+		ClassNames: names,
+		ImageSize:  src.size,
+		Channels:   src.channels,
+		Mean:       mean,
+		Std:        std,
+	}
+	return src, m, nil
+}
+
+// lumaF is ITU-R 601 luma, the weights PIL's convert("L") uses.
+func lumaF(r, g, b float64) float64 { return 0.299*r + 0.587*g + 0.114*b }
+
+// preprocess applies the reference's eval transform (reference.md §3.1) and writes the result
+// as channels planes of size×size bytes into dst: like torchvision's Resize(int(256/224·S)),
+// the shorter side is resized with a bicubic (Catmull-Rom, PIL's a = −0.5) filter that widens
+// when shrinking, then CenterCrop(S); alpha is dropped as PIL's convert("RGB") does.
+func preprocess(img image.Image, size, channels int, dst []byte) {
+	b := img.Bounds()
+	w, h := b.Dx(), b.Dy()
+	short := int(256.0 / 224.0 * float64(size))
+	ow, oh := w, h
+	if w < h && w != short {
+		ow, oh = short, int(float64(short*h)/float64(w))
+	} else if h <= w && h != short {
+		ow, oh = int(float64(short*w)/float64(h)), short
+	}
+
+	switch img.(type) {
+	case *image.YCbCr, *image.Gray:
+		// Opaque already; x/image/draw has fast paths for these.
+	default:
+		img = opaqueNRGBA(img)
+		b = img.Bounds()
+	}
+	rgba := image.NewRGBA(image.Rect(0, 0, ow, oh))
+	if ow == w && oh == h {
+		draw.Copy(rgba, image.Point{}, img, b, draw.Src, nil)
+	} else {
+		draw.CatmullRom.Scale(rgba, rgba.Rect, img, b, draw.Src, nil)
+	}
+
+	// torchvision's center_crop rounds half to even (Python's round).
+	top := int(math.RoundToEven(float64(oh-size) / 2))
+	left := int(math.RoundToEven(float64(ow-size) / 2))
+	plane := size * size
+	for y := 0; y < size; y++ {
+		row := rgba.Pix[(top+y)*rgba.Stride+4*left:]
+		for x := 0; x < size; x++ {
+			r, g, bl := row[4*x], row[4*x+1], row[4*x+2]
+			if channels == 1 {
+				// PIL's fixed-point ITU-R 601 luma; exact for grey pixels (the weights sum to 1<<16).
+				dst[y*size+x] = uint8((uint32(r)*19595 + uint32(g)*38470 + uint32(bl)*7471 + 1<<15) >> 16)
+				continue
+			}
+			dst[y*size+x] = r
+			dst[plane+y*size+x] = g
+			dst[2*plane+y*size+x] = bl
+		}
+	}
+}
+
+// opaqueNRGBA copies img with its colours un-premultiplied and alpha set to 255, which is
+// what dropping the alpha channel means in PIL.
+func opaqueNRGBA(img image.Image) *image.NRGBA {
+	b := img.Bounds()
+	out := image.NewNRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))
+	draw.Draw(out, out.Rect, img, b.Min, draw.Src)
+	for i := 3; i < len(out.Pix); i += 4 {
+		out.Pix[i] = 255
+	}
+	return out
+}
