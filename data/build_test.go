@@ -344,6 +344,9 @@ func TestBuildErrors(t *testing.T) {
 	writeIDXLabels(t, filepath.Join(noTest, "train-labels-idx1-ubyte"), []byte{0}, false)
 	emptyClass := t.TempDir()
 	mkdir(t, filepath.Join(emptyClass, "cat"))
+	broken := t.TempDir()
+	writePNG(t, filepath.Join(mkdir(t, filepath.Join(broken, "cat")), "a.png"), solid(8, 8, color.NRGBA{1, 2, 3, 255}))
+	os.WriteFile(filepath.Join(broken, "cat", "b.jpg"), []byte("\xff\xd8 not really a JPEG"), 0o666)
 
 	for _, tc := range []struct {
 		name string
@@ -362,6 +365,7 @@ func TestBuildErrors(t *testing.T) {
 		{"no labels", BuildOptions{From: noLabels, Split: "train", HoldoutPerClass: 1}, "no train-labels-idx1-ubyte[.gz]"},
 		{"no test files", BuildOptions{From: noTest, Split: "test"}, "no t10k-images-idx3-ubyte[.gz]"},
 		{"empty class", BuildOptions{From: emptyClass, Split: "test"}, "cat: no JPEG or PNG images"},
+		{"broken image", BuildOptions{From: broken, Split: "test", ImageSize: 8}, "b.jpg: decoding: "},
 		{"nothing", BuildOptions{From: t.TempDir(), Split: "test"}, "neither MNIST-style IDX files"},
 		{"missing source", BuildOptions{From: filepath.Join(outDir, "nope"), Split: "test"}, "no such file"},
 	} {

@@ -47,13 +47,7 @@ type store struct {
 // Open opens the split stored in dir (a directory holding manifest.json and its shards),
 // mapping the shards read-only where the platform allows and checking them.
 func Open(dir string, opts OpenOptions) (*Set, error) {
-	mb, err := os.ReadFile(filepath.Join(dir, ManifestFile))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, noManifestError(dir, func(name string) bool {
-			_, err := os.Stat(filepath.Join(dir, name))
-			return err == nil
-		})
-	}
+	mb, err := readManifestFile(dir)
 	if err != nil {
 		return nil, err
 	}
@@ -85,6 +79,15 @@ func OpenFS(fsys fs.FS, dir string) (*Set, error) {
 
 // ReadManifest reads and checks dir/manifest.json without opening the shards.
 func ReadManifest(dir string) (*Manifest, error) {
+	mb, err := readManifestFile(dir)
+	if err != nil {
+		return nil, err
+	}
+	return parseManifest(mb, filepath.Join(dir, ManifestFile))
+}
+
+// readManifestFile reads dir/manifest.json, explaining a missing one.
+func readManifestFile(dir string) ([]byte, error) {
 	mb, err := os.ReadFile(filepath.Join(dir, ManifestFile))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, noManifestError(dir, func(name string) bool {
@@ -92,10 +95,7 @@ func ReadManifest(dir string) (*Manifest, error) {
 			return err == nil
 		})
 	}
-	if err != nil {
-		return nil, err
-	}
-	return parseManifest(mb, filepath.Join(dir, ManifestFile))
+	return mb, err
 }
 
 // noManifestError explains a directory without manifest.json; a train build's top directory
