@@ -1,0 +1,112 @@
+package checkpoints
+
+import (
+	"fmt"
+	"maps"
+	"time"
+
+	"github.com/resnas/resnas/model"
+)
+
+// ConvertOptions configure Convert.
+type ConvertOptions struct {
+	Load Options
+	Save SaveOptions
+	// Meta holds what the caller knows; its non-zero fields override what the input records.
+	// Created defaults to now.
+	Meta Meta
+}
+
+// Convert reads any supported weights file and writes it in resnas's safetensors format (the
+// `resnas convert IN OUT` command). For a PyTorch checkpoint the reference run's args fill
+// what they can (search space, image size, seed, network_def) unless Meta says otherwise.
+func Convert(in, out string, opts ConvertOptions) error {
+	ck, err := Load(in, opts.Load)
+	if err != nil {
+		return err
+	}
+	meta := mergeMeta(metaFromArgs(ck.Meta, ck.Args), opts.Meta)
+	if meta.Provenance.Created.IsZero() {
+		meta.Provenance.Created = time.Now().UTC()
+	}
+	if meta.Arch != "" {
+		if _, err := model.ParseArch(meta.Arch); err != nil {
+			return fmt.Errorf("%s: network_def: %w", in, err)
+		}
+	}
+	return Save(out, ck.Weights, meta, opts.Save)
+}
+
+// metaFromArgs fills m from the reference's argparse args where they say something resnas uses.
+func metaFromArgs(m Meta, args map[string]any) Meta {
+	if s, ok := args["search_space"].(string); ok && m.Space == "" {
+		m.Space = s
+	}
+	if n, ok := args["input_size"].(int); ok && n > 0 && m.Input.Size == 0 {
+		m.Input.Size = n
+	}
+	if n, ok := args["seed"].(int); ok && m.Provenance.Seed == nil {
+		seed := int64(n)
+		m.Provenance.Seed = &seed
+	}
+	if s, ok := args["network_def"].(string); ok && m.Arch == "" {
+		if a, err := model.ParseArch(s); err == nil {
+			m.Arch = a.String()
+		}
+	}
+	return m
+}
+
+// mergeMeta overlays the non-zero fields of over onto base.
+func mergeMeta(base, over Meta) Meta {
+	set := func(dst *string, v string) {
+		if v != "" {
+			*dst = v
+		}
+	}
+	setInt := func(dst *int, v int) {
+		if v != 0 {
+			*dst = v
+		}
+	}
+	set(&base.Arch, over.Arch)
+	set(&base.Space, over.Space)
+	if len(over.SpaceJSON) > 0 {
+		base.SpaceJSON = over.SpaceJSON
+	}
+	setInt(&base.Input.Size, over.Input.Size)
+	setInt(&base.Input.Channels, over.Input.Channels)
+	setInt(&base.Input.Patch, over.Input.Patch)
+	setInt(&base.Classes, over.Classes)
+	if len(over.Mean) > 0 {
+		base.Mean = over.Mean
+	}
+	if len(over.Std) > 0 {
+		base.Std = over.Std
+	}
+	bp, op := &base.Provenance, over.Provenance
+	set(&bp.Source, op.Source)
+	set(&bp.SHA256, op.SHA256)
+	set(&bp.Command, op.Command)
+	if op.Seed != nil {
+		bp.Seed = op.Seed
+	}
+	if !op.Created.IsZero() {
+		bp.Created = op.Created
+	}
+	if len(op.Accuracy) > 0 {
+		bp.Accuracy = maps.Clone(bp.Accuracy)
+		if bp.Accuracy == nil {
+			bp.Accuracy = make(map[string]float64)
+		}
+		maps.Copy(bp.Accuracy, op.Accuracy)
+	}
+	if len(over.Extra) > 0 {
+		base.Extra = maps.Clone(base.Extra)
+		if base.Extra == nil {
+			base.Extra = make(map[string]string)
+		}
+		maps.Copy(base.Extra, over.Extra)
+	}
+	return base
+}
