@@ -40,7 +40,7 @@ func softmax(row []float32) {
 	}
 	var sum float32
 	for i, v := range row {
-		e := float32(math.Exp(float64(v - mx)))
+		e := expf(v - mx)
 		row[i] = e
 		sum += e
 	}
@@ -54,8 +54,8 @@ func softmax(row []float32) {
 func biasGELU(row, bias []float32) {
 	bias = bias[:len(row)]
 	for i, v := range row {
-		x := float64(v + bias[i])
-		row[i] = float32(0.5 * x * (1 + math.Erf(x/math.Sqrt2)))
+		x := v + bias[i]
+		row[i] = 0.5 * x * (1 + erff(x*math.Sqrt2/2))
 	}
 }
 

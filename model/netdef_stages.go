@@ -54,3 +54,29 @@ func (a Arch) Stages() []Stage {
 	}
 	return stages
 }
+
+// WithStageWidth returns a copy of a whose stage (as numbered by Stages) has embed width w:
+// the stem or opening reduction's output, the stage's blocks (skipped ones too), and the
+// next reduction's input or the head follow, as the reference's update_embed_size does.
+func (a Arch) WithStageWidth(stage, w int) Arch {
+	stages := a.Stages()
+	if stage < 0 || stage >= len(stages) {
+		panic("model: WithStageWidth: stage out of range")
+	}
+	out := a.Clone()
+	st := stages[stage]
+	if st.Reduction < 0 {
+		out.Stem.Width = w
+	} else {
+		out.Layers[st.Reduction].Out = w
+	}
+	for _, i := range st.Blocks {
+		out.Layers[i].Dim = w
+	}
+	if stage+1 < len(stages) {
+		out.Layers[stages[stage+1].Reduction].In = w
+	} else {
+		out.Head.Dim = w
+	}
+	return out
+}

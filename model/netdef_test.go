@@ -301,3 +301,24 @@ func FuzzParseArch(f *testing.F) {
 		_ = a.Compact().Stages()
 	})
 }
+
+func TestWithStageWidth(t *testing.T) {
+	a, _ := Preset("vit-resnas-tiny")
+	for stage, w := range []int{160, 320, 640} {
+		b := a.WithStageWidth(stage, w)
+		if err := b.Validate(); err != nil {
+			t.Errorf("stage %d → %d: %v", stage, w, err)
+		}
+		if got := b.Stages()[stage].Width; got != w {
+			t.Errorf("stage %d width %d, want %d", stage, got, w)
+		}
+		for k, s := range b.Stages() {
+			if k != stage && s.Width != a.Stages()[k].Width {
+				t.Errorf("stage %d → %d changed stage %d", stage, w, k)
+			}
+		}
+	}
+	if a.Stem.Width != 176 {
+		t.Error("WithStageWidth modified its receiver")
+	}
+}
