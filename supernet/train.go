@@ -1,0 +1,323 @@
+package supernet
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"path/filepath"
+	"runtime"
+	"time"
+
+	"github.com/resnas/resnas/internal/gemm"
+	"github.com/resnas/resnas/internal/gemm/gonum"
+	"github.com/resnas/resnas/internal/nn"
+	"github.com/resnas/resnas/model"
+)
+
+// Images is a labelled image set, as data.Set provides: Batch writes the normalised images
+// idx (channels × height × width each, row-major) into dst and their labels into labels.
+type Images interface {
+	Len() int
+	Shape() (c, h, w int)
+	Batch(idx []int, dst []float32, labels []int)
+}
+
+// TrainOptions configure supernet training. DefaultTrainOptions gives a working recipe; the
+// zero value is not one.
+type TrainOptions struct {
+	Space Space       // search space; its Input gives the image geometry
+	Train Images      // training images, geometry Space.Input
+	Val   Images      // optional: top-1 of the largest and smallest sub-networks after each epoch
+	Gemm  gemm.Backend // nil: pure Go (gonum)
+	// Workers is the number of goroutines kernels use; 0 means runtime.NumCPU().
+	Workers int
+
+	Epochs          int
+	BatchSize       int // images per step
+	ExamplesPerArch int // images per sub-network: BatchSize/ExamplesPerArch sub-networks per step
+	// ChannelWarmupEpochs phases in the smaller choices (reference --num-warmup-epochs) and
+	// bounds the epochs with rewiring (importance sorting).
+	ChannelWarmupEpochs int
+
+	LR, WarmupLR, MinLR float64 // peak (already scaled for the batch size), start, floor
+	LRWarmupEpochs      int
+	WeightDecay         float64
+	LabelSmoothing      float64
+	DropPath            float64 // largest drop-path rate (linear over blocks)
+
+	// Augmentation: random translation by up to ShiftPad pixels in each direction (a random
+	// crop of the image padded with Fill), horizontal flip with probability ½, and random
+	// erasing (timm pixel mode) with probability EraseProb.
+	ShiftPad  int
+	Flip      bool
+	EraseProb float64
+	// Fill is the normalised value of a black pixel per channel; nil uses each channel's
+	// minimum over the first training batch (black in Fashion-MNIST).
+	Fill []float32
+
+	Seed uint64
+	// Dir receives the training state after every epoch (StateFile) and is read by Resume.
+	// Empty: no checkpoints.
+	Dir    string
+	Resume bool // continue from Dir/StateFile
+}
+
+// StateFile is the name of the training state Train keeps in TrainOptions.Dir.
+const StateFile = "train-state.safetensors"
+
+// DefaultTrainOptions is the recommended recipe for the fmnist space on 2 cores (see the
+// package documentation of the trainer for the figures behind it).
+func DefaultTrainOptions() TrainOptions {
+	return TrainOptions{
+		Epochs: 30, BatchSize: 128, ExamplesPerArch: 32, ChannelWarmupEpochs: 8,
+		LR: 2e-3, WarmupLR: 1e-5, MinLR: 1e-5, LRWarmupEpochs: 2,
+		WeightDecay: 0.05, LabelSmoothing: 0.1, DropPath: 0.1,
+		ShiftPad: 3, Flip: true, EraseProb: 0.1, Seed: 0,
+	}
+}
+
+// Progress reports training as it goes.
+type Progress struct {
+	Epoch, Epochs int // 0-based current epoch, total
+	Step, Steps   int // steps done in this epoch, steps per epoch
+	ImagesPerSec  float64
+	Loss          float64 // mean training loss over this epoch so far
+	LR            float64
+	ETA           time.Duration // to the end of training at the current speed
+	// EpochDone marks the report after an epoch's checkpoint; Val* are set then when a
+	// validation set was given (NaN otherwise).
+	EpochDone         bool
+	ValTop1Largest    float64
+	ValTop1Smallest   float64
+	CheckpointWritten string
+}
+
+func (o *TrainOptions) check() error {
+	s := o.Space
+	if o.Train == nil {
+		return errors.New("train: no training images (set TrainOptions.Train)")
+	}
+	if c, h, w := o.Train.Shape(); c != s.Input.Channels || h != s.Input.Size || w != s.Input.Size {
+		return fmt.Errorf("train: images are %d×%d×%d but space %s wants %d×%d×%d (build shards at the space's size)", c, h, w, s.Name, s.Input.Channels, s.Input.Size, s.Input.Size)
+	}
+	switch {
+	case o.Epochs < 1:
+		return fmt.Errorf("train: epochs %d: want at least 1", o.Epochs)
+	case o.BatchSize < 1 || o.ExamplesPerArch < 1 || o.BatchSize%o.ExamplesPerArch != 0:
+		return fmt.Errorf("train: batch %d is not a multiple of examples-per-arch %d", o.BatchSize, o.ExamplesPerArch)
+	case o.Train.Len() < o.BatchSize:
+		return fmt.Errorf("train: %d training images, fewer than one batch of %d", o.Train.Len(), o.BatchSize)
+	case o.LR <= 0:
+		return fmt.Errorf("train: learning rate %g: want > 0", o.LR)
+	case o.LabelSmoothing < 0 || o.LabelSmoothing >= 1:
+		return fmt.Errorf("train: label smoothing %g: want [0, 1)", o.LabelSmoothing)
+	case o.DropPath < 0 || o.DropPath >= 1:
+		return fmt.Errorf("train: drop-path %g: want [0, 1)", o.DropPath)
+	case o.ShiftPad < 0 || o.ShiftPad >= s.Input.Size:
+		return fmt.Errorf("train: shift padding %d: want [0, image size)", o.ShiftPad)
+	case o.Fill != nil && len(o.Fill) != s.Input.Channels:
+		return fmt.Errorf("train: fill has %d values, want one per channel (%d)", len(o.Fill), s.Input.Channels)
+	case o.Resume && o.Dir == "":
+		return errors.New("train: resume needs the checkpoint directory (TrainOptions.Dir)")
+	}
+	if o.Val != nil {
+		if c, h, w := o.Val.Shape(); c != s.Input.Channels || h != s.Input.Size || w != s.Input.Size {
+			return fmt.Errorf("train: validation images are %d×%d×%d, want %d×%d×%d", c, h, w, s.Input.Channels, s.Input.Size, s.Input.Size)
+		}
+	}
+	return nil
+}
+
+// trainer is one training run's state.
+type trainer struct {
+	opts  TrainOptions
+	e     *nn.Exec
+	p     *supernetParams
+	net   *trainNet
+	adam  AdamW
+	epoch int // next epoch to run
+	step  int // optimizer steps done
+	fill  []float32
+
+	// Per-batch host buffers.
+	idx    []int
+	raw    []float32
+	labels []int
+	aug     []float32 // one image
+	uniform []float32 // one draw per image of a group
+}
+
+func newTrainer(opts TrainOptions) (*trainer, error) {
+	if err := opts.check(); err != nil {
+		return nil, err
+	}
+	if opts.Gemm == nil {
+		opts.Gemm = gonum.New()
+	}
+	if opts.Workers <= 0 {
+		opts.Workers = runtime.NumCPU()
+	}
+	if th, ok := opts.Gemm.(gemm.Threaded); ok && opts.Workers > 1 {
+		th.SetThreads(1) // the kernels split GEMMs across goroutines themselves
+	}
+	e := &nn.Exec{Gemm: opts.Gemm, Workers: opts.Workers}
+	initRNG := rand.New(rand.NewPCG(opts.Seed, 0x5eed))
+	p, err := newSupernetParams(opts.Space, opts.Space.Input, opts.DropPath, initRNG)
+	if err != nil {
+		return nil, err
+	}
+	t := &trainer{opts: opts, e: e, p: p,
+		adam: AdamW{Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, WeightDecay: opts.WeightDecay}}
+	t.net = newTrainNet(e, p, opts.BatchSize, opts.ExamplesPerArch)
+	in := opts.Space.Input
+	t.idx = make([]int, opts.BatchSize)
+	t.raw = make([]float32, opts.BatchSize*in.Channels*in.Size*in.Size)
+	t.labels = make([]int, opts.BatchSize)
+	t.aug = make([]float32, in.Channels*in.Size*in.Size)
+	t.uniform = make([]float32, opts.ExamplesPerArch)
+	t.fill = opts.Fill
+	if t.fill == nil {
+		t.fill = t.darkest()
+	}
+	return t, nil
+}
+
+// Train trains the supernet of opts.Space on opts.Train, writing the state after every epoch
+// to opts.Dir (when set) and reporting through progress (may be nil). On cancellation it
+// returns ctx's error; the state of the last complete epoch stays on disk, and a run with
+// Resume set continues from it with the same losses an uninterrupted run would have had
+// (given the same options and Workers).
+func Train(ctx context.Context, opts TrainOptions, progress func(Progress)) error {
+	t, err := newTrainer(opts)
+	if err != nil {
+		return err
+	}
+	if opts.Resume {
+		if err := t.load(filepath.Join(opts.Dir, StateFile)); err != nil {
+			return err
+		}
+	}
+	for t.epoch < opts.Epochs {
+		if err := t.runEpoch(ctx, progress); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// epochRNG is the epoch's random stream: shuffling, augmentation, architecture draws and
+// drop-path all draw from it in a fixed order, so an epoch depends only on (seed, epoch) and
+// the state at its start — which is what a checkpoint stores.
+func (t *trainer) epochRNG(epoch int) *rand.Rand {
+	return rand.New(rand.NewPCG(t.opts.Seed, uint64(epoch)+1))
+}
+
+func (t *trainer) stepsPerEpoch() int { return t.opts.Train.Len() / t.opts.BatchSize }
+
+func (t *trainer) runEpoch(ctx context.Context, progress func(Progress)) error {
+	o := t.opts
+	epoch := t.epoch
+	rng := t.epochRNG(epoch)
+	if epoch <= o.ChannelWarmupEpochs {
+		t.p.rewire()
+	}
+	perm := rng.Perm(o.Train.Len())
+	steps := t.stepsPerEpoch()
+	start := time.Now()
+	var lossSum float64
+	for s := 0; s < steps; s++ {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		copy(t.idx, perm[s*o.BatchSize:(s+1)*o.BatchSize])
+		lr := LRAt(float64(epoch)+float64(s)/float64(steps), o.Epochs, o.LRWarmupEpochs, o.LR, o.WarmupLR, o.MinLR)
+		loss := t.trainStep(rng, epoch, lr)
+		if math.IsNaN(loss) || math.IsInf(loss, 0) {
+			return fmt.Errorf("train: loss is %g at epoch %d step %d (lower the learning rate)", loss, epoch, s)
+		}
+		lossSum += loss
+		if progress != nil {
+			el := time.Since(start).Seconds()
+			ips := float64((s+1)*o.BatchSize) / max(el, 1e-9)
+			left := float64((o.Epochs-epoch)*steps-(s+1)) * float64(o.BatchSize) / ips
+			progress(Progress{Epoch: epoch, Epochs: o.Epochs, Step: s + 1, Steps: steps, ImagesPerSec: ips,
+				Loss: lossSum / float64(s+1), LR: lr, ETA: time.Duration(left * float64(time.Second)),
+				ValTop1Largest: math.NaN(), ValTop1Smallest: math.NaN()})
+		}
+	}
+	t.epoch++
+	pr := Progress{Epoch: epoch, Epochs: o.Epochs, Step: steps, Steps: steps, EpochDone: true,
+		Loss: lossSum / float64(steps), ValTop1Largest: math.NaN(), ValTop1Smallest: math.NaN()}
+	if o.Dir != "" {
+		path := filepath.Join(o.Dir, StateFile)
+		if err := t.save(path); err != nil {
+			return err
+		}
+		pr.CheckpointWritten = path
+	}
+	if o.Val != nil {
+		var err error
+		if pr.ValTop1Largest, err = t.evaluate(ctx, extremeArch(o.Space, true)); err != nil {
+			return err
+		}
+		if pr.ValTop1Smallest, err = t.evaluate(ctx, extremeArch(o.Space, false)); err != nil {
+			return err
+		}
+	}
+	if progress != nil {
+		progress(pr)
+	}
+	return nil
+}
+
+// trainStep runs one optimizer step on the images t.idx and returns the batch-mean loss.
+func (t *trainer) trainStep(rng *rand.Rand, epoch int, lr float64) float64 {
+	o := t.opts
+	t.loadBatch(rng)
+	k := o.BatchSize / o.ExamplesPerArch
+	archs := SampleArchs(rng, o.Space, epoch, o.ChannelWarmupEpochs, k)
+	loss := t.forwardBackward(rng, archs, float32(o.LabelSmoothing))
+	t.step++
+	t.adam.step(t.e, t.p.trainable, lr, t.step)
+	return loss
+}
+
+// drawDropPath draws the per-image drop-path scales of a group running sub-network a for
+// every block (two independent draws per block, one per residual branch, as the reference's
+// DropPath module is called twice).
+func (t *trainer) drawDropPath(rng *rand.Rand, a model.Arch) {
+	u := t.uniform
+	for i := range a.Layers {
+		la, lp := &t.net.acts[i], &t.p.layers[i]
+		if a.Layers[i].Type != model.TypeBlock {
+			continue
+		}
+		for _, dst := range [][]float32{la.drop1, la.drop2} {
+			for j := range u {
+				u[j] = rng.Float32()
+			}
+			nn.DropPathScales(dst, u, lp.dropRate)
+		}
+	}
+}
+
+// forwardBackward computes the gradients of the batch-mean loss of sub-networks archs (one
+// per group of ExamplesPerArch images of the batch in t.net.img) and returns that loss.
+func (t *trainer) forwardBackward(rng *rand.Rand, archs []model.Arch, smoothing float32) float64 {
+	net := t.net
+	t.p.zeroGrad()
+	net.stemForward()
+	clear(net.dStemOut)
+	var sum float64
+	g := t.opts.ExamplesPerArch
+	for a, arch := range archs {
+		labels := t.labels[a*g : (a+1)*g]
+		t.drawDropPath(rng, arch)
+		sum += net.groupForward(arch, a*g, labels, smoothing)
+		net.groupBackward(arch, a*g, labels, smoothing, 1/float32(t.opts.BatchSize))
+	}
+	net.stemBackward()
+	return sum / float64(t.opts.BatchSize)
+}

@@ -1,0 +1,173 @@
+package supernet
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"github.com/nlpodyssey/safetensors"
+)
+
+// The training state is one safetensors file: every supernet tensor under its reference
+// state_dict key (so it is also a weights file), the AdamW moments under
+// "optim.exp_avg.<key>" and "optim.exp_avg_sq.<key>", and in __metadata__ the epoch to run
+// next, the optimizer step count and the options that fix the random streams. The random
+// state itself is a function of (seed, epoch) (trainer.epochRNG), so nothing else is needed
+// to continue exactly.
+const (
+	stateFormat  = "resnas-train-state"
+	stateVersion = "1"
+	keyExpAvg    = "optim.exp_avg."
+	keyExpAvgSq  = "optim.exp_avg_sq."
+)
+
+// stateOptions are the options a resumed run must share with the run that wrote the state.
+type stateOptions struct {
+	Space           string `json:"space"`
+	Arch            string `json:"arch"`
+	Seed            uint64 `json:"seed"`
+	BatchSize       int    `json:"batch_size"`
+	ExamplesPerArch int    `json:"examples_per_arch"`
+	Train           int    `json:"train_images"`
+}
+
+func (t *trainer) stateOptions() stateOptions {
+	o := t.opts
+	return stateOptions{Space: o.Space.Name, Arch: t.p.maxArch.String(), Seed: o.Seed,
+		BatchSize: o.BatchSize, ExamplesPerArch: o.ExamplesPerArch, Train: o.Train.Len()}
+}
+
+type f32View struct {
+	shape []uint64
+	data  []byte
+}
+
+func (v f32View) DType() safetensors.DType { return safetensors.F32 }
+func (v f32View) Shape() []uint64          { return v.shape }
+func (v f32View) Data() []byte             { return v.data }
+func (v f32View) DataLen() uint64          { return uint64(len(v.data)) }
+
+func viewOf(shape []int, data []float32) f32View {
+	v := f32View{shape: make([]uint64, len(shape)), data: make([]byte, 4*len(data))}
+	for i, d := range shape {
+		v.shape[i] = uint64(d)
+	}
+	for i, x := range data {
+		binary.LittleEndian.PutUint32(v.data[4*i:], math.Float32bits(x))
+	}
+	return v
+}
+
+// save writes the state atomically: a temporary file in the same directory, synced, then
+// renamed over path.
+func (t *trainer) save(path string) (err error) {
+	views := map[string]f32View{}
+	for _, p := range t.p.all {
+		views[p.key] = viewOf(p.shape, p.w)
+		if p.m != nil {
+			views[keyExpAvg+p.key] = viewOf(p.shape, p.m)
+			views[keyExpAvgSq+p.key] = viewOf(p.shape, p.v)
+		}
+	}
+	opts, err := json.Marshal(t.stateOptions())
+	if err != nil {
+		return err
+	}
+	meta := map[string]string{
+		"format": stateFormat, "version": stateVersion,
+		"epoch": strconv.Itoa(t.epoch), "step": strconv.Itoa(t.step), "options": string(opts),
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	if err = safetensors.SerializeToWriter(views, meta, f); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	if err = f.Sync(); err != nil {
+		return err
+	}
+	if err = f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
+}
+
+// load restores a state written by save, checking that it belongs to this run's options.
+func (t *trainer) load(path string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("resume: %w", err)
+	}
+	_, header, err := safetensors.ReadMetadata(b)
+	if err != nil {
+		return fmt.Errorf("resume: %s: %w (not a training state; start without --resume)", path, err)
+	}
+	st, err := safetensors.Deserialize(b)
+	if err != nil {
+		return fmt.Errorf("resume: %s: %w (not a training state; start without --resume)", path, err)
+	}
+	meta := header.Metadata()
+	if meta["format"] != stateFormat || meta["version"] != stateVersion {
+		return fmt.Errorf("resume: %s: format %q version %q, want %s %s (not a training state written by this version)", path, meta["format"], meta["version"], stateFormat, stateVersion)
+	}
+	var saved stateOptions
+	if err := json.Unmarshal([]byte(meta["options"]), &saved); err != nil {
+		return fmt.Errorf("resume: %s: options: %w", path, err)
+	}
+	if want := t.stateOptions(); saved != want {
+		return fmt.Errorf("resume: %s was written with %+v, this run has %+v (use the same space, seed, batch, examples-per-arch and data)", path, saved, want)
+	}
+	epoch, err1 := strconv.Atoi(meta["epoch"])
+	step, err2 := strconv.Atoi(meta["step"])
+	if err1 != nil || err2 != nil || epoch < 0 || step < 0 {
+		return fmt.Errorf("resume: %s: bad epoch %q or step %q", path, meta["epoch"], meta["step"])
+	}
+	read := func(key string, shape []int, dst []float32) error {
+		v, ok := st.Tensor(key)
+		if !ok {
+			return fmt.Errorf("resume: %s: missing %s", path, key)
+		}
+		if v.DType() != safetensors.F32 || len(v.Shape()) != len(shape) || uint64(len(v.Data())) != 4*uint64(len(dst)) {
+			return fmt.Errorf("resume: %s: %s has dtype %v shape %v, want F32 %v", path, key, v.DType(), v.Shape(), shape)
+		}
+		for i, d := range shape {
+			if v.Shape()[i] != uint64(d) {
+				return fmt.Errorf("resume: %s: %s has shape %v, want %v", path, key, v.Shape(), shape)
+			}
+		}
+		data := v.Data()
+		for i := range dst {
+			dst[i] = math.Float32frombits(binary.LittleEndian.Uint32(data[4*i:]))
+		}
+		return nil
+	}
+	for _, p := range t.p.all {
+		if err := read(p.key, p.shape, p.w); err != nil {
+			return err
+		}
+		if p.m != nil {
+			if err := read(keyExpAvg+p.key, p.shape, p.m); err != nil {
+				return err
+			}
+			if err := read(keyExpAvgSq+p.key, p.shape, p.v); err != nil {
+				return err
+			}
+		}
+	}
+	t.epoch, t.step = epoch, step
+	return nil
+}

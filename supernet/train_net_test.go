@@ -1,0 +1,168 @@
+package supernet
+
+import (
+	"context"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/resnas/resnas/model"
+)
+
+// TestTrainForwardMatchesInference checks that the training forward with BatchNorm in eval
+// mode and no drop-path computes, for sampled sub-networks, the logits of the inference
+// forward (model.Net) on the same supernet tensors — the two share no kernel code.
+func TestTrainForwardMatchesInference(t *testing.T) {
+	o := tinyOptions(newSynthImages(32, 1, 16, 5, 1))
+	tr, err := newTrainer(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(1, 1))
+	// A few steps so BN running statistics and weights move away from their init.
+	for i := range tr.idx {
+		tr.idx[i] = i
+	}
+	for s := 0; s < 3; s++ {
+		tr.trainStep(rng, 5, 1e-3)
+	}
+	tr.net.bnEval = true
+	archs := SampleArchs(rng, o.Space, 5, 1, 2)
+	archs = append(archs, extremeArch(o.Space, true), extremeArch(o.Space, false))
+	tr.loadBatch(rng)
+	tr.net.stemForward()
+	in := o.Space.Input
+	img := in.Channels * in.Size * in.Size
+	nchw := make([]float32, o.ExamplesPerArch*img)
+	for i := 0; i < o.ExamplesPerArch; i++ { // the network input, back to NCHW (1 channel)
+		copy(nchw[i*img:(i+1)*img], tr.net.img[i*img:(i+1)*img])
+	}
+	for _, a := range archs {
+		for i := range a.Layers {
+			if a.Layers[i].Type == model.TypeBlock {
+				for j := range tr.net.acts[i].drop1 {
+					tr.net.acts[i].drop1[j], tr.net.acts[i].drop2[j] = 1, 1
+				}
+			}
+		}
+		tr.net.groupForward(a, 0, tr.labels[:o.ExamplesPerArch], 0)
+		net, err := model.NewNet(tr.p.weights(), a, in, tr.opts.Gemm, model.NetOptions{Threads: 2})
+		if err != nil {
+			t.Fatalf("%s: %v", a, err)
+		}
+		want := make([]float32, o.ExamplesPerArch*o.Space.Classes)
+		if err := net.Forward(context.Background(), nchw, o.ExamplesPerArch, want); err != nil {
+			t.Fatal(err)
+		}
+		var maxDiff float64
+		for i, w := range want {
+			maxDiff = max(maxDiff, math.Abs(float64(w-tr.net.logits[i])))
+		}
+		if maxDiff > 1e-4 {
+			t.Errorf("%s: training forward differs from inference by %.3g", a, maxDiff)
+		} else {
+			t.Logf("%s: max |Δlogit| %.2g", a, maxDiff)
+		}
+	}
+}
+
+// TestTrainGradients checks the gradient of the batch loss (two sub-networks, BN in train
+// mode) against central differences for parameters of every kind, each inside the sub-block
+// its sub-network uses; tolerance in float32: |num − ana| ≤ 1e-2·max|grad| + 1e-5 over the
+// checked entries (the loss passes through ~20 float32 layers, so finite differences are
+// noisier than in the per-layer tests of internal/nn, which hold 1e-3 relative).
+func TestTrainGradients(t *testing.T) {
+	o := tinyOptions(newSynthImages(32, 1, 16, 5, 2))
+	o.DropPath = 0
+	tr, err := newTrainer(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(3, 3))
+	for i := range tr.idx {
+		tr.idx[i] = i
+	}
+	// Make biases and LN parameters non-trivial so every path carries gradient.
+	for _, p := range tr.p.trainable {
+		for i := range p.w {
+			p.w[i] += float32(0.05 * rng.NormFloat64())
+		}
+	}
+	// Shift the stem's BatchNorm outputs positive so few ReLUs sit near their kink, where
+	// central differences are wrong by O(1) for the pixels that cross it.
+	for i := range tr.p.bn {
+		for j := range tr.p.bn[i].b.w {
+			tr.p.bn[i].b.w[j] = 3
+		}
+	}
+	tr.loadBatch(rng)
+	archs := SampleArchs(rng, o.Space, 5, 1, 2)
+	const smoothing = 0.1
+	loss := func() float64 {
+		tr.net.stemForward()
+		var s float64
+		for a, arch := range archs {
+			s += tr.net.groupForward(arch, a*o.ExamplesPerArch, tr.labels[a*o.ExamplesPerArch:(a+1)*o.ExamplesPerArch], smoothing)
+		}
+		return s / float64(o.BatchSize)
+	}
+	tr.forwardBackward(rng, archs, smoothing)
+	a0 := archs[0]
+	checks := []struct {
+		key string
+		idx []int // flat indices to probe
+	}{
+		{"tokens", []int{0, 3}},
+		{"pos_embed", []int{1, 8*3 + 2}},
+		{"patch_embed.conv1.conv.weight", []int{0, 5, 20}},
+		{"patch_embed.conv2.bn.weight", []int{1, 3}},
+		{"patch_embed.conv3.bn.bias", []int{0, 2}},
+		{"patch_embed.conv_proj.weight", []int{0, 17}},
+		{"blocks.0.attn.qkv.weight", []int{0, 8*8 + 1, 16*8 + 2}}, // q, k, v rows of head 0 (section 8 rows)
+		{"blocks.0.attn.qkv.bias", []int{0, 8, 16}},
+		{"blocks.0.attn.proj.weight", []int{0, 8 + 1}},
+		{"blocks.0.norm1.weight", []int{0, 1}},
+		{"blocks.0.mlp.fc1.weight", []int{0, 8 + 2}},
+		{"blocks.0.mlp.fc2.bias", []int{0, 1}},
+		{"blocks.2.patch_reduce.weight", []int{0, 8*9 + 4}},
+		{"blocks.2.token_transform.weight", []int{0, 8 + 1}},
+		{"blocks.2.pos_embed", []int{0, 12 + 3}},
+		{"blocks.2.norm.bias", []int{0, 1}},
+		{"blocks.4.attn.qkv.weight", []int{0, 12*12 + 5}},
+		{"blocks.6.mlp.fc2.weight", []int{0, 20 + 3}},
+		{"norm.weight", []int{0, 2}},
+		{"cls_head.weight", []int{0, 16 + 1}},
+		{"cls_head.bias", []int{0, 4}},
+	}
+	_ = a0
+	for _, c := range checks {
+		p := tr.p.byKey[c.key]
+		if p == nil {
+			t.Fatalf("no parameter %s", c.key)
+		}
+		var maxDiff, maxAbs float64
+		for _, i := range c.idx {
+			const h = 1e-2
+			old := p.w[i]
+			p.w[i] = old + h
+			lp := loss()
+			p.w[i] = old - h
+			lm := loss()
+			p.w[i] = old
+			num := (lp - lm) / (2 * h)
+			maxDiff = max(maxDiff, math.Abs(num-float64(p.g[i])))
+			maxAbs = max(maxAbs, math.Abs(num), math.Abs(float64(p.g[i])))
+		}
+		if maxAbs == 0 {
+			t.Errorf("%s: zero gradient at %v", c.key, c.idx)
+			continue
+		}
+		// The float32 loss (≈1.6) rounds at ~1e-7, so differences at step 1e-2 carry ~1e-5 of
+		// noise: that is the absolute floor.
+		if rel := maxDiff / maxAbs; maxDiff > 1e-2*maxAbs+1e-5 {
+			t.Errorf("%s: |num − ana| = %.3g of %.3g (relative %.3g)", c.key, maxDiff, maxAbs, rel)
+		} else {
+			t.Logf("%s: relative error %.2g", c.key, rel)
+		}
+	}
+}
