@@ -27,9 +27,9 @@ type Images interface {
 // TrainOptions configure supernet training. DefaultTrainOptions gives a working recipe; the
 // zero value is not one.
 type TrainOptions struct {
-	Space Space       // search space; its Input gives the image geometry
-	Train Images      // training images, geometry Space.Input
-	Val   Images      // optional: top-1 of the largest and smallest sub-networks after each epoch
+	Space Space        // search space; its Input gives the image geometry
+	Train Images       // training images, geometry Space.Input
+	Val   Images       // optional: top-1 of the largest and smallest sub-networks after each epoch
 	Gemm  gemm.Backend // nil: pure Go (gonum)
 	// Workers is the number of goroutines kernels use; 0 means runtime.NumCPU().
 	Workers int
@@ -142,9 +142,9 @@ type trainer struct {
 	fill  []float32
 
 	// Per-batch host buffers.
-	idx    []int
-	raw    []float32
-	labels []int
+	idx     []int
+	raw     []float32
+	labels  []int
 	aug     []float32 // one image
 	uniform []float32 // one draw per image of a group
 }

@@ -32,7 +32,7 @@ func (t *trainNet) groupForward(a model.Arch, first int, labels []int, smoothing
 				r[j] = p.tokens.w[j] + pos.At(0, j)
 			}
 			for q := 0; q < g*g; q++ {
-				r, pr, pp := x.Row(img*tok+1+q), patches.Row(img*g*g+q), pos.Row(1 + q)
+				r, pr, pp := x.Row(img*tok+1+q), patches.Row(img*g*g+q), pos.Row(1+q)
 				for j := range r {
 					r[j] = pr[j] + pp[j]
 				}

@@ -40,8 +40,8 @@ type bnParams struct{ w, b, mean, vari *param }
 type layerParams struct {
 	// Transformer block.
 	norm1w, norm1b, qkvW, qkvB, projW, projB, norm2w, norm2b, fc1W, fc1B, fc2W, fc2B *param
-	maxHD    int     // Hmax·D, the qkv section width
-	dropRate float32 // drop-path rate of this block
+	maxHD                                                                            int     // Hmax·D, the qkv section width
+	dropRate                                                                         float32 // drop-path rate of this block
 	// Residual spatial reduction.
 	pos, normW, normB, convW, convB, tokW, tokB *param
 }
