@@ -96,21 +96,28 @@ func im2colT(cols gemm.Mat, src []float32, cin, h, w, k, stride, pad int) {
 		for ky := 0; ky < k; ky++ {
 			for kx := 0; kx < k; kx++ {
 				row := cols.Row(ci*k*k + ky*k + kx)
+				// Output columns ox in [lo, hi) read inside the image; the rest are padding.
+				lo := max(0, (pad-kx+stride-1)/stride)
+				hi := 0
+				if last := w - 1 + pad - kx; last >= 0 {
+					hi = min(wo, last/stride+1)
+				}
 				for oy := 0; oy < ho; oy++ {
 					iy := oy*stride - pad + ky
 					out := row[oy*wo : (oy+1)*wo]
-					if iy < 0 || iy >= h {
+					if iy < 0 || iy >= h || lo >= hi {
 						clear(out)
 						continue
 					}
+					clear(out[:lo])
+					clear(out[hi:])
 					line := plane[iy*w : (iy+1)*w]
-					for ox := range out {
-						ix := ox*stride - pad + kx
-						if ix < 0 || ix >= w {
-							out[ox] = 0
-						} else {
-							out[ox] = line[ix]
-						}
+					if stride == 1 {
+						copy(out[lo:hi], line[lo-pad+kx:])
+						continue
+					}
+					for ox := lo; ox < hi; ox++ {
+						out[ox] = line[ox*stride-pad+kx]
 					}
 				}
 			}
