@@ -231,6 +231,7 @@ func checkOneLineError(t *testing.T, err error, name string) {
 		t.Fatalf("%s: loaded, want an error", name)
 	}
 	msg := err.Error()
+	t.Log(msg)
 	if strings.ContainsAny(msg, "\n\r") {
 		t.Errorf("error is not one line: %q", msg)
 	}

@@ -113,6 +113,9 @@ const (
 	kindZip         = "zip"
 	kindSafetensors = "safetensors"
 	kindLegacy      = "pickle"
+
+	// maxSafetensorsHeader is the safetensors reader's limit on the JSON header.
+	maxSafetensorsHeader = 100_000_000
 )
 
 // sniff names a file's format from its first bytes.
@@ -122,14 +125,14 @@ func sniff(head []byte, size int64) string {
 		return "empty file"
 	case bytes.HasPrefix(head, []byte("PK")):
 		return kindZip
-	case len(head) >= 9 && head[8] == '{' && binary.LittleEndian.Uint64(head) <= uint64(size-8):
-		return kindSafetensors
+	case len(head) >= 9 && head[8] == '{' && binary.LittleEndian.Uint64(head) <= maxSafetensorsHeader:
+		return kindSafetensors // the safetensors reader checks the rest, including truncation
 	case len(head) >= 2 && head[0] == 0x80 && head[1] <= 5:
 		return kindLegacy
 	case bytes.HasPrefix(head, []byte{0x1f, 0x8b}):
 		return "gzip data"
 	case len(head) < 9:
-		return fmt.Sprintf("only %d bytes", size)
+		return fmt.Sprintf("a file of only %d bytes", size)
 	case isText(head):
 		return fmt.Sprintf("text starting %q", strings.TrimSpace(string(head)))
 	}

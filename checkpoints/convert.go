@@ -21,6 +21,11 @@ type ConvertOptions struct {
 // `resnas convert IN OUT` command). For a PyTorch checkpoint the reference run's args fill
 // what they can (search space, image size, seed, network_def) unless Meta says otherwise.
 func Convert(in, out string, opts ConvertOptions) error {
+	if opts.Meta.Arch != "" { // fail before the slow part
+		if _, err := model.ParseArch(opts.Meta.Arch); err != nil {
+			return fmt.Errorf("%s: metadata network_def: %w", out, err)
+		}
+	}
 	ck, err := Load(in, opts.Load)
 	if err != nil {
 		return err
@@ -28,11 +33,6 @@ func Convert(in, out string, opts ConvertOptions) error {
 	meta := mergeMeta(metaFromArgs(ck.Meta, ck.Args), opts.Meta)
 	if meta.Provenance.Created.IsZero() {
 		meta.Provenance.Created = time.Now().UTC()
-	}
-	if meta.Arch != "" {
-		if _, err := model.ParseArch(meta.Arch); err != nil {
-			return fmt.Errorf("%s: network_def: %w", in, err)
-		}
 	}
 	return Save(out, ck.Weights, meta, opts.Save)
 }

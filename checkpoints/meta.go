@@ -79,7 +79,7 @@ func (m Meta) encode() (map[string]string, error) {
 	if m.Arch != "" {
 		a, err := model.ParseArch(m.Arch)
 		if err != nil {
-			return nil, fmt.Errorf("metadata arch: %w", err)
+			return nil, fmt.Errorf("metadata network_def: %w", err)
 		}
 		out[keyArch] = a.String()
 	}
@@ -174,7 +174,7 @@ func decodeMeta(raw map[string]string) (Meta, error) {
 	if v, _ := take(keyVersion); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 {
-			return m, fmt.Errorf("metadata %s %s is not a version number", keyVersion, printable(v))
+			return m, fmt.Errorf("metadata %s %q is not a version number", keyVersion, short(v))
 		}
 		if n > FormatVersion {
 			return m, fmt.Errorf("written by a newer resnas (format version %d, this one reads up to %d): upgrade resnas", n, FormatVersion)
@@ -195,7 +195,7 @@ func decodeMeta(raw map[string]string) (Meta, error) {
 		if v, ok := take(f.key); ok {
 			n, err := strconv.Atoi(v)
 			if err != nil || n < 0 {
-				return m, fmt.Errorf("metadata %s %s is not a count", f.key, printable(v))
+				return m, fmt.Errorf("metadata %s %q is not a count", f.key, short(v))
 			}
 			*f.dst = n
 		}
@@ -206,7 +206,7 @@ func decodeMeta(raw map[string]string) (Meta, error) {
 	}{{keyMean, &m.Mean}, {keyStd, &m.Std}} {
 		if v, ok := take(f.key); ok {
 			if err := json.Unmarshal([]byte(v), f.dst); err != nil {
-				return m, fmt.Errorf("metadata %s %s is not a list of numbers", f.key, printable(v))
+				return m, fmt.Errorf("metadata %s %q is not a list of numbers", f.key, short(v))
 			}
 		}
 	}
@@ -217,20 +217,20 @@ func decodeMeta(raw map[string]string) (Meta, error) {
 	if v, ok := take(keySeed); ok {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil {
-			return m, fmt.Errorf("metadata %s %s is not an integer", keySeed, printable(v))
+			return m, fmt.Errorf("metadata %s %q is not an integer", keySeed, short(v))
 		}
 		p.Seed = &n
 	}
 	if v, ok := take(keyCreated); ok {
 		t, err := time.Parse(time.RFC3339Nano, v)
 		if err != nil {
-			return m, fmt.Errorf("metadata %s %s is not an RFC 3339 time", keyCreated, printable(v))
+			return m, fmt.Errorf("metadata %s %q is not an RFC 3339 time", keyCreated, short(v))
 		}
 		p.Created = t
 	}
 	if v, ok := take(keyAccuracy); ok {
 		if err := json.Unmarshal([]byte(v), &p.Accuracy); err != nil {
-			return m, fmt.Errorf("metadata %s %s is not an object of numbers", keyAccuracy, printable(v))
+			return m, fmt.Errorf("metadata %s %q is not an object of numbers", keyAccuracy, short(v))
 		}
 	}
 	if len(rest) > 0 {

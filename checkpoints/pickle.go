@@ -98,6 +98,15 @@ func (e *refusedGlobalError) Error() string {
 		printable(e.Module+"."+e.Name))
 }
 
+// short caps file-provided text for a %q in an error message.
+func short(s string) string {
+	const max = 80
+	if len(s) > max {
+		return s[:max] + "…"
+	}
+	return s
+}
+
 // printable keeps file-provided text on one line and short.
 func printable(s string) string {
 	const max = 80

@@ -6,11 +6,10 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
-	"path/filepath"
 
 	"github.com/nlpodyssey/safetensors"
 
+	"github.com/resnas/resnas/internal/atomicfile"
 	"github.com/resnas/resnas/model"
 )
 
@@ -51,9 +50,17 @@ func Save(path string, w model.Weights, meta Meta, opts SaveOptions) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
-	return writeAtomic(path, func(out io.Writer) error {
-		return safetensors.SerializeToWriter(views, md, out)
+	err = atomicfile.WriteFunc(path, func(out io.Writer) error {
+		bw := bufio.NewWriterSize(out, 1<<20)
+		if err := safetensors.SerializeToWriter(views, md, bw); err != nil {
+			return err
+		}
+		return bw.Flush()
 	})
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return nil
 }
 
 // tensorView encodes a tensor for safetensors.SerializeToWriter only when it is written,
@@ -87,46 +94,6 @@ func (v tensorView) Data() []byte {
 		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(x))
 	}
 	return b
-}
-
-// writeAtomic writes path through a temporary file in its directory, synced and renamed over it.
-func writeAtomic(path string, write func(io.Writer) error) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	bw := bufio.NewWriterSize(f, 1<<20)
-	if err = write(bw); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	if err = bw.Flush(); err != nil {
-		return err
-	}
-	if err = f.Chmod(0o644); err != nil {
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	if err = os.Rename(tmp, path); err != nil {
-		return err
-	}
-	// Make the rename itself durable; not every system can sync a directory, so this is best effort.
-	if d, derr := os.Open(filepath.Dir(path)); derr == nil {
-		d.Sync()
-		d.Close()
-	}
-	return nil
 }
 
 func loadSafetensorsFrom(name string, r io.ReaderAt, size int64) (*Checkpoint, error) {
