@@ -53,11 +53,13 @@ func ParseArch(s string) (Arch, error) {
 	return archFromValue(v)
 }
 
-// stripQuotes removes surrounding whitespace and one pair of matching outer quotes.
+// stripQuotes blanks one pair of matching outer quotes. It blanks rather than cuts, so error
+// columns still count from the start of what the user pasted.
 func stripQuotes(s string) string {
-	s = strings.TrimSpace(s)
-	if len(s) >= 2 && (s[0] == '\'' || s[0] == '"') && s[len(s)-1] == s[0] {
-		s = strings.TrimSpace(s[1 : len(s)-1])
+	start := len(s) - len(strings.TrimLeft(s, " \t\r\n"))
+	end := len(strings.TrimRight(s, " \t\r\n")) - 1
+	if end-start >= 1 && (s[start] == '\'' || s[start] == '"') && s[end] == s[start] {
+		return s[:start] + " " + s[start+1:end] + " " + s[end+1:]
 	}
 	return s
 }

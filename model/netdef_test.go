@@ -146,6 +146,8 @@ func TestParseArchErrors(t *testing.T) {
 		{"((4, 99999999999), (2, 176, 1000))", "out of range", -1, ""},
 		{"((4, 176),\n (1, (176, 3, 32), (176 704), 1),\n (2, 176, 1000))", "line 2 col 25: want ',' or ')' after an element, got \"704), 1),\" (opened at col 20)", -1, ""},
 		{"176", "want a tuple of entries", -1, ""},
+		{"'((4, 176) (2, 176, 1000))'", "col 12: want ','", -1, ""},
+		{"'", "col 1: want a number or '(', got \"'\"", -1, ""},
 		{"((4, 176),)", "want a tuple of entries", -1, ""},
 		{"((1, (176, 3, 32), (176, 704), 1), (2, 176, 1000))", "entry 0 (stem): the first entry must be the stem", 0, "type"},
 		{"((4, 176), (1, (176, 3, 32), (176, 704), 1))", "entry 1 (head): the last entry must be the head (2, C, classes)", 1, "type"},
