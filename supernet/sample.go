@@ -55,12 +55,8 @@ func SampleArchs(rng *rand.Rand, s Space, epoch, warmup, k int) []model.Arch {
 		return out
 	}
 	widths := dim(s.Widths)
-	mid := s.StemMid
-	if mid == 0 && s.StemType != model.TypeLinearStem {
-		mid = model.DefaultStemMid
-	}
 	for a := range archs {
-		archs[a].Stem = model.Stem{Type: s.StemType, Width: widths[a], Mid: mid}
+		archs[a].Stem = model.Stem{Type: s.StemType, Width: widths[a], Mid: s.stemMid()}
 		archs[a].Layers = make([]model.Layer, len(s.Layers))
 	}
 	for i, lc := range s.Layers {
@@ -90,7 +86,8 @@ func SampleArchs(rng *rand.Rand, s Space, epoch, warmup, k int) []model.Arch {
 }
 
 // fillWidths propagates each stage's width into its blocks, the reductions' inputs and the
-// head, applies the consecutive-skip rule, and sets the head.
+// head, applies the consecutive-skip rule, gives skipped blocks the space's canonical
+// placeholder fields, and sets the head.
 func fillWidths(a *model.Arch, s Space) {
 	c := a.Stem.Width
 	prevSkipped := false
@@ -103,6 +100,9 @@ func fillWidths(a *model.Arch, s Space) {
 				l.Exists = false
 			}
 			prevSkipped = !l.Exists
+			if !l.Exists {
+				*l = placeholder(s.Layers[i], c)
+			}
 		case model.TypeReduction:
 			l.In = c
 			c = l.Out
@@ -110,30 +110,4 @@ func fillWidths(a *model.Arch, s Space) {
 		}
 	}
 	a.Head = model.Head{Dim: c, Classes: s.Classes}
-}
-
-// extremeArch is the largest (pick 0) or smallest (pick last) sub-network of s.
-func extremeArch(s Space, largest bool) model.Arch {
-	pick := func(c []int) int {
-		if largest {
-			return c[0]
-		}
-		return c[len(c)-1]
-	}
-	mid := s.StemMid
-	if mid == 0 && s.StemType != model.TypeLinearStem {
-		mid = model.DefaultStemMid
-	}
-	a := model.Arch{Stem: model.Stem{Type: s.StemType, Width: pick(s.Widths), Mid: mid}}
-	for _, lc := range s.Layers {
-		switch lc.Type {
-		case model.TypeBlock:
-			a.Layers = append(a.Layers, model.Layer{Type: model.TypeBlock, Heads: pick(lc.Heads),
-				HeadDim: lc.HeadDim, MLP: pick(lc.MLP), Exists: largest || !lc.Skippable})
-		case model.TypeReduction:
-			a.Layers = append(a.Layers, model.Layer{Type: model.TypeReduction, Out: pick(lc.Widths)})
-		}
-	}
-	fillWidths(&a, s)
-	return a
 }

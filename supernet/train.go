@@ -259,10 +259,10 @@ func (t *trainer) runEpoch(ctx context.Context, progress func(Progress)) error {
 	}
 	if o.Val != nil {
 		var err error
-		if pr.ValTop1Largest, err = t.evaluate(ctx, extremeArch(o.Space, true)); err != nil {
+		if pr.ValTop1Largest, err = t.evaluate(ctx, o.Space.Max()); err != nil {
 			return err
 		}
-		if pr.ValTop1Smallest, err = t.evaluate(ctx, extremeArch(o.Space, false)); err != nil {
+		if pr.ValTop1Smallest, err = t.evaluate(ctx, o.Space.Min()); err != nil {
 			return err
 		}
 	}

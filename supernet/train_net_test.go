@@ -28,7 +28,7 @@ func TestTrainForwardMatchesInference(t *testing.T) {
 	}
 	tr.net.bnEval = true
 	archs := SampleArchs(rng, o.Space, 5, 1, 2)
-	archs = append(archs, extremeArch(o.Space, true), extremeArch(o.Space, false))
+	archs = append(archs, o.Space.Max(), o.Space.Min())
 	tr.loadBatch(rng)
 	tr.net.stemForward()
 	in := o.Space.Input

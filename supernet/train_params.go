@@ -72,7 +72,7 @@ type supernetParams struct {
 // zero biases, LN (1, 0), PyTorch's default uniform(±1/√fan_in) for convolutions and their
 // biases, BN (1, 0) with running statistics (0, 1).
 func newSupernetParams(s Space, in model.Input, dropPath float64, rng *rand.Rand) (*supernetParams, error) {
-	a := extremeArch(s, true)
+	a := s.Max()
 	if err := a.ValidateFor(in); err != nil {
 		return nil, fmt.Errorf("space %s: largest architecture: %w", s.Name, err)
 	}

@@ -24,7 +24,7 @@ func softmaxRow(y, x []float32, scale float32) {
 	}
 	var s float32
 	for j, v := range x {
-		p := float32(math.Exp(float64((v - mx) * scale)))
+		p := expf((v - mx) * scale)
 		y[j] = p
 		s += p
 	}

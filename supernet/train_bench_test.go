@@ -1,0 +1,56 @@
+package supernet
+
+import (
+	"math/rand/v2"
+	"testing"
+
+	"github.com/resnas/resnas/internal/gemm"
+	"github.com/resnas/resnas/internal/gemm/gonum"
+	"github.com/resnas/resnas/internal/gemm/openblas"
+	"github.com/resnas/resnas/model"
+)
+
+// benchBackend is OpenBLAS when the library loads, else pure Go.
+func benchBackend(b *testing.B) gemm.Backend {
+	if be, err := openblas.Open(); err == nil {
+		return be
+	}
+	b.Log("OpenBLAS not found: pure-Go GEMM")
+	return gonum.New()
+}
+
+// BenchmarkTrainStepMax times one optimizer step (forward, backward, AdamW) of the largest
+// fmnist sub-network on a batch of 128, in two groups of 64 as multi-architectural sampling
+// runs them, and reports training images per second.
+func BenchmarkTrainStepMax(b *testing.B) {
+	s, err := Lookup("fmnist")
+	if err != nil {
+		b.Fatal(err)
+	}
+	o := DefaultTrainOptions()
+	o.Space = *s
+	o.Train = newSynthImages(128, 1, 32, 10, 1)
+	o.BatchSize, o.ExamplesPerArch = 128, 64
+	o.Gemm = benchBackend(b)
+	tr, err := newTrainer(o)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for i := range tr.idx {
+		tr.idx[i] = i
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	archs := []model.Arch{s.Max(), s.Max()}
+	step := func() {
+		tr.loadBatch(rng)
+		tr.forwardBackward(rng, archs, 0.1)
+		tr.step++
+		tr.adam.step(tr.e, tr.p.trainable, 1e-3, tr.step)
+	}
+	step() // warm caches
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		step()
+	}
+	b.ReportMetric(float64(b.N*o.BatchSize)/b.Elapsed().Seconds(), "images/s")
+}

@@ -1,0 +1,129 @@
+package supernet
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+type stepLoss struct {
+	epoch, step int
+	loss        float64
+}
+
+// collect records the running-mean loss of every step (which determines each step's loss).
+func collect(dst *[]stepLoss) func(Progress) {
+	return func(p Progress) {
+		if !p.EpochDone {
+			*dst = append(*dst, stepLoss{p.Epoch, p.Step, p.Loss})
+		}
+	}
+}
+
+// TestResumeMatchesUninterrupted trains a tiny supernet for 3 epochs in one go, then again
+// with a cancellation in the middle of epoch 1 and a resume: the resumed run must reproduce
+// the uninterrupted run's losses exactly from epoch 1 on, and end with the same weights.
+func TestResumeMatchesUninterrupted(t *testing.T) {
+	train := newSynthImages(64, 1, 16, 5, 7)
+	dirA, dirB := t.TempDir(), t.TempDir()
+
+	var full []stepLoss
+	o := tinyOptions(train)
+	o.Dir = dirA
+	if err := Train(context.Background(), o, collect(&full)); err != nil {
+		t.Fatal(err)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var first []stepLoss
+	o.Dir = dirB
+	err := Train(ctx, o, func(p Progress) {
+		collect(&first)(p)
+		if p.Epoch == 1 && p.Step == 2 {
+			cancel() // mid-epoch: the state on disk is still the end of epoch 0
+		}
+	})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("interrupted run returned %v, want context.Canceled", err)
+	}
+	var resumed []stepLoss
+	o.Resume = true
+	if err := Train(context.Background(), o, collect(&resumed)); err != nil {
+		t.Fatal(err)
+	}
+	steps := 64 / o.BatchSize
+	if len(full) != 3*steps || len(resumed) != 2*steps {
+		t.Fatalf("got %d and %d step reports, want %d and %d", len(full), len(resumed), 3*steps, 2*steps)
+	}
+	for i, r := range resumed {
+		if f := full[steps+i]; r != f {
+			t.Fatalf("resumed step %+v differs from uninterrupted %+v", r, f)
+		}
+	}
+	for i, r := range first[:steps] {
+		if r != full[i] {
+			t.Fatalf("epoch 0 step %+v differs between runs: %+v", r, full[i])
+		}
+	}
+	a, err := os.ReadFile(filepath.Join(dirA, StateFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(dirB, StateFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(a) != string(b) {
+		t.Fatal("final training states differ between the uninterrupted and the resumed run")
+	}
+	if full[len(full)-1].loss >= full[steps-1].loss {
+		t.Errorf("loss did not fall: epoch 0 mean %.3f, last epoch mean %.3f", full[steps-1].loss, full[len(full)-1].loss)
+	}
+}
+
+// TestResumeRejectsOtherRun checks that a state from another configuration is refused with a
+// message naming the file.
+func TestResumeRejectsOtherRun(t *testing.T) {
+	train := newSynthImages(32, 1, 16, 5, 7)
+	o := tinyOptions(train)
+	o.Epochs = 1
+	o.Dir = t.TempDir()
+	if err := Train(context.Background(), o, nil); err != nil {
+		t.Fatal(err)
+	}
+	o.Seed++
+	o.Resume = true
+	o.Epochs = 2
+	err := Train(context.Background(), o, nil)
+	if err == nil || !strings.Contains(err.Error(), StateFile) {
+		t.Fatalf("resume with another seed: got %v, want an error naming %s", err, StateFile)
+	}
+}
+
+// TestTrainOptionErrors checks that bad options fail before any work with a message naming
+// the field.
+func TestTrainOptionErrors(t *testing.T) {
+	train := newSynthImages(32, 1, 16, 5, 7)
+	for _, c := range []struct {
+		name   string
+		mutate func(*TrainOptions)
+		want   string
+	}{
+		{"batch", func(o *TrainOptions) { o.ExamplesPerArch = 5 }, "examples-per-arch"},
+		{"epochs", func(o *TrainOptions) { o.Epochs = 0 }, "epochs"},
+		{"size", func(o *TrainOptions) { o.Train = newSynthImages(32, 1, 8, 5, 7) }, "space tiny-test"},
+		{"resume", func(o *TrainOptions) { o.Resume = true }, "Dir"},
+		{"too few", func(o *TrainOptions) { o.Train = newSynthImages(8, 1, 16, 5, 7) }, "fewer than one batch"},
+	} {
+		o := tinyOptions(train)
+		c.mutate(&o)
+		err := Train(context.Background(), o, nil)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: got %v, want an error mentioning %q", c.name, err, c.want)
+		}
+	}
+}
