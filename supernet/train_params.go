@@ -207,3 +207,24 @@ func (sp *supernetParams) zeroGrad() {
 		clear(p.g)
 	}
 }
+
+// setWeights copies w into the supernet's tensors (all of them must be present, at exactly
+// the supernet's shapes), e.g. to continue from a published supernet. Moments are left alone.
+func (sp *supernetParams) setWeights(w model.Weights) error {
+	for _, p := range sp.all {
+		t, ok := w[p.key]
+		if !ok {
+			return fmt.Errorf("weights: missing %s (checkpoint of another space?)", p.key)
+		}
+		if len(t.Shape) != len(p.shape) || len(t.Data) != len(p.w) {
+			return fmt.Errorf("weights: %s has shape %v, want %v (checkpoint of another space?)", p.key, t.Shape, p.shape)
+		}
+		for i, d := range p.shape {
+			if t.Shape[i] != d {
+				return fmt.Errorf("weights: %s has shape %v, want %v (checkpoint of another space?)", p.key, t.Shape, p.shape)
+			}
+		}
+		copy(p.w, t.Data)
+	}
+	return nil
+}
