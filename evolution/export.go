@@ -1,0 +1,165 @@
+package evolution
+
+import (
+	"bufio"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// File names of the exports a search writes into Config.OutputDir.
+const (
+	SummaryFile = "summary.txt"
+	CSVFile     = "search.csv"
+	JSONLFile   = "search.jsonl"
+)
+
+// WriteExports writes summary.txt, search.csv and search.jsonl for recs into dir.
+func WriteExports(dir string, recs []Record) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("exports: %w", err)
+	}
+	if err := WriteSummary(filepath.Join(dir, SummaryFile), recs); err != nil {
+		return err
+	}
+	if err := WriteCSV(filepath.Join(dir, CSVFile), recs); err != nil {
+		return err
+	}
+	return WriteJSONL(filepath.Join(dir, JSONLFile), recs)
+}
+
+// WriteSummary writes the reference's summary.txt: the header "Iter, Acc, Network_def", then
+// for every generation the best architecture of the whole history after it, as
+// evo_search.py's write_results prints it ("0, 79.652, ((4, 176), …)"). A generation still
+// under way gets a line for what it has so far.
+func WriteSummary(path string, recs []Record) error {
+	return writeAtomic(path, func(w io.Writer) error {
+		if _, err := io.WriteString(w, "Iter, Acc, Network_def\n"); err != nil {
+			return err
+		}
+		best := -1
+		for i, r := range recs {
+			if best < 0 || r.Top1 > recs[best].Top1 {
+				best = i
+			}
+			if i+1 < len(recs) && recs[i+1].Generation == r.Generation {
+				continue
+			}
+			b := recs[best]
+			if _, err := fmt.Fprintf(w, "%d, %s, %s\n", r.Generation, pyFloat(b.Top1), b.NetworkDef); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// CSVHeader is the header of search.csv: the required columns first, then the others.
+var csvHeader = []string{"index", "generation", "network_def", "top1", "macs", "params", "top5", "images", "throughput", "origin", "parents"}
+
+// WriteCSV writes one row per evaluation in evaluation order; network_def is quoted (it holds
+// commas), an unmeasured throughput is empty and parents are separated by ';'.
+func WriteCSV(path string, recs []Record) error {
+	return writeAtomic(path, func(w io.Writer) error {
+		cw := csv.NewWriter(w)
+		if err := cw.Write(csvHeader); err != nil {
+			return err
+		}
+		for _, r := range recs {
+			thr := ""
+			if r.Throughput > 0 {
+				thr = formatFloat(r.Throughput)
+			}
+			parents := make([]string, len(r.Parents))
+			for i, p := range r.Parents {
+				parents[i] = strconv.Itoa(p)
+			}
+			row := []string{strconv.Itoa(r.Index), strconv.Itoa(r.Generation), r.NetworkDef,
+				formatFloat(r.Top1), strconv.FormatInt(r.MACs, 10), strconv.FormatInt(r.Params, 10),
+				formatFloat(r.Top5), strconv.Itoa(r.Images), thr, string(r.Origin), strings.Join(parents, ";")}
+			if err := cw.Write(row); err != nil {
+				return err
+			}
+		}
+		cw.Flush()
+		return cw.Error()
+	})
+}
+
+// WriteJSONL writes one JSON record per line in evaluation order.
+func WriteJSONL(path string, recs []Record) error {
+	return writeAtomic(path, func(w io.Writer) error {
+		enc := json.NewEncoder(w)
+		for _, r := range recs {
+			if err := enc.Encode(r); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func formatFloat(x float64) string { return strconv.FormatFloat(x, 'f', -1, 64) }
+
+// pyFloat formats x as Python's repr does: the shortest round-tripping digits, ".0" on whole
+// numbers, and exponent form outside [1e-4, 1e16).
+func pyFloat(x float64) string {
+	switch {
+	case math.IsNaN(x):
+		return "nan"
+	case math.IsInf(x, 1):
+		return "inf"
+	case math.IsInf(x, -1):
+		return "-inf"
+	}
+	if ax := math.Abs(x); ax != 0 && (ax < 1e-4 || ax >= 1e16) {
+		return strconv.FormatFloat(x, 'e', -1, 64) // Go and Python both write 1e-05, 1.5e+16
+	}
+	s := strconv.FormatFloat(x, 'f', -1, 64)
+	if !strings.Contains(s, ".") {
+		s += ".0"
+	}
+	return s
+}
+
+// writeAtomic writes path whole or not at all: a temporary file in the same directory is
+// written, synced, closed and renamed over path.
+func writeAtomic(path string, write func(io.Writer) error) (err error) {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	bw := bufio.NewWriter(f)
+	if err = write(bw); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	if err = bw.Flush(); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	if err = f.Chmod(0o644); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	if err = f.Sync(); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	if err = f.Close(); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	if err = os.Rename(f.Name(), path); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	syncDir(path)
+	return nil
+}

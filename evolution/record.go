@@ -1,0 +1,93 @@
+package evolution
+
+import (
+	"context"
+
+	"github.com/resnas/resnas/model"
+)
+
+// Evaluator scores one architecture, typically by slicing it out of the supernet and running
+// the validation set. It may be slow and may parallelise inside; the search calls it for one
+// candidate at a time and cancels ctx to pause or stop.
+type Evaluator interface {
+	Evaluate(ctx context.Context, a model.Arch) (Fitness, error)
+}
+
+// Throughput measures an architecture's inference speed in images per second on this machine.
+// The search measures each architecture at most once and journals the result.
+type Throughput interface {
+	Throughput(ctx context.Context, a model.Arch) (float64, error)
+}
+
+// Fitness is an evaluation's result.
+type Fitness struct {
+	Top1   float64 `json:"top1"`   // percent, the search's fitness
+	Top5   float64 `json:"top5"`   // percent
+	Images int     `json:"images"` // images the accuracies were measured on
+}
+
+// Origin says how a candidate was made.
+type Origin string
+
+const (
+	OriginRandom    Origin = "random"
+	OriginMutation  Origin = "mutation"
+	OriginCrossover Origin = "crossover"
+	OriginInject    Origin = "inject"
+)
+
+// Record is one evaluation, in the journal, the exports and the event stream.
+type Record struct {
+	Index      int        `json:"index"`       // evaluation order, from 0
+	Generation int        `json:"generation"`  // iteration; 0 is the random one
+	NetworkDef string     `json:"network_def"` // the reference's tuple, un-compacted
+	Top1       float64    `json:"top1"`
+	Top5       float64    `json:"top5"`
+	Images     int        `json:"images"`
+	MACs       int64      `json:"macs"`
+	Params     int64      `json:"params"`
+	Throughput float64    `json:"throughput,omitempty"` // images/s; 0 when not measured
+	Origin     Origin     `json:"origin"`
+	Parents    []int      `json:"parents,omitempty"` // indices of the parents' records
+	Arch       model.Arch `json:"-"`                 // NetworkDef parsed
+}
+
+// Fitness returns the evaluation's result.
+func (r Record) Fitness() Fitness { return Fitness{Top1: r.Top1, Top5: r.Top5, Images: r.Images} }
+
+// ActionKind names a steering action.
+type ActionKind string
+
+const (
+	ActionInject          ActionKind = "inject"
+	ActionSetConstraints  ActionKind = "set_constraints"
+	ActionSetMutationProb ActionKind = "set_mutation_prob"
+	ActionPause           ActionKind = "pause"
+	ActionResume          ActionKind = "resume"
+	ActionStop            ActionKind = "stop"
+)
+
+// Action is a steering action as the engine applied it. At and Generation place it in the
+// search: replaying a journal applies it at the same place, which is what makes a steered
+// search reproducible. Pause, resume and stop are journaled for the record only.
+type Action struct {
+	Kind         ActionKind   `json:"action"`
+	At           int          `json:"at"`         // evaluations done when it applied
+	Generation   int          `json:"generation"` // generation under way; -1 before the first
+	NetworkDef   string       `json:"network_def,omitempty"`
+	Constraints  *Constraints `json:"constraints,omitempty"`
+	MutationProb *float64     `json:"mutation_prob,omitempty"`
+
+	arch model.Arch // the injected architecture, parsed
+}
+
+// GenerationSummary describes a finished generation.
+type GenerationSummary struct {
+	Generation     int     `json:"generation"`
+	Evaluated      int     `json:"evaluated"` // records of this generation
+	Total          int     `json:"total"`     // records so far
+	Best           Record  `json:"best"`      // best of the whole history so far
+	Median         float64 `json:"median"`    // median top-1 of this generation
+	FrontSize      int     `json:"front_size"`
+	EvalsPerMinute float64 `json:"evals_per_minute"` // of its live evaluations; 0 if all came from the journal
+}
