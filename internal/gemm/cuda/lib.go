@@ -195,7 +195,7 @@ func loadLibraries(s libSearch) (*driverAPI, *blasAPI, [2]string, error) {
 	if err := blasLib.Bind(bl.symbols()...); err != nil {
 		return nil, nil, paths, err
 	}
-	paths[0], paths[1] = drvLib.Path, blasLib.Path
+	paths[0], paths[1] = drvLib.File("cuInit"), blasLib.File("cublasCreate_v2")
 	return drv, bl, paths, nil
 }
 

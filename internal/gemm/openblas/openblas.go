@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"gonum.org/v1/gonum/blas"
@@ -62,7 +61,7 @@ func open(candidates []string) (*Backend, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %v; using pure Go", LibName, err)
 	}
-	be := &Backend{path: lib.Path}
+	be := &Backend{path: lib.File("cblas_sgemm")}
 	err = lib.Bind(
 		native.Symbol{Name: "cblas_sgemm", Fn: &be.sgemm},
 		native.Symbol{Name: "openblas_set_num_threads", Fn: &be.setThreads},
@@ -78,13 +77,8 @@ func open(candidates []string) (*Backend, error) {
 // Name implements gemm.Backend.
 func (*Backend) Name() string { return "openblas" }
 
-// Path is the library file that was loaded (or the bare name the loader resolved).
-func (b *Backend) Path() string {
-	if p, err := filepath.EvalSymlinks(b.path); err == nil {
-		return p
-	}
-	return b.path
-}
+// Path is the library file that was loaded.
+func (b *Backend) Path() string { return b.path }
 
 // SetThreads sets OpenBLAS's thread count for every later call (process-wide: OpenBLAS keeps it
 // in a global). Callers that parallelise in Go set 1.

@@ -110,3 +110,32 @@ func oneLine(s string) string {
 	}
 	return s
 }
+
+// File is the file the library was actually loaded from, found as the mapping in
+// /proc/self/maps that holds symbol's code (the loader resolves bare names and symlinks, so
+// Path alone may not say). It falls back to Path where /proc is unavailable.
+func (l Library) File(symbol string) string {
+	addr, err := purego.Dlsym(l.handle, symbol)
+	if err != nil || addr == 0 {
+		return l.Path
+	}
+	maps, err := os.ReadFile("/proc/self/maps")
+	if err != nil {
+		return l.Path
+	}
+	for _, line := range strings.Split(string(maps), "\n") {
+		// start-end perms offset dev inode path
+		fields := strings.Fields(line)
+		if len(fields) < 6 || !strings.HasPrefix(fields[5], "/") {
+			continue
+		}
+		var start, end uintptr
+		if _, err := fmt.Sscanf(fields[0], "%x-%x", &start, &end); err != nil {
+			continue
+		}
+		if start <= addr && addr < end {
+			return fields[5]
+		}
+	}
+	return l.Path
+}

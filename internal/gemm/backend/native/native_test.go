@@ -83,3 +83,17 @@ func TestScaleC(t *testing.T) {
 		t.Errorf("beta -0.5: %v", c)
 	}
 }
+
+func TestFileResolvesBareName(t *testing.T) {
+	lib, err := Open([]string{"libc.so.6"})
+	if err != nil {
+		t.Skipf("no libc.so.6 to test with: %v", err)
+	}
+	f := lib.File("strlen")
+	if !filepath.IsAbs(f) || !strings.Contains(filepath.Base(f), "libc") {
+		t.Errorf("File of libc.so.6 = %q, want an absolute path to libc", f)
+	}
+	if _, err := os.Stat(f); err != nil {
+		t.Error(err)
+	}
+}
