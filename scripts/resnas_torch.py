@@ -7,7 +7,7 @@ the sub-networks resnas slices and exports.
 
 Library:
     parse_def(text)                        -> network_def tuple (ast.literal_eval)
-    ViTResNAS(net_def, img, patch, in_chans, patch_head=False, drop_path=0.0)
+    ViTResNAS(net_def, img, patch, in_chans, patch_head=False, drop_path=0.0, sdpa=False)
     load_pth(path, prefer=None)            -> state_dict (model_ema when present, like main.py --eval)
     load_safetensors(path)                 -> (state_dict, metadata); float16/bfloat16/float32/int64
     save_safetensors(path, sd, metadata, float16=False)   atomic write
@@ -22,6 +22,7 @@ CLI (every subcommand prints one JSON object on stdout with --json):
     resnas_torch.py train-bench --arch DEF --img S --channels C --patch P --batch N --threads T
     resnas_torch.py predict --checkpoint F --arch DEF --input X.f32 --shape N,C,H,W
     resnas_torch.py make-checkpoint --arch DEF --img S --channels C --patch P --out F.safetensors
+    resnas_torch.py sgemm --shapes 1024x1024x1024,12608x576x192 --threads T
     resnas_torch.py space-max --space NAME < `resnas spaces --json`
 
 Run it with a Python that has torch (on the dev machines: /usr/bin/python3, torch 1.13).
@@ -153,10 +154,12 @@ class LinearStem(nn.Module):
 class Attention(nn.Module):
     """MHSA with a free head dim: qkv rows are laid out [q|k|v] × head × dim."""
 
-    def __init__(self, dim, heads, head_dim):
+    def __init__(self, dim, heads, head_dim, sdpa=False):
         super().__init__()
         self.heads, self.head_dim = heads, head_dim
         self.scale = head_dim ** -0.5
+        # Fused attention (torch ≥ 2.0) for a stronger baseline; same maths, default scale D^-½.
+        self.sdpa = sdpa and hasattr(F, "scaled_dot_product_attention")
         self.qkv = nn.Linear(dim, 3 * heads * head_dim)
         self.proj = nn.Linear(heads * head_dim, dim)
 
@@ -164,8 +167,11 @@ class Attention(nn.Module):
         b, n, _ = x.shape
         qkv = self.qkv(x).reshape(b, n, 3, self.heads, self.head_dim).permute(2, 0, 3, 1, 4)
         q, k, v = qkv[0], qkv[1], qkv[2]
-        attn = ((q @ k.transpose(-2, -1)) * self.scale).softmax(dim=-1)
-        return self.proj((attn @ v).transpose(1, 2).reshape(b, n, self.heads * self.head_dim))
+        if self.sdpa:
+            o = F.scaled_dot_product_attention(q, k, v)
+        else:
+            o = ((q @ k.transpose(-2, -1)) * self.scale).softmax(dim=-1) @ v
+        return self.proj(o.transpose(1, 2).reshape(b, n, self.heads * self.head_dim))
 
 
 class Mlp(nn.Module):
@@ -191,10 +197,10 @@ def drop_path(x, rate, training):
 class Block(nn.Module):
     """Pre-norm transformer block (reference.md §3.4)."""
 
-    def __init__(self, dim, heads, head_dim, hidden, drop_path_rate=0.0):
+    def __init__(self, dim, heads, head_dim, hidden, drop_path_rate=0.0, sdpa=False):
         super().__init__()
         self.norm1 = nn.LayerNorm(dim, eps=LN_EPS)
-        self.attn = Attention(dim, heads, head_dim)
+        self.attn = Attention(dim, heads, head_dim, sdpa)
         self.norm2 = nn.LayerNorm(dim, eps=LN_EPS)
         self.mlp = Mlp(dim, hidden)
         self.drop_path_rate = drop_path_rate
@@ -239,7 +245,7 @@ class Reduction(nn.Module):
 class ViTResNAS(nn.Module):
     """The network of one network_def (reference.md §3), one class token, eval returns logits."""
 
-    def __init__(self, net_def, img=224, patch=14, in_chans=3, patch_head=False, drop_path=0.0):
+    def __init__(self, net_def, img=224, patch=14, in_chans=3, patch_head=False, drop_path=0.0, sdpa=False):
         super().__init__()
         if isinstance(net_def, str):
             net_def = parse_def(net_def)
@@ -263,7 +269,7 @@ class ViTResNAS(nn.Module):
         for e in net_def[1:-1]:
             if e[0] == TYPE_BLOCK:
                 (c, heads, head_dim), (_, hidden), exists = e[1], e[2], e[3]
-                blocks.append(Block(c, heads, head_dim, hidden, float(rates[t])) if exists else Bypass())
+                blocks.append(Block(c, heads, head_dim, hidden, float(rates[t]), sdpa) if exists else Bypass())
                 t += 1
             else:
                 blocks.append(Reduction(grid, e[1], e[2]))
@@ -303,7 +309,13 @@ class ViTResNAS(nn.Module):
 def load_pth(path, prefer=None):
     """The state_dict of a reference torch.save file: model_ema when present (as main.py --eval
     does) unless prefer says 'model'; a bare state_dict is returned as is."""
-    ck = torch.load(path, map_location="cpu")
+    if hasattr(torch.serialization, "safe_globals"):
+        # torch ≥ 2.4 refuses pickled globals by default; the reference files hold only
+        # tensors, plain containers and the argparse.Namespace of their command line.
+        with torch.serialization.safe_globals([argparse.Namespace]):
+            ck = torch.load(path, map_location="cpu", weights_only=True)
+    else:
+        ck = torch.load(path, map_location="cpu")
     if isinstance(ck, dict) and ("model" in ck or "model_ema" in ck):
         key = prefer or ("model_ema" if "model_ema" in ck else "model")
         if key not in ck:
@@ -425,9 +437,9 @@ def slice_state_dict(src, shapes):
     return out
 
 
-def build_loaded(sd, net_def, img, patch, in_chans, device="cpu"):
+def build_loaded(sd, net_def, img, patch, in_chans, device="cpu", sdpa=False):
     """An eval-mode model of net_def with sd loaded: as is when the shapes match, else sliced."""
-    model = ViTResNAS(net_def, img, patch, in_chans, patch_head="patch_head.weight" in sd)
+    model = ViTResNAS(net_def, img, patch, in_chans, patch_head="patch_head.weight" in sd, sdpa=sdpa)
     want = {k: v.shape for k, v in model.state_dict().items()}
     exact = all(k in sd and tuple(sd[k].shape) == tuple(s) for k, s in want.items())
     sub = {k: sd[k] for k in want} if exact else slice_state_dict(sd, want)
@@ -523,30 +535,51 @@ def macs(net_def, img, patch, in_chans):
 # CLI
 
 
-def _threads(n):
-    if n > 0:
-        torch.set_num_threads(n)
-        torch.set_num_interop_threads(1) if hasattr(torch, "set_num_interop_threads") else None
+def _setup(a):
+    """Threads, and plain float32 on CUDA (no TF32), as resnas computes, unless --tf32."""
+    if a.threads > 0:
+        torch.set_num_setup(a)
+        try:
+            torch.set_num_interop_threads(1)
+        except RuntimeError:  # only settable before the first parallel work
+            pass
+    if a.device.startswith("cuda"):
+        if not torch.cuda.is_available():
+            sys.exit("resnas_torch: --device %s but torch.cuda.is_available() is False" % a.device)
+        tf32 = bool(getattr(a, "tf32", False))
+        torch.backends.cuda.matmul.allow_tf32 = tf32
+        torch.backends.cudnn.allow_tf32 = tf32
+        torch.backends.cudnn.benchmark = True
+
+
+def _arch(a, meta):
+    """--arch, or the checkpoint's own network_def for '' and 'max'."""
+    if a.arch not in ("", "max"):
+        return a.arch
+    if "network_def" not in meta:
+        sys.exit("resnas_torch: %s records no network_def: pass --arch" % a.checkpoint)
+    return meta["network_def"]
 
 
 def cmd_bench(a):
-    _threads(a.threads)
+    _setup(a)
     sd, meta = load_weights(a.checkpoint, a.weights)
     img, patch, chans = geometry(sd, meta, a.patch)
-    net_def = parse_def(a.arch if a.arch not in ("", "max") else meta["network_def"])
-    model = build_loaded(sd, net_def, img, patch, chans, a.device)
+    net_def = parse_def(_arch(a, meta))
+    model = build_loaded(sd, net_def, img, patch, chans, a.device, a.sdpa)
     x = torch.randn(a.batch, chans, img, img, generator=torch.Generator().manual_seed(0)).to(a.device)
     with torch.no_grad():
         times = time_batches(lambda: model(x), a.device, a.warmup, a.repeats)
     res = summary(times, a.batch)
     m = macs(net_def, img, patch, chans)
-    res.update({"impl": "pytorch " + torch.__version__, "device": a.device, "threads": torch.get_num_threads(),
-                "macs": m, "gflop_per_sec": 2 * m * res["images_per_sec"] / 1e9, "img": img})
+    res.update({"impl": "pytorch " + torch.__version__ + (" sdpa" if a.sdpa else " eager"), "device": a.device,
+                "threads": torch.get_num_threads(), "macs": m, "gflop_per_sec": 2 * m * res["images_per_sec"] / 1e9,
+                "img": img, "samples": [a.batch / t for t in times]})
     print(json.dumps(res))
 
 
 def cmd_train_bench(a):
-    _threads(a.threads)
+    _setup(a)
     torch.manual_seed(a.seed)
     net_def = parse_def(a.arch)
     model = ViTResNAS(net_def, a.img, a.patch, a.channels, drop_path=a.drop_path).to(a.device).train()
@@ -563,12 +596,12 @@ def cmd_train_bench(a):
 
 
 def cmd_predict(a):
-    _threads(a.threads)
+    _setup(a)
     sd, meta = load_weights(a.checkpoint, a.weights)
     img, patch, chans = geometry(sd, meta, a.patch)
     shape = [int(v) for v in a.shape.split(",")]
     x = torch.from_numpy(np.fromfile(a.input, dtype="<f4").reshape(shape).copy()).to(a.device)
-    model = build_loaded(sd, parse_def(a.arch), img, patch, chans, a.device)
+    model = build_loaded(sd, parse_def(_arch(a, meta)), img, patch, chans, a.device)
     with torch.no_grad():
         logits = model(x).cpu().numpy()
     for row in logits:
@@ -584,6 +617,18 @@ def cmd_make_checkpoint(a):
                            command="scripts/resnas_torch.py make-checkpoint (random weights)")
     save_safetensors(a.out, sd, meta, a.float16)
     print(json.dumps({"out": a.out, "tensors": len(sd), "params": sum(v.numel() for v in model.parameters())}))
+
+
+def cmd_sgemm(a):
+    """GFLOP/s of torch.mm (the BLAS PyTorch links) at M×N×K shapes, median of repeats."""
+    _setup(a)
+    out = {}
+    for spec in a.shapes.split(","):
+        m, n, k = (int(v) for v in spec.lower().split("x"))
+        x, y = torch.randn(m, k, device=a.device), torch.randn(k, n, device=a.device)
+        times = time_batches(lambda: torch.mm(x, y), a.device, 2, a.repeats)
+        out[spec] = 2.0 * m * n * k / statistics.median(times) / 1e9
+    print(json.dumps({"impl": "torch.mm " + torch.__version__, "threads": torch.get_num_threads(), "gflop_per_sec": out}))
 
 
 def cmd_space_max(a):
@@ -613,6 +658,8 @@ def main(argv=None):
     q.add_argument("--batch", type=int, default=64)
     q.add_argument("--warmup", type=int, default=2)
     q.add_argument("--repeats", type=int, default=5)
+    q.add_argument("--sdpa", action="store_true", help="fused attention (torch >= 2.0)")
+    q.add_argument("--tf32", action="store_true", help="allow TF32 on CUDA (default: plain float32)")
     q.set_defaults(fn=cmd_bench)
 
     q = sub.add_parser("train-bench", help="training images/s (forward, backward, AdamW)")
@@ -636,6 +683,13 @@ def main(argv=None):
     q.add_argument("--out", required=True)
     q.add_argument("--float16", action="store_true")
     q.set_defaults(fn=cmd_make_checkpoint)
+
+    q = sub.add_parser("sgemm", help="torch.mm GFLOP/s at M×N×K shapes")
+    q.add_argument("--shapes", default="1024x1024x1024,12608x576x192")
+    q.add_argument("--threads", type=int, default=0)
+    q.add_argument("--repeats", type=int, default=10)
+    q.add_argument("--device", default="cpu")
+    q.set_defaults(fn=cmd_sgemm)
 
     q = sub.add_parser("space-max", help="largest network_def of a space, from `resnas spaces --json` on stdin")
     q.add_argument("--space", required=True)
