@@ -58,20 +58,25 @@ func score(a model.Arch) float64 {
 	h := fnv.New64a()
 	h.Write([]byte(a.String()))
 	noise := float64(h.Sum64()%1000) / 1000
-	return 30 + capacity/6 + 2*noise
+	return 95*capacity/(capacity+150) + 2*noise // below 97 for any space
 }
 
 // fakeEvaluator scores with score and counts completed evaluations per network. before,
 // if set, runs first with the number of evaluations the search has done; an error from it
 // is returned as the evaluator's.
 type fakeEvaluator struct {
+	space  *supernet.Space // for canonicalKey
 	mu     sync.Mutex
 	calls  map[string]int
 	before func(ctx context.Context, done int, a model.Arch) error
 	search *Search // set by the test after New, for before
 }
 
-func newFake() *fakeEvaluator { return &fakeEvaluator{calls: map[string]int{}} }
+func newFake() *fakeEvaluator { return newFakeFor(testSpace()) }
+
+func newFakeFor(s *supernet.Space) *fakeEvaluator {
+	return &fakeEvaluator{space: s, calls: map[string]int{}}
+}
 
 func (f *fakeEvaluator) Evaluate(ctx context.Context, a model.Arch) (Fitness, error) {
 	if f.before != nil {
@@ -87,7 +92,7 @@ func (f *fakeEvaluator) Evaluate(ctx context.Context, a model.Arch) (Fitness, er
 		return Fitness{}, err
 	}
 	f.mu.Lock()
-	f.calls[canonicalKey(testSpace(), a)]++
+	f.calls[canonicalKey(f.space, a)]++
 	f.mu.Unlock()
 	t := score(a)
 	return Fitness{Top1: t, Top5: math.Min(100, t+10), Images: 1000}, nil
@@ -97,7 +102,7 @@ func (f *fakeEvaluator) Evaluate(ctx context.Context, a model.Arch) (Fitness, er
 func (f *fakeEvaluator) count(a model.Arch) int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.calls[canonicalKey(testSpace(), a)]
+	return f.calls[canonicalKey(f.space, a)]
 }
 
 // fakeMeter reports a throughput inversely proportional to MACs and counts measurements.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/resnas/resnas/model"
 	"github.com/resnas/resnas/profiler"
+	"github.com/resnas/resnas/supernet"
 )
 
 func baseConfig(t *testing.T, seed uint64) Config {
@@ -561,5 +562,30 @@ func TestBadSettingsAreRefused(t *testing.T) {
 	bad.Layers[0].Heads = 7
 	if err := s.Inject(bad); err == nil {
 		t.Error("Inject accepted an architecture outside the space")
+	}
+}
+
+// TestShippedSpaces runs a short search on every space resnas ships, with a reference-style
+// window in the middle of its MACs range.
+func TestShippedSpaces(t *testing.T) {
+	for _, name := range supernet.Names() {
+		sp, err := supernet.Lookup(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		opts := smallOptions(sp, 1)
+		ev := newFakeFor(sp)
+		s, err := runSearch(t, Config{Space: sp, Options: opts}, ev)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		for _, r := range s.Records(0) {
+			if err := sp.Contains(r.Arch); err != nil {
+				t.Fatalf("%s: record %d: %v", name, r.Index, err)
+			}
+			if r.MACs < opts.Constraints.MinMACs || r.MACs > opts.Constraints.MaxMACs {
+				t.Fatalf("%s: record %d has %d MACs, outside %v", name, r.Index, r.MACs, opts.Constraints)
+			}
+		}
 	}
 }
