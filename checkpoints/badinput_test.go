@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"encoding/binary"
+	"hash/crc32"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -266,4 +267,55 @@ func safetensorsFile(header string, n int) []byte {
 	b := binary.LittleEndian.AppendUint64(nil, uint64(len(header)))
 	b = append(b, header...)
 	return append(b, make([]byte, n)...)
+}
+
+// TestOverlappingEntries: a crafted zip can point many directory entries at one stored
+// body, so reading them all would take far more memory than the file has bytes.
+func TestOverlappingEntries(t *testing.T) {
+	const n = 16
+	body := f32bytes(binary.LittleEndian, ramp(1000)...)
+	var sd pkODict
+	for i := range n {
+		key := string(rune('a' + i))
+		sd = append(sd, [2]any{key, contiguous(pkStorage{"FloatStorage", key, 1000}, 1000)})
+	}
+	pkl := pickle2(sd)
+	var b bytes.Buffer
+	le := binary.LittleEndian
+	local := func(name string, data []byte) uint32 {
+		off := uint32(b.Len())
+		binary.Write(&b, le, []uint32{0x04034b50})
+		binary.Write(&b, le, []uint16{20, 0, 0, 0, 0})
+		binary.Write(&b, le, []uint32{crc32.ChecksumIEEE(data), uint32(len(data)), uint32(len(data))})
+		binary.Write(&b, le, []uint16{uint16(len(name)), 0})
+		b.WriteString(name)
+		b.Write(data)
+		return off
+	}
+	pklOff := local("archive/data.pkl", pkl)
+	bodyOff := local("archive/data/a", body)
+	cdStart := b.Len()
+	central := func(name string, data []byte, off uint32) {
+		binary.Write(&b, le, []uint32{0x02014b50})
+		binary.Write(&b, le, []uint16{20, 20, 0, 0, 0, 0})
+		binary.Write(&b, le, []uint32{crc32.ChecksumIEEE(data), uint32(len(data)), uint32(len(data))})
+		binary.Write(&b, le, []uint16{uint16(len(name)), 0, 0, 0, 0})
+		binary.Write(&b, le, []uint32{0, off})
+		b.WriteString(name)
+	}
+	central("archive/data.pkl", pkl, pklOff)
+	for i := range n {
+		central("archive/data/"+string(rune('a'+i)), body, bodyOff) // all share one body
+	}
+	cdEnd := b.Len()
+	binary.Write(&b, le, []uint32{0x06054b50})
+	binary.Write(&b, le, []uint16{0, 0, n + 1, n + 1})
+	binary.Write(&b, le, []uint32{uint32(cdEnd - cdStart), uint32(cdStart)})
+	binary.Write(&b, le, []uint16{0})
+
+	_, err := LoadBytes("overlap.pth", b.Bytes(), Options{})
+	checkOneLineError(t, err, "overlap.pth")
+	if err != nil && !strings.Contains(err.Error(), "overlapping entries") {
+		t.Errorf("%q does not say the entries claim more than the file holds", err)
+	}
 }

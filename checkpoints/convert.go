@@ -3,6 +3,7 @@ package checkpoints
 import (
 	"fmt"
 	"maps"
+	"math"
 	"time"
 
 	"github.com/resnas/resnas/model"
@@ -31,6 +32,7 @@ func Convert(in, out string, opts ConvertOptions) error {
 		return err
 	}
 	meta := mergeMeta(metaFromArgs(ck.Meta, ck.Args), opts.Meta)
+	meta = completeGeometry(meta, ck.Weights, ck.Source != SourceSafetensors)
 	if meta.Provenance.Created.IsZero() {
 		meta.Provenance.Created = time.Now().UTC()
 	}
@@ -53,6 +55,38 @@ func metaFromArgs(m Meta, args map[string]any) Meta {
 		if a, err := model.ParseArch(s); err == nil {
 			m.Arch = a.String()
 		}
+	}
+	return m
+}
+
+// completeGeometry fills in what the weights say themselves: input channels from the stem,
+// classes from cls_head, the image size from the stage-1 position embedding (1+g² tokens).
+// Every model the reference registers has patch 14, so a PyTorch file gets that. An Input
+// still incomplete is dropped, since a partial geometry is of no use to a reader.
+func completeGeometry(m Meta, w model.Weights, fromTorch bool) Meta {
+	in := &m.Input
+	if in.Patch == 0 && fromTorch {
+		in.Patch = model.ReferenceInput().Patch
+	}
+	if in.Channels == 0 {
+		for _, key := range []string{"patch_embed.conv1.conv.weight", "patch_embed.proj.weight"} {
+			if t, ok := w[key]; ok && len(t.Shape) == 4 {
+				in.Channels = t.Shape[1]
+				break
+			}
+		}
+	}
+	if t, ok := w["cls_head.weight"]; ok && len(t.Shape) == 2 && m.Classes == 0 {
+		m.Classes = t.Shape[0]
+	}
+	if t, ok := w["pos_embed"]; ok && len(t.Shape) == 3 && in.Size == 0 && in.Patch > 0 {
+		g := int(math.Round(math.Sqrt(float64(t.Shape[1] - 1))))
+		if g > 0 && g*g+1 == t.Shape[1] {
+			in.Size = g * in.Patch
+		}
+	}
+	if in.Size == 0 || in.Channels == 0 || in.Patch == 0 {
+		m.Input = model.Input{}
 	}
 	return m
 }

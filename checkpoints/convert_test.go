@@ -16,10 +16,10 @@ func TestConvertReferenceSupernet(t *testing.T) {
 	}
 	out := tempPath(t, "supernet.safetensors")
 	created := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
+	// The space and image size come from the run's args, channels, patch and classes from the
+	// weights; only what the file cannot say is given.
 	err = Convert(supernetFixture, out, ConvertOptions{Meta: Meta{
 		Arch:       devSmallSupernet,
-		Input:      model.Input{Channels: 3, Patch: 14}, // the size comes from args.input_size
-		Classes:    10,
 		Provenance: Provenance{Command: "resnas convert supernet.pth.tar supernet.safetensors", Created: created},
 	}})
 	if err != nil {
@@ -55,6 +55,20 @@ func TestConvertReferenceSupernet(t *testing.T) {
 	}
 }
 
+func TestConvertInfersGeometry(t *testing.T) {
+	out := tempPath(t, "subnet0.safetensors")
+	if err := Convert(subnetFixture, out, ConvertOptions{}); err != nil { // its args say nothing of size
+		t.Fatal(err)
+	}
+	ck, err := Load(out, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ck.Meta.Input != devSmallInput || ck.Meta.Classes != 10 || ck.Meta.Space != "" {
+		t.Errorf("inferred input %+v classes %d space %q, want %+v, 10, none", ck.Meta.Input, ck.Meta.Classes, ck.Meta.Space, devSmallInput)
+	}
+}
+
 func TestConvertFillsFromArgs(t *testing.T) {
 	in := tempPath(t, "train.pth")
 	if err := os.WriteFile(in, trainingCheckpoint(t, true), 0o644); err != nil {
@@ -71,6 +85,9 @@ func TestConvertFillsFromArgs(t *testing.T) {
 	if ck.Meta.Arch != "((4, 8), (1, (8, 1, 8), (8, 16), 1), (2, 8, 10))" || ck.Meta.Provenance.Seed == nil ||
 		*ck.Meta.Provenance.Seed != 0 || ck.Meta.Provenance.Created.IsZero() {
 		t.Errorf("meta from args: %+v", ck.Meta)
+	}
+	if ck.Meta.Input != (model.Input{}) {
+		t.Errorf("geometry %+v from weights that have no stem", ck.Meta.Input)
 	}
 	if ck.Weights["w"].Data[0] != 1 {
 		t.Errorf("Prefer model ignored: w[0] = %v", ck.Weights["w"].Data[0])

@@ -250,6 +250,7 @@ type torchArchive struct {
 	order  binary.ByteOrder
 	raw    map[string][]byte // storage bytes read so far, by key
 	budget int64             // float32 elements tensors may still expand to
+	unread int64             // bytes entries may still take: crafted entries can overlap
 }
 
 func openTorchArchive(name string, r io.ReaderAt, size int64) (*torchArchive, error) {
@@ -258,7 +259,7 @@ func openTorchArchive(name string, r io.ReaderAt, size int64) (*torchArchive, er
 		return nil, fmt.Errorf("%s: unreadable zip (%v): truncated or not a torch.save checkpoint", name, err)
 	}
 	a := &torchArchive{name: name, size: size, files: make(map[string]*zip.File), order: binary.LittleEndian,
-		raw: make(map[string][]byte), budget: size}
+		raw: make(map[string][]byte), budget: size, unread: size}
 	var pkls []string
 	for _, f := range zr.File {
 		a.files[f.Name] = f
@@ -300,6 +301,10 @@ func (a *torchArchive) read(f *zip.File) ([]byte, error) {
 	if f.UncompressedSize64 > uint64(a.size) || f.CompressedSize64 != f.UncompressedSize64 {
 		return nil, fmt.Errorf("%s: %s claims %d bytes in a %d-byte file (truncated or corrupt?)", a.name, f.Name, f.UncompressedSize64, a.size)
 	}
+	if f.UncompressedSize64 > uint64(a.unread) {
+		return nil, fmt.Errorf("%s: %s: entries claim more than the %d-byte file holds (overlapping entries: corrupt or crafted zip)", a.name, f.Name, a.size)
+	}
+	a.unread -= int64(f.UncompressedSize64)
 	rc, err := f.Open()
 	if err != nil {
 		return nil, fmt.Errorf("%s: %s: %v (truncated or corrupt?)", a.name, f.Name, err)
@@ -454,7 +459,7 @@ func loadTorch(name string, r io.ReaderAt, size int64, opts Options) (*Checkpoin
 		return nil, err
 	}
 	ck.Source = source
-	if source != SourceStateDict || sd != top {
+	if sd != top {
 		if e, ok := top.get("epoch"); ok {
 			if e, ok := e.(int64); ok && e >= 0 && e <= math.MaxInt32 {
 				ck.Epoch = int(e)
@@ -481,7 +486,7 @@ func loadTorch(name string, r io.ReaderAt, size int64, opts Options) (*Checkpoin
 func chooseStateDict(name string, top *pyDict, prefer string) (*pyDict, string, error) {
 	stateDict := func(key string) (*pyDict, bool, error) {
 		v, ok := top.get(key)
-		if !ok {
+		if !ok || v == nil {
 			return nil, false, nil
 		}
 		d, ok := v.(*pyDict)
@@ -521,8 +526,6 @@ func chooseStateDict(name string, top *pyDict, prefer string) (*pyDict, string, 
 		if hasEMA {
 			return nil, "", fmt.Errorf("%s: has no model weights, only model_ema: load model_ema instead", name)
 		}
-	default:
-		return nil, "", fmt.Errorf("%s: cannot choose weights %q: want model_ema, model or empty", name, prefer)
 	}
 	if sd, ok, err := stateDict("state_dict"); err != nil {
 		return nil, "", err
