@@ -1,0 +1,127 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/resnas/resnas/evaluate"
+	"github.com/resnas/resnas/profiler"
+)
+
+func cmdEval(ctx context.Context, args []string, e env) error {
+	fs := newFlags("eval")
+	var cf computeFlags
+	cf.register(fs, true)
+	dataDir := fs.String("data", "", "shard directory (default with the shipped checkpoint: its embedded sub-val)")
+	limit := fs.Int("limit", 0, "evaluate on at most N images (0: all)")
+	recal := fs.Int("recalibrate-bn", 0, "re-estimate the stem BatchNorm statistics on N images first (0: use the checkpoint's)")
+	batch := fs.Int("batch", 256, "images per forward")
+	asJSON := fs.Bool("json", false, "print JSON")
+	if err := parseFlags(fs, args, e); err != nil {
+		return err
+	}
+	if *limit < 0 || *recal < 0 || *batch <= 0 {
+		return usagef("--limit and --recalibrate-bn must be ≥ 0 and --batch > 0")
+	}
+	l, err := cf.load()
+	if err != nil {
+		return err
+	}
+	a, err := l.resolveArch(cf.arch)
+	if err != nil {
+		return err
+	}
+	set, err := openEvalData(*dataDir, cf.checkpoint)
+	if err != nil {
+		return err
+	}
+	if set == nil {
+		return usagef("--data DIR is required with --checkpoint (build shards with resnas shards build)")
+	}
+	defer set.Close()
+	sel, err := cf.backend(e)
+	if err != nil {
+		return err
+	}
+	defer sel.Close()
+	ev, err := evaluate.New(set, evaluate.Options{Weights: l.ck.Weights, Input: l.input, Backend: sel.Backend, Threads: cf.threads, Batch: *batch, RecalibrateBN: *recal})
+	if err != nil {
+		return err
+	}
+	prog := newProgressLine(e.stderr, "eval")
+	r, err := ev.Evaluate(ctx, a, *limit, func(done, total int) { prog.update(done, total, "") })
+	prog.done()
+	if err != nil {
+		return err
+	}
+	res := struct {
+		evaluate.Result
+		MACs       int64  `json:"macs"`
+		Params     int64  `json:"params"`
+		Arch       string `json:"network_def"`
+		Data       string `json:"data"`
+		Checkpoint string `json:"checkpoint"`
+		SHA256     string `json:"checkpoint_sha256"`
+		GEMM       string `json:"gemm"`
+	}{r, profiler.MACs(a, l.input), profiler.Params(a, l.input), a.String(), set.Manifest.Split, l.name, l.ck.SHA256, sel.Name}
+	if *asJSON {
+		return json.NewEncoder(e.stdout).Encode(res)
+	}
+	fmt.Fprintf(e.stdout, "top-1 %.2f%% ± %.2f  top-5 %.2f%%  on %d %s images  (%.2f MMACs, %.3f M params, %.1fs)\n",
+		100*r.Top1, 100*r.CI95, 100*r.Top5, r.Images, res.Data, float64(res.MACs)/1e6, float64(res.Params)/1e6, r.Seconds)
+	return nil
+}
+
+func cmdBench(ctx context.Context, args []string, e env) error {
+	fs := newFlags("bench")
+	var cf computeFlags
+	cf.register(fs, true)
+	batch := fs.Int("batch", 64, "images per forward")
+	repeats := fs.Int("repeats", 5, "timed batches (at least 5); the median is reported")
+	asJSON := fs.Bool("json", false, "print JSON")
+	if err := parseFlags(fs, args, e); err != nil {
+		return err
+	}
+	if *batch <= 0 {
+		return usagef("--batch must be > 0")
+	}
+	l, err := cf.load()
+	if err != nil {
+		return err
+	}
+	a, err := l.resolveArch(cf.arch)
+	if err != nil {
+		return err
+	}
+	sel, err := cf.backend(e)
+	if err != nil {
+		return err
+	}
+	defer sel.Close()
+	n, err := l.net(a, sel, cf.threads)
+	if err != nil {
+		return err
+	}
+	tp, err := profiler.MeasureThroughput(ctx, n, profiler.ThroughputOptions{Batch: *batch, Repeats: *repeats})
+	if err != nil {
+		return err
+	}
+	macs := profiler.MACs(a, l.input)
+	res := struct {
+		profiler.Throughput
+		Device  string  `json:"device"`
+		GEMM    string  `json:"gemm"`
+		Threads int     `json:"threads"`
+		MACs    int64   `json:"macs"`
+		GFLOPs  float64 `json:"gflop_per_sec"` // 2·MACs per image × images/s
+		Arch    string  `json:"network_def"`
+		Img     int     `json:"img"`
+	}{tp, sel.Device, sel.Name, sel.Threads, macs, 2 * float64(macs) * tp.ImagesPerSec / 1e9, a.String(), l.input.Size}
+	if *asJSON {
+		return json.NewEncoder(e.stdout).Encode(res)
+	}
+	fmt.Fprintf(e.stdout, "%.2f images/s (median of %d, spread %.1f%%) batch %d, %s on %s, %d threads, %.1f GFLOP/s\n",
+		tp.ImagesPerSec, tp.Repeats, 100*tp.Spread, tp.Batch, res.GEMM, res.Device, res.Threads, res.GFLOPs)
+	return nil
+}

@@ -1,0 +1,268 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"time"
+
+	"github.com/resnas/resnas/checkpoints"
+	"github.com/resnas/resnas/data"
+	"github.com/resnas/resnas/evaluate"
+	"github.com/resnas/resnas/internal/atomicfile"
+	"github.com/resnas/resnas/internal/gemm/backend"
+	"github.com/resnas/resnas/model"
+	"github.com/resnas/resnas/profiler"
+	"github.com/resnas/resnas/supernet"
+)
+
+func cmdVersion(ctx context.Context, args []string, e env) error {
+	fs := newFlags("version")
+	asJSON := fs.Bool("json", false, "print JSON")
+	if err := parseFlags(fs, args, e); err != nil {
+		return err
+	}
+	v := struct {
+		Version  string   `json:"version"`
+		Go       string   `json:"go"`
+		OS       string   `json:"os"`
+		CPUs     int      `json:"cpus"`
+		GEMM     string   `json:"gemm"`
+		GEMMInfo string   `json:"gemm_info,omitempty"`
+		CUDA     string   `json:"cuda"`
+		Notes    []string `json:"notes,omitempty"`
+		Default  string   `json:"default_checkpoint"`
+	}{Version: buildVersion(), Go: runtime.Version(), OS: runtime.GOOS + "/" + runtime.GOARCH, CPUs: runtime.NumCPU()}
+	sel, err := backend.Open(backend.Options{Device: "cpu", Backend: e.getenv("RESNAS_GEMM")})
+	if err != nil {
+		return err
+	}
+	v.GEMM, v.GEMMInfo, v.Notes = sel.Name, sel.Detail, sel.Notes
+	sel.Close()
+	if cu, err := backend.Open(backend.Options{Device: "cuda"}); err != nil {
+		v.CUDA = "unavailable: " + oneLine(err.Error())
+	} else {
+		v.CUDA = cu.Detail
+		cu.Close()
+	}
+	if ck, err := checkpoints.Default(); err == nil {
+		v.Default = fmt.Sprintf("%s (%s, sha256 %.12s)", ck.Path, ck.Meta.Space, ck.SHA256)
+	} else {
+		v.Default = "none: " + oneLine(err.Error())
+	}
+	if *asJSON {
+		return json.NewEncoder(e.stdout).Encode(v)
+	}
+	fmt.Fprintf(e.stdout, "resnas %s (%s, %s, %d CPUs)\nGEMM     %s %s\nCUDA     %s\ndefault  %s\n", v.Version, v.Go, v.OS, v.CPUs, v.GEMM, v.GEMMInfo, v.CUDA, v.Default)
+	for _, n := range v.Notes {
+		fmt.Fprintf(e.stdout, "note     %s\n", n)
+	}
+	return nil
+}
+
+func buildVersion() string {
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+				return "dev-" + s.Value[:12]
+			}
+		}
+		if bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+			return bi.Main.Version
+		}
+	}
+	return "dev"
+}
+
+func cmdSpaces(ctx context.Context, args []string, e env) error {
+	fs := newFlags("spaces")
+	asJSON := fs.Bool("json", false, "print JSON (the whole choice lists)")
+	if err := parseFlags(fs, args, e); err != nil {
+		return err
+	}
+	var spaces []*supernet.Space
+	for _, n := range supernet.Names() {
+		s, err := supernet.Lookup(n)
+		if err != nil {
+			return err
+		}
+		spaces = append(spaces, s)
+	}
+	if *asJSON {
+		return json.NewEncoder(e.stdout).Encode(spaces)
+	}
+	for _, s := range spaces {
+		max, min := s.Max(), s.Min()
+		fmt.Fprintf(e.stdout, "%-12s %3dpx %dch patch %-2d  max %8.2f MMACs %7.2f M params   min %8.2f MMACs\n", s.Name, s.Input.Size, s.Input.Channels, s.Input.Patch,
+			float64(profiler.MACs(max, s.Input))/1e6, float64(profiler.Params(max, s.Input))/1e6, float64(profiler.MACs(min, s.Input))/1e6)
+	}
+	return nil
+}
+
+func cmdConvert(ctx context.Context, args []string, e env) error {
+	fs := newFlags("convert")
+	arch := fs.String("arch", "", "largest architecture the weights hold (default: the detected space's max)")
+	space := fs.String("space", "", "search space (default: detected from the shapes)")
+	patch := fs.Int("patch", 14, "patch size (PyTorch files do not record it)")
+	prefer := fs.String("weights", "", "model or model_ema (default: model_ema when present)")
+	half := fs.Bool("float16", false, "store float16 (half the size)")
+	asJSON := fs.Bool("json", false, "print JSON")
+	// IN and OUT come first; flags may follow them.
+	var pos []string
+	for len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
+		pos, args = append(pos, args[0]), args[1:]
+	}
+	if err := parseFlags(fs, args, e); err != nil {
+		return err
+	}
+	pos = append(pos, fs.Args()...)
+	if len(pos) != 2 {
+		return usagef("want IN and OUT, got %d arguments", len(pos))
+	}
+	l, err := loadCheckpoint(pos[0], loadOptions{prefer: *prefer, patch: *patch, space: *space})
+	if err != nil {
+		return err
+	}
+	meta := l.ck.Meta
+	meta.Input = l.input
+	if *arch != "" {
+		a, err := l.resolveArch(*arch)
+		if err != nil {
+			return err
+		}
+		meta.Arch = a.String()
+	} else if l.hasMax {
+		meta.Arch = l.maxArch.String()
+	}
+	if l.space != nil {
+		meta.Space = l.space.Name
+		meta.Classes = l.space.Classes
+	}
+	if meta.Provenance.Source == "" {
+		meta.Provenance.Source = pos[0]
+	}
+	if meta.Provenance.SHA256 == "" {
+		meta.Provenance.SHA256 = l.ck.SHA256
+	}
+	meta.Provenance.Command = "resnas convert " + pos[0] + " " + pos[1]
+	meta.Provenance.Created = time.Now().UTC()
+	if err := checkpoints.Save(pos[1], l.ck.Weights, meta, checkpoints.SaveOptions{Float16: *half}); err != nil {
+		return err
+	}
+	res := map[string]any{"out": pos[1], "tensors": len(l.ck.Weights), "arch": meta.Arch, "space": meta.Space, "source": l.ck.Source}
+	if *asJSON {
+		return json.NewEncoder(e.stdout).Encode(res)
+	}
+	fmt.Fprintf(e.stderr, "wrote %s: %d tensors from %s (%s), space %q\n", pos[1], len(l.ck.Weights), pos[0], l.ck.Source, meta.Space)
+	return nil
+}
+
+// cmdExport slices a sub-network out of the supernet and writes its weights, its network_def
+// and its metrics into one directory, each file whole or not at all.
+func cmdExport(ctx context.Context, args []string, e env) error {
+	fs := newFlags("export")
+	var cf computeFlags
+	cf.register(fs, false)
+	out := fs.String("out", "", "output directory")
+	dataDir := fs.String("data", "", "shards to measure accuracy on (optional; default: the shipped sub-val with the default checkpoint)")
+	limit := fs.Int("limit", 0, "evaluate on at most N images (0: all)")
+	asJSON := fs.Bool("json", false, "print JSON")
+	if err := parseFlags(fs, args, e); err != nil {
+		return err
+	}
+	if *out == "" {
+		return usagef("--out DIR is required")
+	}
+	l, err := cf.load()
+	if err != nil {
+		return err
+	}
+	a, err := l.resolveArch(cf.arch)
+	if err != nil {
+		return err
+	}
+	metrics := map[string]any{
+		"network_def": a.String(),
+		"compact":     a.Compact().String(),
+		"macs":        profiler.MACs(a, l.input),
+		"params":      profiler.Params(a, l.input),
+		"input":       l.input,
+		"checkpoint":  l.name,
+		"sha256":      l.ck.SHA256,
+	}
+	if set, err := openEvalData(*dataDir, cf.checkpoint); err != nil {
+		return err
+	} else if set != nil {
+		defer set.Close()
+		sel, err := cf.backend(e)
+		if err != nil {
+			return err
+		}
+		defer sel.Close()
+		ev, err := evaluate.New(set, evaluate.Options{Weights: l.ck.Weights, Input: l.input, Backend: sel.Backend, Threads: cf.threads})
+		if err != nil {
+			return err
+		}
+		r, err := ev.Evaluate(ctx, a, *limit, nil)
+		if err != nil {
+			return err
+		}
+		metrics["accuracy"] = r
+		metrics["data"] = set.Manifest.Split
+	}
+	files, err := exportSubnet(l, a, *out, metrics)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return json.NewEncoder(e.stdout).Encode(map[string]any{"files": files, "metrics": metrics})
+	}
+	for _, f := range files {
+		fmt.Fprintln(e.stdout, f)
+	}
+	return nil
+}
+
+// exportSubnet writes DIR/subnet.safetensors, DIR/network_def.txt and DIR/metrics.json.
+func exportSubnet(l *loaded, arch model.Arch, dir string, metrics map[string]any) ([]string, error) {
+	w, err := supernet.Slice(l.ck.Weights, arch, l.input)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	meta := checkpoints.Meta{Arch: arch.String(), Input: l.input, Classes: arch.Head.Classes, Mean: l.ck.Meta.Mean, Std: l.ck.Meta.Std}
+	meta.Provenance = checkpoints.Provenance{Source: l.name, SHA256: l.ck.SHA256, Command: "resnas export", Created: time.Now().UTC()}
+	files := []string{filepath.Join(dir, "subnet.safetensors"), filepath.Join(dir, "network_def.txt"), filepath.Join(dir, "metrics.json")}
+	if err := checkpoints.Save(files[0], w, meta, checkpoints.SaveOptions{}); err != nil {
+		return nil, err
+	}
+	if err := atomicfile.Write(files[1], []byte(arch.String()+"\n")); err != nil {
+		return nil, err
+	}
+	mj, err := json.MarshalIndent(metrics, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	if err := atomicfile.Write(files[2], append(mj, '\n')); err != nil {
+		return nil, err
+	}
+	return files, nil
+}
+
+// openEvalData opens shards for evaluation: dir if given, else the shipped sub-val when the
+// default checkpoint is used, else nothing.
+func openEvalData(dir, checkpoint string) (*data.Set, error) {
+	if dir != "" {
+		return data.Open(dir, data.OpenOptions{})
+	}
+	if checkpoint == "" {
+		return checkpoints.DefaultSubVal()
+	}
+	return nil, nil
+}

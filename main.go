@@ -1,0 +1,139 @@
+// Command resnas explores ViT-ResNAS supernets: with no arguments it opens the explorer TUI on
+// the shipped Fashion-MNIST supernet; subcommands script every step (see `resnas help`).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sort"
+	"strings"
+	"syscall"
+)
+
+// Exit codes.
+const (
+	exitOK       = 0
+	exitFailure  = 1 // the command ran and failed (bad file, interrupted, …)
+	exitBadUsage = 2 // flags or arguments are wrong
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv})
+	stop()
+	os.Exit(code)
+}
+
+// env is what a command may touch of the outside world, so tests can run commands in-process.
+type env struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	getenv         func(string) string
+}
+
+type command struct {
+	name, usage, summary string
+	run                  func(ctx context.Context, args []string, e env) error
+}
+
+func commands() []command {
+	return []command{
+		{"tui", "resnas tui [--checkpoint FILE] [--data DIR]", "open the explorer (the default with no arguments)", cmdTUI},
+		{"predict", "resnas predict --checkpoint FILE --arch ARCH --input FILE.f32 --shape N,C,H,W", "print logits, one JSON array per image", cmdPredict},
+		{"profile", "resnas profile --arch ARCH [--img 224] [--patch 14] [--checkpoint FILE] --json", "MACs and parameters in the reference convention", cmdProfile},
+		{"eval", "resnas eval [--checkpoint FILE] --arch ARCH --data DIR [--limit N] [--recalibrate-bn N] --json", "top-1/top-5 of a sub-network on shards", cmdEval},
+		{"bench", "resnas bench [--checkpoint FILE] --arch ARCH --batch N [--threads T] [--device cpu|cuda|auto] --json", "measure inference throughput", cmdBench},
+		{"convert", "resnas convert IN OUT [--arch ARCH] [--space NAME]", "convert a PyTorch checkpoint to resnas safetensors", cmdConvert},
+		{"export", "resnas export [--checkpoint FILE] --arch ARCH --out DIR", "slice a sub-network: safetensors + network_def + metrics", cmdExport},
+		{"shards", "resnas shards build --from SRC --out DIR [--split train|test] [--holdout-per-class N]", "build validation/training shards", cmdShards},
+		{"train", "resnas train --space NAME --data DIR --epochs N --out FILE [--seed S] [--resume]", "train a supernet with multi-architecture sampling", cmdTrain},
+		{"search", "resnas search [--checkpoint FILE] --data DIR --max-macs N --journal FILE [--export FILE.csv]", "evolutionary search under constraints", cmdSearch},
+		{"spaces", "resnas spaces [--json]", "list the search spaces and their choices", cmdSpaces},
+		{"version", "resnas version [--json]", "version and the compute backends found", cmdVersion},
+	}
+}
+
+// usageError marks errors caused by the command line rather than by the work.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
+
+func run(ctx context.Context, args []string, e env) int {
+	if len(args) == 0 {
+		args = []string{"tui"}
+	}
+	name := args[0]
+	if name == "help" || name == "-h" || name == "--help" {
+		printHelp(e.stdout)
+		return exitOK
+	}
+	for _, c := range commands() {
+		if c.name != name {
+			continue
+		}
+		err := c.run(ctx, args[1:], e)
+		switch {
+		case err == nil:
+			return exitOK
+		case errors.Is(err, flag.ErrHelp):
+			return exitOK
+		case errors.As(err, new(usageError)):
+			fmt.Fprintf(e.stderr, "resnas %s: %v\nusage: %s\n", name, err, c.usage)
+			return exitBadUsage
+		case errors.Is(err, context.Canceled):
+			fmt.Fprintf(e.stderr, "resnas %s: interrupted\n", name)
+			return exitFailure
+		default:
+			fmt.Fprintf(e.stderr, "resnas %s: %s\n", name, oneLine(err.Error()))
+			return exitFailure
+		}
+	}
+	fmt.Fprintf(e.stderr, "resnas: unknown command %q (run resnas help)\n", name)
+	return exitBadUsage
+}
+
+// oneLine keeps an error message on one line, whatever the wrapped errors contain.
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+func printHelp(w io.Writer) {
+	fmt.Fprintln(w, "resnas — explore ViT-ResNAS supernets: edit sub-networks, evaluate, search, plot.")
+	fmt.Fprintln(w, "\nWith no arguments resnas opens the explorer on the shipped Fashion-MNIST supernet.\n\nCommands:")
+	cs := commands()
+	sort.Slice(cs, func(i, j int) bool { return cs[i].name < cs[j].name })
+	for _, c := range cs {
+		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(w, "\nEvery command takes --help; scripting commands take --json.")
+	fmt.Fprintln(w, "ARCH is a network_def tuple, a preset (vit-resnas-tiny, …), max, min, or a JSON file.")
+}
+
+// newFlags makes a flag set that returns errors instead of exiting; run prints them once.
+func newFlags(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	return fs
+}
+
+// parseFlags parses args, prints the flag list for -h, and turns flag errors into usage errors.
+func parseFlags(fs *flag.FlagSet, args []string, e env) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(e.stdout)
+			fmt.Fprintf(e.stdout, "usage of resnas %s:\n", fs.Name())
+			fs.PrintDefaults()
+			return err
+		}
+		return usageError{err.Error()}
+	}
+	if fs.NArg() > 0 {
+		return usagef("unexpected argument %q", fs.Arg(0))
+	}
+	return nil
+}
