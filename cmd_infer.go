@@ -214,4 +214,3 @@ func cmdProfile(ctx context.Context, args []string, e env) error {
 	fmt.Fprintf(e.stdout, "MACs    %d (%.4f G)\nparams  %d (%.2f M)\ninput   %d×%d×%d, patch %d\n", res.MACs, float64(res.MACs)/1e9, res.Params, float64(res.Params)/1e6, in.Channels, in.Size, in.Size, in.Patch)
 	return nil
 }
-

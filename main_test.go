@@ -80,7 +80,10 @@ func goldenCases(t *testing.T) []struct {
 // case, and on subnet0's own checkpoint.
 func TestPredictGolden(t *testing.T) {
 	cases := goldenCases(t)
-	type run struct{ ckpt, arch string; want [][]float64 }
+	type run struct {
+		ckpt, arch string
+		want       [][]float64
+	}
 	runs := []run{{devDir + "subnet0.pth.tar", cases[1].NetworkDef, cases[1].Logits}}
 	for _, c := range cases {
 		runs = append(runs, run{devDir + "supernet.pth.tar", c.NetworkDef, c.Logits})
