@@ -1,0 +1,520 @@
+package tui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/resnas/resnas/model"
+	"github.com/resnas/resnas/profiler"
+)
+
+// Actions shared by the key tables and the message handlers (lazygit's "helpers"). Each
+// runs inside Update: it changes the model and returns the Cmd that does the slow part.
+
+// maxUndo bounds the undo history; older changes are forgotten.
+const maxUndo = 1000
+
+// edit applies an editor change, or shows why it cannot be made.
+func (m *Model) edit(a model.Arch, why string) tea.Cmd {
+	if why != "" {
+		m.status.fail(why)
+		return nil
+	}
+	m.status.clearMessage()
+	return m.setArch(a, "")
+}
+
+// setArch makes a the current architecture, remembering the old one for undo.
+func (m *Model) setArch(a model.Arch, note string) tea.Cmd {
+	if a.Equal(m.arch) {
+		if note != "" {
+			m.status.info(note + ": already shown")
+		}
+		return nil
+	}
+	m.undo = append(m.undo, m.arch)
+	if len(m.undo) > maxUndo {
+		m.undo = slices.Delete(m.undo, 0, len(m.undo)-maxUndo)
+	}
+	m.redo = nil
+	return m.show(a, note)
+}
+
+// show displays a and starts its evaluation.
+func (m *Model) show(a model.Arch, note string) tea.Cmd {
+	m.prev, m.arch = m.arch, a
+	m.editor.SetArch(a)
+	m.recost()
+	if note != "" {
+		m.status.info(note)
+	}
+	return m.evaluate()
+}
+
+func (m *Model) undoArch() tea.Cmd {
+	a := m.undo[len(m.undo)-1]
+	m.undo = m.undo[:len(m.undo)-1]
+	m.redo = append(m.redo, m.arch)
+	return m.show(a, "undone")
+}
+
+func (m *Model) redoArch() tea.Cmd {
+	a := m.redo[len(m.redo)-1]
+	m.redo = m.redo[:len(m.redo)-1]
+	m.undo = append(m.undo, m.arch)
+	return m.show(a, "redone")
+}
+
+func (m *Model) randomArch() tea.Cmd {
+	return m.setArch(m.opts.Space.Random(m.rng()), "random architecture")
+}
+
+func (m *Model) nextPreset() tea.Cmd {
+	p := m.presets[m.preset%len(m.presets)]
+	m.preset++
+	return m.setArch(p.Arch, "preset "+p.Name)
+}
+
+// Evaluation: a quick estimate on a few images, then the whole sub-val set. Each change of
+// architecture or BN mode bumps the generation and cancels the running evaluation; results
+// of an old generation still fill the cache, but never the screen.
+
+func (m *Model) evaluate() tea.Cmd {
+	if m.eval.cancel != nil {
+		m.eval.cancel()
+		m.eval.cancel = nil
+	}
+	m.eval.gen++
+	m.eval.running, m.eval.err = false, ""
+	m.status.finish(jobEval)
+	if m.opts.Evaluator == nil {
+		return nil
+	}
+	est, ok := m.eval.cache[m.currentKey()]
+	if ok && est.Final {
+		return nil
+	}
+	limit := m.opts.QuickImages
+	if ok {
+		limit = 0 // a quick estimate is known already: refine it
+	}
+	return m.startEval(limit)
+}
+
+func (m *Model) startEval(limit int) tea.Cmd {
+	if m.eval.cancel != nil {
+		m.eval.cancel()
+	}
+	ctx, cancel := context.WithCancel(m.ctx)
+	m.eval.cancel, m.eval.running, m.eval.limit = cancel, true, limit
+	m.status.start(jobEval, "eval "+imagesText(limit))
+	req := EvalRequest{Arch: m.arch.Clone(), Limit: limit, RecalibrateBN: m.bnRecal}
+	gen, key, ev := m.eval.gen, m.currentKey(), m.opts.Evaluator
+	return func() tea.Msg {
+		est, err := ev.Evaluate(ctx, req)
+		return evalResultMsg{gen: gen, key: key, arch: req.Arch, est: est, err: err}
+	}
+}
+
+func (m *Model) onEval(msg evalResultMsg) tea.Cmd {
+	if msg.err == nil {
+		m.remember(msg.key, msg.arch, msg.est, "editor")
+	}
+	if msg.gen != m.eval.gen {
+		return nil // an edit superseded it
+	}
+	m.eval.running = false
+	m.status.finish(jobEval)
+	if msg.err != nil {
+		if !errors.Is(msg.err, context.Canceled) {
+			m.eval.err = oneLine(msg.err)
+			m.status.fail("evaluation: " + m.eval.err)
+		}
+		return nil
+	}
+	if !msg.est.Final {
+		return m.startEval(0)
+	}
+	m.eval.cancel()
+	m.eval.cancel = nil
+	return nil
+}
+
+// remember caches an estimate, keeping the better-founded of two, and puts final ones in
+// the history.
+func (m *Model) remember(k evalKey, a model.Arch, est Estimate, source string) {
+	if old, ok := m.eval.cache[k]; ok && (old.Final && !est.Final || !old.Final && !est.Final && old.Images > est.Images) {
+		return
+	}
+	m.eval.cache[k] = est
+	if !est.Final {
+		return
+	}
+	macs, params := profiler.Count(a, m.opts.Input)
+	m.hist.add(point{key: k.arch, arch: a, source: source, macs: macs, params: params, est: est, bn: k.bn})
+	m.refreshPlot()
+}
+
+func (m *Model) refreshPlot() {
+	m.plot.SetData(m.hist.points, m.rates, m.currentKey())
+	m.search.frontSize = m.plot.Front()
+}
+
+func (m *Model) toggleBN() tea.Cmd {
+	m.bnRecal = !m.bnRecal
+	m.refreshPlot()
+	if m.bnRecal {
+		m.status.info("BN statistics are recalibrated for each sub-network")
+	} else {
+		m.status.info("BN uses the supernet's statistics")
+	}
+	return m.evaluate()
+}
+
+func (m *Model) measure() tea.Cmd {
+	k, a, t, ctx := m.keyOf(m.arch), m.arch.Clone(), m.opts.Throughput, m.ctx
+	m.measuring = k
+	m.status.start(jobThroughput, "measuring throughput")
+	return func() tea.Msg {
+		r, err := t.Measure(ctx, a)
+		return throughputMsg{key: k, rate: r, err: err}
+	}
+}
+
+func (m *Model) onThroughput(msg throughputMsg) {
+	m.measuring = ""
+	m.status.finish(jobThroughput)
+	if msg.err != nil {
+		if !errors.Is(msg.err, context.Canceled) {
+			m.status.fail("throughput: " + oneLine(msg.err))
+		}
+		return
+	}
+	m.rates[msg.key] = msg.rate
+	m.refreshPlot()
+	m.status.info(fmt.Sprintf("throughput %.1f img/s (spread %.0f%% over repeats)", msg.rate.ImagesPerSec, 100*msg.rate.Spread))
+}
+
+// Panes and help.
+
+func (m *Model) focusTo(p pane) {
+	m.editor.Blur()
+	m.plot.Blur()
+	m.search.Blur()
+	m.focus = p
+	switch p {
+	case paneEditor:
+		m.editor.Focus()
+	case panePlot:
+		m.plot.Focus()
+		m.side = p
+	case paneSearch:
+		m.search.Focus()
+		m.side = p
+	}
+}
+
+func (m *Model) focusNext() tea.Cmd { m.focusTo((m.focus + 1) % paneCount); return nil }
+func (m *Model) focusPrev() tea.Cmd { m.focusTo((m.focus + paneCount - 1) % paneCount); return nil }
+func (m *Model) toggleHelp() tea.Cmd {
+	m.showHelp = !m.showHelp
+	return nil
+}
+
+// back is esc: drop the plot selection, else return to the editor, else clear the message.
+func (m *Model) back() tea.Cmd {
+	switch {
+	case m.focus == panePlot && m.plot.hasSel:
+		m.plot.ClearSelection()
+	case m.focus != paneEditor:
+		m.focusTo(paneEditor)
+	default:
+		m.status.clearMessage()
+	}
+	return nil
+}
+
+func (m *Model) requestQuit() tea.Cmd {
+	if m.search.active() {
+		m.confirmQuit = true
+		return nil
+	}
+	m.cancel()
+	return tea.Quit
+}
+
+// Trade-off plot.
+
+func (m *Model) loadSelected() tea.Cmd {
+	p, _ := m.plot.Selected()
+	if p.bn != m.bnRecal {
+		m.bnRecal = p.bn // show the estimate the point was plotted with
+	}
+	return m.setArch(p.arch.Clone(), fmt.Sprintf("loaded %s MACs, %.2f%% (%s)", siCount(p.macs), p.est.Top1, p.source))
+}
+
+func (m *Model) toggleAxis() tea.Cmd {
+	m.plot.ToggleAxis()
+	m.search.frontSize = m.plot.Front()
+	return nil
+}
+
+// Clipboard.
+
+func (m *Model) yank() tea.Cmd {
+	text := m.arch.String()
+	m.lastYank = text
+	m.status.info("network_def yanked (P pastes it)")
+	if m.opts.CopyText == nil {
+		return nil
+	}
+	copyText := m.opts.CopyText
+	return func() tea.Msg { return clipboardMsg{err: copyText(text)} }
+}
+
+func (m *Model) askPaste() tea.Cmd {
+	m.prompt = newPrompt(promptPaste, "network_def>", m.lastYank, m.width)
+	return nil
+}
+
+// Search.
+
+func (m *Model) askStart() tea.Cmd {
+	m.prompt = newPrompt(promptStart, "start search · max MACs [generations]>",
+		fmt.Sprintf("%s %d", siCount(m.macs), m.opts.Generations), m.width)
+	return nil
+}
+
+func (m *Model) askBudget() tea.Cmd {
+	b := m.search.budget
+	m.prompt = newPrompt(promptBudget, "new budget · max MACs [generations]>",
+		fmt.Sprintf("%s %d", siCount(b.MaxMACs), b.Generations), m.width)
+	return nil
+}
+
+func (m *Model) startSearch(b Budget) tea.Cmd {
+	run := m.search.starting(b)
+	m.status.start(jobSearch, m.search.JobLabel())
+	s, ctx := m.opts.Searcher, m.ctx
+	return func() tea.Msg {
+		ch, err := s.Start(ctx, b)
+		return searchStartedMsg{run: run, budget: b, events: ch, err: err}
+	}
+}
+
+func (m *Model) onSearchStarted(msg searchStartedMsg) tea.Cmd {
+	if msg.run != m.search.run {
+		return nil
+	}
+	if msg.err != nil {
+		m.search.state = searchFailed
+		m.search.lastNotice = oneLine(msg.err)
+		m.status.finish(jobSearch)
+		m.status.fail("search: " + oneLine(msg.err))
+		return nil
+	}
+	m.events = msg.events
+	m.search.begin(m.opts.Clock.Now())
+	m.status.start(jobSearch, m.search.JobLabel())
+	m.status.info("search started")
+	if m.quitting {
+		return tea.Batch(m.control(opStop, Budget{}), waitSearch(msg.run, msg.events))
+	}
+	return waitSearch(msg.run, msg.events)
+}
+
+func (m *Model) onSearchBatch(msg searchBatchMsg) tea.Cmd {
+	if msg.run != m.search.run {
+		return nil
+	}
+	for _, ev := range msg.events {
+		if ev.Kind == SearchEvaluated && len(ev.Arch.Layers) > 0 {
+			m.remember(evalKey{m.keyOf(ev.Arch), ev.RecalibratedBN}, ev.Arch, ev.Estimate, "search")
+		}
+	}
+	m.search.apply(msg.events, m.opts.Clock.Now())
+	m.search.frontSize = m.plot.Front()
+	if m.search.active() {
+		m.status.start(jobSearch, m.search.JobLabel())
+	}
+	return waitSearch(msg.run, m.events)
+}
+
+func (m *Model) onSearchDone(msg searchDoneMsg) tea.Cmd {
+	if msg.run != m.search.run {
+		return nil
+	}
+	stopped := m.search.state == searchStopping
+	if m.search.state != searchFailed {
+		m.search.state = searchDone
+	}
+	m.events = nil
+	m.status.finish(jobSearch)
+	if n := len(m.search.best); n > 0 {
+		what := "finished"
+		if stopped {
+			what = "stopped"
+		}
+		m.status.info(fmt.Sprintf("search %s: best %.2f%% after %d generations", what, m.search.best[n-1], n))
+	}
+	if m.quitting {
+		return tea.Quit
+	}
+	return nil
+}
+
+func (m *Model) pauseResume() tea.Cmd {
+	if m.search.state == searchPaused {
+		return m.control(opResume, Budget{})
+	}
+	return m.control(opPause, Budget{})
+}
+
+// control sends one command to the running search.
+func (m *Model) control(op searchOp, b Budget) tea.Cmd {
+	s, run, a := m.opts.Searcher, m.search.run, m.arch.Clone()
+	if op == opStop {
+		if !m.search.active() {
+			return nil
+		}
+		m.search.state = searchStopping
+		m.status.start(jobSearch, m.search.JobLabel())
+	}
+	return func() tea.Msg {
+		var err error
+		switch op {
+		case opPause:
+			err = s.Pause()
+		case opResume:
+			err = s.Resume()
+		case opStop:
+			err = s.Stop()
+		case opInject:
+			err = s.Inject(a)
+		case opBudget:
+			err = s.SetBudget(b)
+		}
+		return searchControlMsg{run: run, op: op, budget: b, err: err}
+	}
+}
+
+func (m *Model) onSearchControl(msg searchControlMsg) {
+	if msg.run != m.search.run {
+		return
+	}
+	if msg.err != nil {
+		m.status.fail(msg.op.String() + ": " + oneLine(msg.err))
+		return
+	}
+	now := m.opts.Clock.Now()
+	switch msg.op {
+	case opPause:
+		m.search.pause(now)
+		m.status.info("search paused (p resumes)")
+	case opResume:
+		m.search.resume(now)
+		m.status.info("search resumed")
+	case opInject:
+		m.status.info("current architecture injected into the search")
+	case opBudget:
+		m.search.budget = msg.budget
+		m.search.redraw()
+		m.status.info("search budget changed")
+	case opStop:
+		m.status.info("stopping the search…")
+	}
+	if m.search.active() {
+		m.status.start(jobSearch, m.search.JobLabel())
+	}
+}
+
+// Export.
+
+func (m *Model) askExport() tea.Cmd {
+	m.prompt = newPrompt(promptExport, "export to folder>", m.lastDir, m.width)
+	return nil
+}
+
+func (m *Model) export(dir string) tea.Cmd {
+	m.lastDir = dir
+	j := exportJob{
+		dir:      dir,
+		exporter: m.opts.Exporter,
+		rec: SubnetRecord{Arch: m.arch.Clone(), Checkpoint: m.opts.CheckpointName, Input: m.opts.Input,
+			MACs: m.macs, Params: m.params, Estimate: m.eval.cache[m.currentKey()], BNRecalibrated: m.bnRecal,
+			Rate: m.rates[m.keyOf(m.arch)]},
+		pts:         slices.Clone(m.hist.points),
+		rates:       maps.Clone(m.rates),
+		front:       slices.Clone(m.plot.front),
+		current:     m.currentKey(),
+		xThroughput: m.plot.xThroughput,
+		title:       strings.TrimSpace(m.opts.Space.Name + " " + m.opts.CheckpointName),
+	}
+	m.status.start(jobExport, "exporting to "+dir)
+	return j.cmd(m.ctx)
+}
+
+func (m *Model) onExport(msg exportDoneMsg) {
+	m.status.finish(jobExport)
+	if msg.err != nil {
+		m.status.fail(oneLine(msg.err))
+		return
+	}
+	note := fmt.Sprintf("exported %d files to %s", len(msg.files), msg.dir)
+	if m.opts.Exporter == nil {
+		note += " (plot and history only: no sub-network exporter)"
+	}
+	m.status.info(note)
+}
+
+// submitPrompt acts on the open prompt's text; on bad input the prompt stays open and says
+// what is wrong.
+func (m *Model) submitPrompt() tea.Cmd {
+	text := strings.TrimSpace(m.prompt.input.Value())
+	switch m.prompt.kind {
+	case promptPaste:
+		a, err := model.ParseArchAny(text)
+		if err == nil {
+			a, err = fitSpace(m.opts, a)
+		}
+		if err != nil {
+			m.status.fail(oneLine(err))
+			return nil
+		}
+		m.prompt = prompt{}
+		m.status.clearMessage()
+		return m.setArch(a, "pasted network_def")
+	case promptStart, promptBudget:
+		b, why := parseBudget(text, m.opts.Generations)
+		if why != "" {
+			m.status.fail(why)
+			return nil
+		}
+		kind := m.prompt.kind
+		m.prompt = prompt{}
+		if kind == promptStart {
+			return m.startSearch(b)
+		}
+		return m.control(opBudget, b)
+	case promptExport:
+		if text == "" {
+			m.status.fail("name a folder to export to")
+			return nil
+		}
+		m.prompt = prompt{}
+		return m.export(text)
+	}
+	m.prompt = prompt{}
+	return nil
+}
+
+// oneLine keeps the first line of an error, for the one-line status.
+func oneLine(err error) string {
+	s, _, _ := strings.Cut(err.Error(), "\n")
+	return s
+}

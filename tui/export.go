@@ -1,0 +1,204 @@
+package tui
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"fmt"
+	"image/color"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	tea "github.com/charmbracelet/bubbletea"
+	gonplot "gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+)
+
+// Export writes, into one folder: the selected sub-network through the Exporter (sliced
+// weights, network_def, metrics), the trade-off plot as PNG and the evaluation history as
+// CSV. Every file appears whole or not at all.
+
+const (
+	plotFile    = "tradeoff.png"
+	historyFile = "history.csv"
+)
+
+// exportJob is everything an export needs, copied out of the model so the Cmd shares
+// nothing with Update.
+type exportJob struct {
+	dir         string
+	exporter    Exporter // nil: no sub-network files
+	rec         SubnetRecord
+	pts         []point
+	rates       map[string]Rate
+	front       []int // indices into pts on the plotted front
+	current     histKey
+	xThroughput bool
+	title       string
+}
+
+func (j exportJob) cmd(ctx context.Context) tea.Cmd {
+	return func() tea.Msg {
+		files, err := j.run(ctx)
+		return exportDoneMsg{dir: j.dir, files: files, err: err}
+	}
+}
+
+func (j exportJob) run(ctx context.Context) ([]string, error) {
+	if err := os.MkdirAll(j.dir, 0o755); err != nil {
+		return nil, fmt.Errorf("export: %w (choose another folder)", err)
+	}
+	var files []string
+	if j.exporter != nil {
+		fs, err := j.exporter.ExportSubnet(ctx, j.dir, j.rec)
+		if err != nil {
+			return nil, fmt.Errorf("export sub-network to %s: %w", j.dir, err)
+		}
+		files = append(files, fs...)
+	}
+	if err := ctx.Err(); err != nil {
+		return files, err
+	}
+	png, err := tradeoffPNG(j)
+	if err != nil {
+		return files, fmt.Errorf("export plot: %w", err)
+	}
+	path := filepath.Join(j.dir, plotFile)
+	if err := writeFileAtomic(path, png); err != nil {
+		return files, err
+	}
+	files = append(files, path)
+	path = filepath.Join(j.dir, historyFile)
+	if err := writeFileAtomic(path, historyCSV(j.pts, j.rates, j.front)); err != nil {
+		return files, err
+	}
+	return append(files, path), nil
+}
+
+// historyCSV lists every evaluated architecture in evaluation order.
+func historyCSV(pts []point, rates map[string]Rate, front []int) []byte {
+	onFront := make(map[int]bool, len(front))
+	for _, i := range front {
+		onFront[i] = true
+	}
+	var buf bytes.Buffer
+	w := csv.NewWriter(&buf)
+	_ = w.Write([]string{"seq", "source", "macs", "params", "top1", "ci95", "images", "bn_recalibrated", "images_per_sec", "on_front", "network_def"})
+	f := func(v float64, prec int) string { return strconv.FormatFloat(v, 'f', prec, 64) }
+	for i, p := range pts {
+		ips := ""
+		if r, ok := rates[p.key]; ok && r.ImagesPerSec > 0 {
+			ips = f(r.ImagesPerSec, 1)
+		}
+		_ = w.Write([]string{strconv.Itoa(p.seq), p.source, strconv.FormatInt(p.macs, 10), strconv.FormatInt(p.params, 10),
+			f(p.est.Top1, 3), f(p.est.CI95, 3), strconv.Itoa(p.est.Images), strconv.FormatBool(p.bn), ips,
+			strconv.FormatBool(onFront[i]), p.key})
+	}
+	w.Flush()
+	return buf.Bytes()
+}
+
+// tradeoffPNG draws the plot pane's content with gonum/plot: every point, the front as a
+// line and the current architecture as a cross.
+func tradeoffPNG(j exportJob) ([]byte, error) {
+	x := func(p point) float64 {
+		if j.xThroughput {
+			return j.rates[p.key].ImagesPerSec
+		}
+		return float64(p.macs) / 1e9
+	}
+	var all, front, cur plotter.XYs
+	for _, p := range j.pts {
+		if j.xThroughput && j.rates[p.key].ImagesPerSec <= 0 {
+			continue
+		}
+		all = append(all, plotter.XY{X: x(p), Y: p.est.Top1})
+		if (histKey{p.key, p.bn}) == j.current {
+			cur = append(cur, plotter.XY{X: x(p), Y: p.est.Top1})
+		}
+	}
+	for _, i := range j.front {
+		front = append(front, plotter.XY{X: x(j.pts[i]), Y: j.pts[i].est.Top1})
+	}
+	pl := gonplot.New()
+	pl.Title.Text = j.title
+	pl.X.Label.Text = "MACs (G)"
+	if j.xThroughput {
+		pl.X.Label.Text = "throughput (images/s)"
+	}
+	pl.Y.Label.Text = "top-1 (%)"
+	pl.Add(plotter.NewGrid())
+	if len(all) > 0 {
+		s, err := plotter.NewScatter(all)
+		if err != nil {
+			return nil, err
+		}
+		s.GlyphStyle = draw.GlyphStyle{Color: color.Gray{Y: 140}, Radius: vg.Points(2), Shape: draw.CircleGlyph{}}
+		pl.Add(s)
+		pl.Legend.Add("evaluated", s)
+	}
+	if len(front) > 0 {
+		l, pts, err := plotter.NewLinePoints(front)
+		if err != nil {
+			return nil, err
+		}
+		l.Color = color.RGBA{R: 200, G: 120, A: 255}
+		pts.GlyphStyle = draw.GlyphStyle{Color: l.Color, Radius: vg.Points(3), Shape: draw.PyramidGlyph{}}
+		pl.Add(l, pts)
+		pl.Legend.Add("Pareto front", l, pts)
+	}
+	if len(cur) > 0 {
+		s, err := plotter.NewScatter(cur)
+		if err != nil {
+			return nil, err
+		}
+		s.GlyphStyle = draw.GlyphStyle{Color: color.RGBA{B: 220, A: 255}, Radius: vg.Points(5), Shape: draw.CrossGlyph{}}
+		pl.Add(s)
+		pl.Legend.Add("current", s)
+	}
+	pl.Legend.Left = false // bottom right: the front rises to the top right
+	wt, err := pl.WriterTo(7*vg.Inch, 4.5*vg.Inch, "png")
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	if _, err := wt.WriteTo(&buf); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// writeFileAtomic writes data to path through a temporary file in the same folder, synced
+// and renamed over path, so readers see the old file or the new one, never a part
+// (google/renameio).
+func writeFileAtomic(path string, data []byte) (err error) {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	if err = f.Chmod(0o644); err != nil { // CreateTemp makes 0600; exports are for sharing
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if _, err = f.Write(data); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err = f.Sync(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err = f.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err = os.Rename(f.Name(), path); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}

@@ -1,0 +1,255 @@
+package tui
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+
+	"github.com/NimbleMarkets/ntcharts/canvas"
+	"github.com/NimbleMarkets/ntcharts/canvas/graph"
+	"github.com/NimbleMarkets/ntcharts/linechart"
+	"github.com/charmbracelet/lipgloss"
+)
+
+// Plot markers. A braille cell holds one colour, and colour may be off, so the front, the
+// current architecture and the selection are distinct runes drawn over the dot cloud.
+const (
+	runeFront    = '◆'
+	runeCurrent  = '●'
+	runeSelected = '□'
+)
+
+// plot is the trade-off pane: top-1 against MACs (or measured throughput), every evaluated
+// architecture a braille dot. It redraws in refresh, called from Update whenever its data,
+// axis or size changes, never in View (style.md §4, leet epochlinechart.go's dirty flag).
+type plot struct {
+	st          styles
+	xThroughput bool
+	pts         []point
+	rates       map[string]Rate
+	current     histKey
+	vis         []int // indices into pts that have an x value, sorted by x
+	front       []int // indices into pts on the Pareto front, sorted by x
+	sel         histKey
+	hasSel      bool
+	width       int
+	height      int
+	focused     bool
+	view        string
+}
+
+func (p *plot) Focus() { p.focused = true; p.refresh() }
+func (p *plot) Blur()  { p.focused = false; p.refresh() }
+
+func (p *plot) SetSize(w, h int) {
+	p.width, p.height = w, h
+	p.refresh()
+}
+
+// SetData gives the plot the history, the measured rates and the editor's architecture.
+func (p *plot) SetData(pts []point, rates map[string]Rate, current histKey) {
+	p.pts, p.rates, p.current = pts, rates, current
+	p.refresh()
+}
+
+// ToggleAxis switches x between MACs and throughput.
+func (p *plot) ToggleAxis() {
+	p.xThroughput = !p.xThroughput
+	p.refresh()
+}
+
+// Title names what is plotted.
+func (p plot) Title() string {
+	if p.xThroughput {
+		return "Trade-off · top-1 vs images/s"
+	}
+	return "Trade-off · top-1 vs MACs"
+}
+
+// Len is the number of points drawn.
+func (p plot) Len() int { return len(p.vis) }
+
+// Front is the number of points on the Pareto front.
+func (p plot) Front() int { return len(p.front) }
+
+func (p plot) x(i int) float64 {
+	if p.xThroughput {
+		return p.rates[p.pts[i].key].ImagesPerSec
+	}
+	return float64(p.pts[i].macs)
+}
+
+func (p plot) hasX(i int) bool { return !p.xThroughput || p.rates[p.pts[i].key].ImagesPerSec > 0 }
+
+func (p plot) find(k histKey) int {
+	for _, i := range p.vis {
+		if (histKey{p.pts[i].key, p.pts[i].bn}) == k {
+			return i
+		}
+	}
+	return -1
+}
+
+// Selected returns the selected point.
+func (p plot) Selected() (point, bool) {
+	if !p.hasSel {
+		return point{}, false
+	}
+	if i := p.find(p.sel); i >= 0 {
+		return p.pts[i], true
+	}
+	return point{}, false
+}
+
+// Select moves the selection dir steps along x, over every point or the front only. With
+// nothing selected it starts from the current architecture's point, or an end.
+func (p *plot) Select(dir int, frontOnly bool) {
+	list := p.vis
+	if frontOnly {
+		list = p.front
+	}
+	if len(list) == 0 {
+		return
+	}
+	from := -1
+	if p.hasSel {
+		from = p.find(p.sel)
+	}
+	if from < 0 {
+		from = p.find(p.current)
+	}
+	var next int
+	if from < 0 {
+		next = list[0]
+		if dir < 0 {
+			next = list[len(list)-1]
+		}
+	} else if pos := slices.Index(list, from); pos >= 0 {
+		next = list[max(0, min(len(list)-1, pos+dir))]
+	} else {
+		// Not on this list (a point off the front): go to the nearest one in direction dir.
+		next = list[0]
+		if dir < 0 {
+			next = list[len(list)-1]
+		}
+		fx := p.x(from)
+		for _, i := range list {
+			if dir > 0 && p.x(i) >= fx {
+				next = i
+				break
+			}
+			if dir < 0 && p.x(i) <= fx {
+				next = i
+			}
+		}
+	}
+	p.sel, p.hasSel = histKey{p.pts[next].key, p.pts[next].bn}, true
+	p.refresh()
+}
+
+// ClearSelection drops the selection.
+func (p *plot) ClearSelection() { p.hasSel = false; p.refresh() }
+
+func (p *plot) refresh() {
+	p.vis = make([]int, 0, len(p.pts))
+	for i := range p.pts {
+		if p.hasX(i) {
+			p.vis = append(p.vis, i)
+		}
+	}
+	slices.SortStableFunc(p.vis, func(a, b int) int { return cmpFloat(p.x(a), p.x(b)) })
+	p.front = paretoFront(len(p.pts), p.x, func(i int) float64 { return p.pts[i].est.Top1 }, !p.xThroughput, p.hasX)
+	p.view = p.draw()
+}
+
+func (p plot) draw() string {
+	if p.width <= 0 || p.height <= 0 {
+		return ""
+	}
+	if len(p.vis) == 0 {
+		msg := "No architecture evaluated yet.\nEdits are evaluated as you make them;\na search adds every candidate it scores."
+		if p.xThroughput {
+			msg = "No throughput measured yet.\nPress t to measure the current\narchitecture; v goes back to MACs."
+		}
+		return msg
+	}
+	chartH := p.height - 2
+	if chartH < 5 || p.width < 20 {
+		return p.legend() + "\n" + p.info()
+	}
+	minX, maxX := math.Inf(1), math.Inf(-1)
+	minY, maxY := math.Inf(1), math.Inf(-1)
+	for _, i := range p.vis {
+		minX, maxX = min(minX, p.x(i)), max(maxX, p.x(i))
+		minY, maxY = min(minY, p.pts[i].est.Top1), max(maxY, p.pts[i].est.Top1)
+	}
+	minX, maxX = pad(minX, maxX, 0.1*math.Max(math.Abs(maxX), 1))
+	minY, maxY = pad(minY, maxY, 1)
+	xfmt := func(_ int, v float64) string { return fmt.Sprintf("%.0f", v) }
+	if !p.xThroughput {
+		xfmt = func(_ int, v float64) string { return siCount(int64(v)) }
+	}
+	lc := linechart.New(p.width, chartH, minX, maxX, minY, maxY,
+		linechart.WithXYSteps(14, max(1, (chartH-2)/3)),
+		linechart.WithXLabelFormatter(xfmt),
+		linechart.WithYLabelFormatter(func(_ int, v float64) string { return fmt.Sprintf("%.1f", v) }),
+		linechart.WithStyles(p.st.dim, p.st.dim, p.st.cloud))
+	lc.DrawXYAxisAndLabel()
+	grid := graph.NewBrailleGrid(lc.GraphWidth(), lc.GraphHeight(), lc.ViewMinX(), lc.ViewMaxX(), lc.ViewMinY(), lc.ViewMaxY())
+	at := func(i int) canvas.Point {
+		return grid.GridPoint(canvas.Float64Point{X: p.x(i), Y: p.pts[i].est.Top1})
+	}
+	for _, i := range p.vis {
+		grid.Set(at(i))
+	}
+	topLeft := canvas.Point{X: lc.Origin().X + 1, Y: lc.Origin().Y - lc.GraphHeight()}
+	graph.DrawBraillePatterns(&lc.Canvas, topLeft, grid.BraillePatterns(), p.st.cloud)
+	// A marker covers the braille cell holding its point's dot.
+	mark := func(i int, r rune, s lipgloss.Style) {
+		g := at(i)
+		lc.Canvas.SetCell(topLeft.Add(canvas.Point{X: g.X / 2, Y: g.Y / 4}), canvas.NewCellWithStyle(r, s))
+	}
+	for _, i := range p.front {
+		mark(i, runeFront, p.st.front)
+	}
+	if i := p.find(p.current); i >= 0 {
+		mark(i, runeCurrent, p.st.current)
+	}
+	if p.hasSel {
+		if i := p.find(p.sel); i >= 0 {
+			mark(i, runeSelected, p.st.cursor)
+		}
+	}
+	return lc.View() + "\n" + p.legend() + "\n" + p.info()
+}
+
+// pad widens [lo, hi] by 8% each side, and to at least minSpan, so points sit off the axes.
+func pad(lo, hi, minSpan float64) (float64, float64) {
+	d := (hi - lo) * 0.08
+	if hi-lo+2*d < minSpan {
+		d = (minSpan - (hi - lo)) / 2
+	}
+	return lo - d, hi + d
+}
+
+func (p plot) legend() string {
+	return fmt.Sprintf("⠪ all  %c front  %c current  %c selected", runeFront, runeCurrent, runeSelected)
+}
+
+func (p plot) info() string {
+	sp, ok := p.Selected()
+	if !ok {
+		return fmt.Sprintf("%d evaluated · %d on the front", len(p.vis), len(p.front))
+	}
+	x := siCount(sp.macs) + " MACs"
+	if p.xThroughput {
+		x = fmt.Sprintf("%.0f img/s", p.rates[sp.key].ImagesPerSec)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%c %s  %.2f%%  %s", runeSelected, x, sp.est.Top1, sp.source)
+	if p.focused {
+		b.WriteString(" · enter loads")
+	}
+	return b.String()
+}

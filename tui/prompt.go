@@ -1,0 +1,74 @@
+package tui
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/charmbracelet/bubbles/cursor"
+	"github.com/charmbracelet/bubbles/textinput"
+	tea "github.com/charmbracelet/bubbletea"
+)
+
+// A one-line question in the footer. While it is open it gets every key but enter (submit),
+// esc (cancel) and ctrl+c, so single-letter keys type instead of acting (leet
+// isAwaitingUserInput).
+
+type promptKind int
+
+const (
+	promptNone promptKind = iota
+	promptPaste
+	promptStart
+	promptBudget
+	promptExport
+)
+
+// A prompt's complaints about its text go to the status line right below it, since a long
+// network_def fills the prompt's own line.
+type prompt struct {
+	kind  promptKind
+	input textinput.Model
+}
+
+func (p prompt) open() bool { return p.kind != promptNone }
+
+// newPrompt opens a prompt of kind k with a label and a prefilled value.
+func newPrompt(k promptKind, label, value string, width int) prompt {
+	in := textinput.New()
+	in.Prompt = label + " "
+	in.SetValue(value)
+	in.CursorEnd()
+	in.Cursor.SetMode(cursor.CursorStatic) // no blinking: frames stay deterministic
+	in.Width = max(10, width-len([]rune(in.Prompt))-2)
+	in.Focus()
+	return prompt{kind: k, input: in}
+}
+
+func (p prompt) Update(msg tea.Msg) (prompt, tea.Cmd) {
+	var cmd tea.Cmd
+	p.input, cmd = p.input.Update(msg)
+	return p, cmd
+}
+
+func (p prompt) View(w int) string { return padRight(p.input.View(), w) }
+
+// parseBudget reads "<max MACs> [generations]", e.g. "1.79G 20" or "850M".
+func parseBudget(s string, defaultGens int) (Budget, string) {
+	fields := strings.Fields(strings.ReplaceAll(s, ",", " "))
+	if len(fields) == 0 || len(fields) > 2 {
+		return Budget{}, "write a MACs budget and optionally generations, e.g. 1.79G 20"
+	}
+	macs, err := parseCount(fields[0])
+	if err != nil {
+		return Budget{}, err.Error()
+	}
+	b := Budget{MaxMACs: macs, Generations: defaultGens}
+	if len(fields) == 2 {
+		g, err := strconv.Atoi(fields[1])
+		if err != nil || g < 1 {
+			return Budget{}, "generations: " + strconv.Quote(fields[1]) + " is not a positive whole number"
+		}
+		b.Generations = g
+	}
+	return b, ""
+}
