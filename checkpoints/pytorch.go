@@ -42,12 +42,27 @@ func storageDType(class string) (dtype, bool) {
 
 // decodeRun converts len(dst) consecutive elements of src to float32.
 func (dt dtype) decodeRun(dst []float32, src []byte, order binary.ByteOrder) {
+	le := order == binary.ByteOrder(binary.LittleEndian) // concrete calls inline; interface calls do not
 	switch dt.name {
 	case "FloatStorage":
+		if le {
+			src = src[:4*len(dst)]
+			for i := range dst {
+				dst[i] = math.Float32frombits(binary.LittleEndian.Uint32(src[4*i:]))
+			}
+			return
+		}
 		for i := range dst {
 			dst[i] = math.Float32frombits(order.Uint32(src[4*i:]))
 		}
 	case "HalfStorage":
+		if le {
+			src = src[:2*len(dst)]
+			for i := range dst {
+				dst[i] = halfToFloat32(binary.LittleEndian.Uint16(src[2*i:]))
+			}
+			return
+		}
 		for i := range dst {
 			dst[i] = halfToFloat32(order.Uint16(src[2*i:]))
 		}
