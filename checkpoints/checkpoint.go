@@ -42,9 +42,9 @@ type Checkpoint struct {
 	SHA256  string // hex digest of the whole file
 	Path    string // as given to Load, or the name given to LoadBytes
 	Epoch   int    // training epoch a .pth records, -1 when none
-	Args    map[string]any
-	// Args is the reference run's argparse.Namespace, decoded into plain values
-	// (for provenance only: nothing reads behaviour from it).
+	// Args is the reference run's argparse.Namespace decoded into plain values (int, float64,
+	// string, bool, nil, []any, map[string]any), for provenance: nothing reads behaviour from it.
+	Args map[string]any
 }
 
 // Load reads a weights file, telling PyTorch zip from safetensors by content.

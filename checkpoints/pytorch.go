@@ -499,6 +499,12 @@ func loadTorch(name string, r io.ReaderAt, size int64, opts Options) (*Checkpoin
 
 // chooseStateDict picks the state_dict to load (reference.md §4.1: evaluation prefers model_ema).
 func chooseStateDict(name string, top *pyDict, prefer string) (*pyDict, string, error) {
+	if isStateDict(top) {
+		if prefer == SourceModelEMA {
+			return nil, "", fmt.Errorf("%s: holds a bare state_dict, not model_ema weights: load it without choosing model_ema", name)
+		}
+		return top, SourceStateDict, nil
+	}
 	stateDict := func(key string) (*pyDict, bool, error) {
 		v, ok := top.get(key)
 		if !ok || v == nil {
@@ -518,37 +524,21 @@ func chooseStateDict(name string, top *pyDict, prefer string) (*pyDict, string, 
 	if err != nil {
 		return nil, "", err
 	}
-	switch prefer {
-	case "":
-		if hasEMA {
-			return ema, SourceModelEMA, nil
-		}
-		if hasModel {
-			return mdl, SourceModel, nil
-		}
-	case SourceModelEMA:
-		if hasEMA {
-			return ema, SourceModelEMA, nil
-		}
-		if hasModel {
-			return nil, "", fmt.Errorf("%s: has no model_ema weights (trained with --no-model-ema?): load model instead", name)
-		}
-		return nil, "", fmt.Errorf("%s: has no model_ema weights, only a bare state_dict: load it without choosing model_ema", name)
-	case SourceModel:
-		if hasModel {
-			return mdl, SourceModel, nil
-		}
-		if hasEMA {
-			return nil, "", fmt.Errorf("%s: has no model weights, only model_ema: load model_ema instead", name)
-		}
+	switch {
+	case hasEMA && prefer != SourceModel:
+		return ema, SourceModelEMA, nil
+	case hasModel && prefer != SourceModelEMA:
+		return mdl, SourceModel, nil
+	case hasModel:
+		return nil, "", fmt.Errorf("%s: has no model_ema weights (trained with --no-model-ema?): load model instead", name)
+	case hasEMA:
+		return nil, "", fmt.Errorf("%s: has no model weights, only model_ema: load model_ema instead", name)
 	}
+	// Other trainers (Lightning, timm's train.py) nest the weights under state_dict.
 	if sd, ok, err := stateDict("state_dict"); err != nil {
 		return nil, "", err
-	} else if ok {
+	} else if ok && prefer != SourceModelEMA {
 		return sd, SourceStateDict, nil
-	}
-	if isStateDict(top) {
-		return top, SourceStateDict, nil
 	}
 	return nil, "", fmt.Errorf("%s: holds a dict with keys %s, want model, model_ema or a state_dict of tensors", name, keyList(top))
 }

@@ -356,4 +356,26 @@ func TestChoosesWeightsLikeTheReference(t *testing.T) {
 	}
 	_, err = LoadBytes("train.pth", withEMA, Options{Prefer: "ema"})
 	checkOneLineError(t, err, "train.pth")
+
+	st := pkStorage{"FloatStorage", "0", 1}
+	raw := map[string][]byte{"0": f32bytes(binary.LittleEndian, 5)}
+	// A bare state_dict whose key happens to be "model" is still a bare state_dict.
+	bare := torchZip(t, pickle2(pkODict{{"model", contiguous(st, 1)}}), raw)
+	if ck, err := LoadBytes("bare.pth", bare, Options{}); err != nil || ck.Source != SourceStateDict || ck.Weights["model"].Data[0] != 5 {
+		t.Errorf("bare state_dict with a key model: %v", err)
+	}
+	_, err = LoadBytes("bare.pth", bare, Options{Prefer: SourceModelEMA})
+	checkOneLineError(t, err, "bare.pth")
+	// Weights nested under state_dict, as other trainers save them.
+	nested := torchZip(t, pickle2(pkDict{{"state_dict", pkODict{{"w", contiguous(st, 1)}}}, {"epoch", 4}}), raw)
+	if ck, err := LoadBytes("nested.ckpt", nested, Options{}); err != nil || ck.Source != SourceStateDict || ck.Epoch != 4 {
+		t.Errorf("nested state_dict: %v", err)
+	}
+	// Anything else names what it found.
+	other := torchZip(t, pickle2(pkDict{{"weights", 1}, {"epoch", 4}}), nil)
+	_, err = LoadBytes("other.pth", other, Options{})
+	checkOneLineError(t, err, "other.pth")
+	if err != nil && !strings.Contains(err.Error(), "[weights, epoch]") {
+		t.Errorf("%q does not list the keys found", err)
+	}
 }
