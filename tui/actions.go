@@ -122,8 +122,8 @@ func (m *Model) startEval(limit int) tea.Cmd {
 }
 
 func (m *Model) onEval(msg evalResultMsg) tea.Cmd {
-	if msg.err == nil {
-		m.remember(msg.key, msg.arch, msg.est, "editor")
+	if msg.err == nil && m.remember(msg.key, msg.arch, msg.est, "editor") {
+		m.refreshPlot()
 	}
 	if msg.gen != m.eval.gen {
 		return nil // an edit superseded it
@@ -146,18 +146,18 @@ func (m *Model) onEval(msg evalResultMsg) tea.Cmd {
 }
 
 // remember caches an estimate, keeping the better-founded of two, and puts final ones in
-// the history.
-func (m *Model) remember(k evalKey, a model.Arch, est Estimate, source string) {
+// the history. It reports whether the history changed; the caller then redraws the plot,
+// once per batch of results.
+func (m *Model) remember(k evalKey, a model.Arch, est Estimate, source string) bool {
 	if old, ok := m.eval.cache[k]; ok && (old.Final && !est.Final || !old.Final && !est.Final && old.Images > est.Images) {
-		return
+		return false
 	}
 	m.eval.cache[k] = est
 	if !est.Final {
-		return
+		return false
 	}
 	macs, params := profiler.Count(a, m.opts.Input)
-	m.hist.add(point{key: k.arch, arch: a, source: source, macs: macs, params: params, est: est, bn: k.bn})
-	m.refreshPlot()
+	return m.hist.add(point{key: k.arch, arch: a, source: source, macs: macs, params: params, est: est, bn: k.bn})
 }
 
 func (m *Model) refreshPlot() {
@@ -332,10 +332,20 @@ func (m *Model) onSearchBatch(msg searchBatchMsg) tea.Cmd {
 	if msg.run != m.search.run {
 		return nil
 	}
+	changed := false
 	for _, ev := range msg.events {
-		if ev.Kind == SearchEvaluated && len(ev.Arch.Layers) > 0 {
-			m.remember(evalKey{m.keyOf(ev.Arch), ev.RecalibratedBN}, ev.Arch, ev.Estimate, "search")
+		if ev.Kind != SearchEvaluated || len(ev.Arch.Layers) == 0 {
+			continue
 		}
+		k := m.keyOf(ev.Arch)
+		if _, measured := m.rates[k]; ev.ImagesPerSec > 0 && !measured {
+			m.rates[k] = Rate{ImagesPerSec: ev.ImagesPerSec}
+			changed = true
+		}
+		changed = m.remember(evalKey{k, ev.RecalibratedBN}, ev.Arch, ev.Estimate, "search") || changed
+	}
+	if changed {
+		m.refreshPlot()
 	}
 	m.search.apply(msg.events, m.opts.Clock.Now())
 	m.search.frontSize = m.plot.Front()

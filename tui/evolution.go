@@ -139,7 +139,7 @@ func (s *searchPane) begin(now time.Time) {
 // apply folds a batch of events in; now is the clock when it arrived.
 func (s *searchPane) apply(evs []SearchEvent, now time.Time) {
 	for _, ev := range evs {
-		s.done, s.total = ev.Done, ev.Total
+		s.done, s.total = max(s.done, ev.Done), ev.Total // a caught-up summary may trail newer records
 		switch ev.Kind {
 		case SearchGeneration:
 			s.generation = ev.Generation

@@ -71,6 +71,7 @@ type SearchEvent struct {
 	Arch           model.Arch
 	Estimate       Estimate // of Arch; Final when scored on the whole sub-val set
 	RecalibratedBN bool     // the BN mode Estimate was measured in
+	ImagesPerSec   float64  // throughput of Arch when the search measured it; 0 otherwise
 	Best, Median   float64  // top-1 over everything evaluated so far, after Generation
 	Done, Total    int
 	Err            error

@@ -1,0 +1,205 @@
+package tui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"sync/atomic"
+
+	"github.com/resnas/resnas/evaluate"
+	"github.com/resnas/resnas/evolution"
+	"github.com/resnas/resnas/model"
+)
+
+// EvolutionSearcher runs evolution.Search for the explorer: one search per Start, built by
+// Config for the budget the user typed, its events translated into SearchEvents.
+type EvolutionSearcher struct {
+	// Config returns the configuration of a search under budget b: main fills in the space,
+	// the evaluator, the journal path and the options, with Options.Generations from
+	// b.Generations and Options.Constraints from b.MaxMACs (e.g. evolution.MACsWindow(
+	// b.MaxMACs, evolution.ReferenceWindowRatio)). It must not do work: SetBudget calls it
+	// to learn the constraints of a new budget.
+	Config func(b Budget) evolution.Config
+
+	// RecalibratedBN is the BN mode of the search's evaluator, recorded with its estimates.
+	RecalibratedBN bool
+
+	// current is the running search, if any. Start stores it and the steering methods,
+	// which run in other Cmds, load it; atomic, since tui takes no locks.
+	current atomic.Pointer[evolution.Search]
+}
+
+// Start builds and starts a search; its events arrive on the returned channel, which
+// closes after the search has ended and flushed its journal.
+func (e *EvolutionSearcher) Start(ctx context.Context, b Budget) (<-chan SearchEvent, error) {
+	s, err := evolution.New(e.Config(b))
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Start(ctx); err != nil {
+		return nil, err
+	}
+	e.current.Store(s)
+	out := make(chan SearchEvent, 64)
+	go e.forward(ctx, s, out)
+	return out, nil
+}
+
+// forward translates s's events until s ends. The search never waits for it (evolution
+// drops events for a slow reader and says how many); after a drop it re-reads the missed
+// records and generation summaries, which the search keeps, so the explorer's history and
+// its best/median curve stay whole.
+func (e *EvolutionSearcher) forward(ctx context.Context, s *evolution.Search, out chan<- SearchEvent) {
+	defer close(out)
+	send := func(ev SearchEvent) bool {
+		select {
+		case out <- ev:
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
+	total := s.Options().Evaluations()
+	seen, gens := 0, 0 // records and generation summaries forwarded
+	summary := func(sum evolution.GenerationSummary) SearchEvent {
+		return SearchEvent{Kind: SearchGeneration, Generation: sum.Generation, Best: sum.Best.Top1,
+			Median: sum.Median, Done: sum.Total, Total: max(total, sum.Total)}
+	}
+	// catchUp forwards the records and summaries the events missed, up to (not including)
+	// record index recordLimit and generation genLimit.
+	catchUp := func(recordLimit, genLimit int) bool {
+		for _, r := range s.Records(seen) {
+			if r.Index >= recordLimit {
+				break
+			}
+			seen = r.Index + 1
+			if !send(e.evaluated(r, max(total, seen))) {
+				return false
+			}
+		}
+		for _, sum := range s.Snapshot().Summaries {
+			if sum.Generation < gens || sum.Generation >= genLimit {
+				continue
+			}
+			gens = sum.Generation + 1
+			if !send(summary(sum)) {
+				return false
+			}
+		}
+		return true
+	}
+	for ev := range s.Events() {
+		if ev.Dropped > 0 {
+			recordLimit, genLimit := math.MaxInt, math.MaxInt
+			switch ev.Kind {
+			case evolution.EventEvaluated:
+				recordLimit = ev.Record.Index
+			case evolution.EventGeneration:
+				genLimit = ev.Summary.Generation
+			}
+			if !catchUp(recordLimit, genLimit) {
+				return
+			}
+		}
+		var se SearchEvent
+		switch ev.Kind {
+		case evolution.EventEvaluated:
+			if ev.Record.Index < seen {
+				continue
+			}
+			seen = ev.Record.Index + 1
+			se = e.evaluated(ev.Record, max(total, seen))
+		case evolution.EventGeneration:
+			if ev.Summary.Generation < gens {
+				continue
+			}
+			gens = ev.Summary.Generation + 1
+			se = summary(ev.Summary)
+		case evolution.EventWarning:
+			se = SearchEvent{Kind: SearchNotice, Err: errors.New(ev.Message), Done: seen, Total: total}
+		case evolution.EventState:
+			if ev.Err == nil {
+				continue
+			}
+			se = SearchEvent{Kind: SearchNotice, Err: ev.Err, Done: seen, Total: total}
+		default:
+			continue
+		}
+		if !send(se) {
+			return
+		}
+	}
+	// The last events may have been dropped with no later event to say so.
+	if !catchUp(math.MaxInt, math.MaxInt) {
+		return
+	}
+	if err := s.Wait(); err != nil && !errors.Is(err, context.Canceled) {
+		send(SearchEvent{Kind: SearchNotice, Err: fmt.Errorf("search ended: %w", err), Done: seen, Total: total})
+	}
+}
+
+func (e *EvolutionSearcher) evaluated(r evolution.Record, total int) SearchEvent {
+	hits := int(math.Round(r.Top1 / 100 * float64(r.Images)))
+	return SearchEvent{Kind: SearchEvaluated, Generation: r.Generation, Arch: r.Arch,
+		Estimate:       Estimate{Top1: r.Top1, CI95: 100 * evaluate.WilsonHalfWidth(hits, r.Images), Images: r.Images, Final: true},
+		RecalibratedBN: e.RecalibratedBN, ImagesPerSec: r.Throughput, Done: r.Index + 1, Total: total}
+}
+
+func (e *EvolutionSearcher) running() (*evolution.Search, error) {
+	s := e.current.Load()
+	if s == nil {
+		return nil, errors.New("no search has started")
+	}
+	return s, nil
+}
+
+// Pause pauses the search at the next candidate; the evaluation under way is redone later.
+func (e *EvolutionSearcher) Pause() error {
+	s, err := e.running()
+	if err == nil {
+		s.Pause()
+	}
+	return err
+}
+
+// Resume continues a paused search.
+func (e *EvolutionSearcher) Resume() error {
+	s, err := e.running()
+	if err == nil {
+		s.Resume()
+	}
+	return err
+}
+
+// Stop ends the search; its journal resumes it later.
+func (e *EvolutionSearcher) Stop() error {
+	s, err := e.running()
+	if err == nil {
+		s.Stop()
+	}
+	return err
+}
+
+// Inject adds arch to the search, evaluated next.
+func (e *EvolutionSearcher) Inject(arch model.Arch) error {
+	s, err := e.running()
+	if err != nil {
+		return err
+	}
+	return s.Inject(arch)
+}
+
+// SetBudget changes the search's constraints. The number of generations is fixed when a
+// search starts (it shapes the journal), so a budget that changes it is refused.
+func (e *EvolutionSearcher) SetBudget(b Budget) error {
+	s, err := e.running()
+	if err != nil {
+		return err
+	}
+	cfg := e.Config(b)
+	if g := s.Options().Generations; cfg.Options.Generations != g {
+		return fmt.Errorf("a running search keeps its %d generations; stop it and start another to change them", g)
+	}
+	return s.SetConstraints(cfg.Options.Constraints)
+}
