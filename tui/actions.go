@@ -360,12 +360,16 @@ func (m *Model) onSearchDone(msg searchDoneMsg) tea.Cmd {
 		return nil
 	}
 	stopped := m.search.state == searchStopping
+	m.search.stopped = stopped
 	if m.search.state != searchFailed {
 		m.search.state = searchDone
 	}
 	m.events = nil
 	m.status.finish(jobSearch)
-	if n := len(m.search.best); n > 0 {
+	switch n := len(m.search.best); {
+	case m.search.state == searchFailed:
+		m.status.fail("search failed: " + m.search.lastNotice)
+	case n > 0:
 		what := "finished"
 		if stopped {
 			what = "stopped"

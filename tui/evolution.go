@@ -97,6 +97,7 @@ type searchPane struct {
 	perMinute  float64 // evaluations per minute of running time; 0 until known
 	eta        time.Duration
 	lastNotice string
+	stopped    bool // the user stopped it (as opposed to it finishing)
 	frontSize  int
 	width      int
 	height     int
@@ -145,9 +146,12 @@ func (s *searchPane) apply(evs []SearchEvent, now time.Time) {
 			s.generation = ev.Generation
 			s.best = append(s.best, ev.Best)
 			s.median = append(s.median, ev.Median)
-		case SearchNotice:
+		case SearchNotice, SearchFailed:
 			if ev.Err != nil {
-				s.lastNotice = ev.Err.Error()
+				s.lastNotice = oneLine(ev.Err)
+			}
+			if ev.Kind == SearchFailed {
+				s.state = searchFailed
 			}
 		}
 	}
@@ -204,6 +208,9 @@ func (s searchPane) View() string {
 	}
 	var b strings.Builder
 	state := s.state.String()
+	if s.state == searchDone && s.stopped {
+		state = "stopped"
+	}
 	if s.focused && s.state == searchRunning {
 		state = s.st.ok.Render(state)
 	}

@@ -124,6 +124,9 @@ func TestSearchLifecycle(t *testing.T) {
 	if m.search.state != searchDone || m.status.running(jobSearch) {
 		t.Fatalf("after the channel closed: state %v, job running %v", m.search.state, m.status.running(jobSearch))
 	}
+	if m.SearchOutcome() != "stopped" || !strings.Contains(m.View(), "stopped · gen") {
+		t.Errorf("outcome %q after stopping", m.SearchOutcome())
+	}
 	if !strings.Contains(m.View(), "search stopped: best 72.00%") {
 		t.Error("the end of the search is not reported")
 	}
@@ -206,3 +209,20 @@ func TestSearchStartError(t *testing.T) {
 type errTest string
 
 func (e errTest) Error() string { return string(e) }
+
+func TestSearchFailureIsReported(t *testing.T) {
+	now := testTime()
+	m, s := searchModel(t, &now)
+	m, wait := startSearch(t, m, "2G")
+	s.events <- SearchEvent{Kind: SearchFailed, Err: errTest("evaluate blocks.3: out of memory")}
+	close(s.events)
+	s.events = nil
+	m, wait = step(t, m, wait())
+	m, _ = step(t, m, wait())
+	if m.search.state != searchFailed || m.SearchOutcome() != "failed" || m.status.running(jobSearch) {
+		t.Fatalf("state %v, outcome %q", m.search.state, m.SearchOutcome())
+	}
+	if !strings.Contains(m.View(), "search failed: evaluate blocks.3: out of memory") {
+		t.Error("the failure is not shown")
+	}
+}

@@ -197,6 +197,23 @@ func (m Model) Arch() model.Arch { return m.arch.Clone() }
 // SearchActive reports whether a search was still running when the program ended.
 func (m Model) SearchActive() bool { return m.search.active() }
 
+// SearchOutcome says how the last search ended: "" when none started, else "finished",
+// "stopped", "failed" or, if the program ended first, "running". main uses it to tell the
+// user that a journal can resume the search.
+func (m Model) SearchOutcome() string {
+	switch {
+	case m.search.run == 0:
+		return ""
+	case m.search.active():
+		return "running"
+	case m.search.state == searchFailed:
+		return "failed"
+	case m.search.stopped:
+		return "stopped"
+	}
+	return "finished"
+}
+
 // Filter is for tea.WithFilter: a tea.QuitMsg from outside (SIGTERM) while a search runs
 // becomes a request to stop the search first, so its journal is flushed before the program
 // ends (bubbletea examples/prevent-quit).
@@ -285,6 +302,9 @@ func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
 		case tea.KeyEsc:
 			m.prompt = prompt{}
 			return nil
+		case tea.KeyCtrlC:
+			m.prompt = prompt{}
+			return m.requestQuit()
 		}
 		var cmd tea.Cmd
 		m.prompt, cmd = m.prompt.Update(msg)
@@ -297,6 +317,11 @@ func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
 		case "ctrl+c":
 			return m.requestQuit()
 		}
+		return nil
+	}
+	if msg.Paste {
+		// A network_def pasted into the screen opens the paste prompt with it.
+		m.prompt = newPrompt(promptPaste, "network_def>", string(msg.Runes), m.width)
 		return nil
 	}
 	for _, c := range m.paneKeys(m.focus) {
@@ -324,6 +349,9 @@ func keyMatches(msg tea.KeyMsg, b binding) bool {
 }
 
 func (m *Model) layout() {
+	if m.prompt.open() {
+		m.prompt.SetWidth(m.width)
+	}
 	bodyH := max(0, m.height-3)
 	if m.width < narrowWidth {
 		m.editor.SetSize(m.width-2, max(0, bodyH-2-metricsLines-1))

@@ -305,3 +305,28 @@ func TestViewFitsTerminal(t *testing.T) {
 		}
 	}
 }
+
+func TestPasteIntoScreenOpensPrompt(t *testing.T) {
+	m := sized(t, testOptions(), 80, 24)
+	def := m.opts.Space.Min().String()
+	m = drive(t, m, tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(def), Paste: true})
+	if !m.prompt.open() || m.prompt.input.Value() != def {
+		t.Fatalf("pasting a def did not open the paste prompt with it (value %q)", m.prompt.input.Value())
+	}
+	m = keys(t, m, "enter")
+	if !m.arch.Equal(m.opts.Space.Min()) {
+		t.Error("the pasted def was not loaded")
+	}
+}
+
+func TestCtrlCInPromptQuits(t *testing.T) {
+	m := sized(t, testOptions(), 80, 24)
+	m = keys(t, m, "P")
+	_, cmd := m.Update(keyMsg("ctrl+c"))
+	if cmd == nil {
+		t.Fatal("ctrl+c in a prompt did nothing")
+	}
+	if _, ok := cmd().(tea.QuitMsg); !ok {
+		t.Error("ctrl+c in a prompt did not quit")
+	}
+}

@@ -39,9 +39,15 @@ func newPrompt(k promptKind, label, value string, width int) prompt {
 	in.SetValue(value)
 	in.CursorEnd()
 	in.Cursor.SetMode(cursor.CursorStatic) // no blinking: frames stay deterministic
-	in.Width = max(10, width-len([]rune(in.Prompt))-2)
 	in.Focus()
-	return prompt{kind: k, input: in}
+	p := prompt{kind: k, input: in}
+	p.SetWidth(width)
+	return p
+}
+
+// SetWidth fits the input to a footer of width columns.
+func (p *prompt) SetWidth(width int) {
+	p.input.Width = max(10, width-len([]rune(p.input.Prompt))-2)
 }
 
 func (p prompt) Update(msg tea.Msg) (prompt, tea.Cmd) {

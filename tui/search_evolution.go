@@ -118,11 +118,6 @@ func (e *EvolutionSearcher) forward(ctx context.Context, s *evolution.Search, ou
 			se = summary(ev.Summary)
 		case evolution.EventWarning:
 			se = SearchEvent{Kind: SearchNotice, Err: errors.New(ev.Message), Done: seen, Total: total}
-		case evolution.EventState:
-			if ev.Err == nil {
-				continue
-			}
-			se = SearchEvent{Kind: SearchNotice, Err: ev.Err, Done: seen, Total: total}
 		default:
 			continue
 		}
@@ -135,7 +130,7 @@ func (e *EvolutionSearcher) forward(ctx context.Context, s *evolution.Search, ou
 		return
 	}
 	if err := s.Wait(); err != nil && !errors.Is(err, context.Canceled) {
-		send(SearchEvent{Kind: SearchNotice, Err: fmt.Errorf("search ended: %w", err), Done: seen, Total: total})
+		send(SearchEvent{Kind: SearchFailed, Err: err, Done: seen, Total: total})
 	}
 }
 

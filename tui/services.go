@@ -61,6 +61,8 @@ const (
 	SearchGeneration
 	// SearchNotice: something the user should read (Err); the search goes on.
 	SearchNotice
+	// SearchFailed: the search ended on an error (Err); the channel closes next.
+	SearchFailed
 )
 
 // SearchEvent is one step of a running search. Done and Total count evaluations and are
