@@ -137,11 +137,15 @@ func (m *Model) onEval(msg evalResultMsg) tea.Cmd {
 		}
 		return nil
 	}
-	if !msg.est.Final {
+	// Refine unless the cache already holds a final estimate (an earlier, superseded
+	// evaluation of this very architecture may have delivered one meanwhile).
+	if !m.eval.cache[m.currentKey()].Final {
 		return m.startEval(0)
 	}
-	m.eval.cancel()
-	m.eval.cancel = nil
+	if m.eval.cancel != nil {
+		m.eval.cancel()
+		m.eval.cancel = nil
+	}
 	return nil
 }
 

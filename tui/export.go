@@ -6,11 +6,13 @@ import (
 	"encoding/csv"
 	"fmt"
 	"image/color"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
 
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/resnas/resnas/internal/atomicfile"
 	gonplot "gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
@@ -62,18 +64,14 @@ func (j exportJob) run(ctx context.Context) ([]string, error) {
 	if err := ctx.Err(); err != nil {
 		return files, err
 	}
-	png, err := tradeoffPNG(j)
-	if err != nil {
-		return files, fmt.Errorf("export plot: %w", err)
-	}
 	path := filepath.Join(j.dir, plotFile)
-	if err := writeFileAtomic(path, png); err != nil {
-		return files, err
+	if err := atomicfile.WriteFunc(path, j.writePNG); err != nil {
+		return files, fmt.Errorf("export plot %s: %w", path, err)
 	}
 	files = append(files, path)
 	path = filepath.Join(j.dir, historyFile)
-	if err := writeFileAtomic(path, historyCSV(j.pts, j.rates, j.front)); err != nil {
-		return files, err
+	if err := atomicfile.Write(path, historyCSV(j.pts, j.rates, j.front)); err != nil {
+		return files, fmt.Errorf("export history %s: %w", path, err)
 	}
 	return append(files, path), nil
 }
@@ -101,9 +99,9 @@ func historyCSV(pts []point, rates map[string]Rate, front []int) []byte {
 	return buf.Bytes()
 }
 
-// tradeoffPNG draws the plot pane's content with gonum/plot: every point, the front as a
-// line and the current architecture as a cross.
-func tradeoffPNG(j exportJob) ([]byte, error) {
+// writePNG draws the plot pane's content with gonum/plot: every point, the front as a line
+// and the current architecture as a cross.
+func (j exportJob) writePNG(w io.Writer) error {
 	x := func(p point) float64 {
 		if j.xThroughput {
 			return j.rates[p.key].ImagesPerSec
@@ -134,7 +132,7 @@ func tradeoffPNG(j exportJob) ([]byte, error) {
 	if len(all) > 0 {
 		s, err := plotter.NewScatter(all)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		s.GlyphStyle = draw.GlyphStyle{Color: color.Gray{Y: 140}, Radius: vg.Points(2), Shape: draw.CircleGlyph{}}
 		pl.Add(s)
@@ -143,7 +141,7 @@ func tradeoffPNG(j exportJob) ([]byte, error) {
 	if len(front) > 0 {
 		l, pts, err := plotter.NewLinePoints(front)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		l.Color = color.RGBA{R: 200, G: 120, A: 255}
 		pts.GlyphStyle = draw.GlyphStyle{Color: l.Color, Radius: vg.Points(3), Shape: draw.PyramidGlyph{}}
@@ -153,7 +151,7 @@ func tradeoffPNG(j exportJob) ([]byte, error) {
 	if len(cur) > 0 {
 		s, err := plotter.NewScatter(cur)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		s.GlyphStyle = draw.GlyphStyle{Color: color.RGBA{B: 220, A: 255}, Radius: vg.Points(5), Shape: draw.CrossGlyph{}}
 		pl.Add(s)
@@ -162,43 +160,8 @@ func tradeoffPNG(j exportJob) ([]byte, error) {
 	pl.Legend.Left = false // bottom right: the front rises to the top right
 	wt, err := pl.WriterTo(7*vg.Inch, 4.5*vg.Inch, "png")
 	if err != nil {
-		return nil, err
+		return err
 	}
-	var buf bytes.Buffer
-	if _, err := wt.WriteTo(&buf); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
-}
-
-// writeFileAtomic writes data to path through a temporary file in the same folder, synced
-// and renamed over path, so readers see the old file or the new one, never a part
-// (google/renameio).
-func writeFileAtomic(path string, data []byte) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if err = f.Chmod(0o644); err != nil { // CreateTemp makes 0600; exports are for sharing
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if _, err = f.Write(data); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err = f.Sync(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err = f.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err = os.Rename(f.Name(), path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
+	_, err = wt.WriteTo(w)
+	return err
 }

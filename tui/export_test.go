@@ -96,17 +96,3 @@ func TestExportErrorIsShown(t *testing.T) {
 		t.Errorf("export into a file: status %q (error %v)", m.status.msg, m.status.isErr)
 	}
 }
-
-func TestWriteFileAtomicReplaces(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "a.txt")
-	for _, s := range []string{"first", "second"} {
-		if err := writeFileAtomic(path, []byte(s)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	got, _ := os.ReadFile(path)
-	entries, _ := os.ReadDir(filepath.Dir(path))
-	if string(got) != "second" || len(entries) != 1 {
-		t.Errorf("content %q, %d files; want the second write alone", got, len(entries))
-	}
-}

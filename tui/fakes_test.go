@@ -14,6 +14,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
 	"github.com/muesli/termenv"
+	"github.com/resnas/resnas/internal/atomicfile"
 	"github.com/resnas/resnas/model"
 	"github.com/resnas/resnas/profiler"
 	"github.com/resnas/resnas/supernet"
@@ -182,7 +183,7 @@ func (fakeExporter) ExportSubnet(_ context.Context, dir string, rec SubnetRecord
 		return nil, errors.New("empty architecture")
 	}
 	path := dir + "/network_def.txt"
-	return []string{path}, writeFileAtomic(path, []byte(rec.Arch.String()+"\n"))
+	return []string{path}, atomicfile.Write(path, []byte(rec.Arch.String()+"\n"))
 }
 
 // testOptions wires every fake; tests drop what they do not need.
