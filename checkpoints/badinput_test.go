@@ -22,7 +22,7 @@ func TestTruncatedCheckpoint(t *testing.T) {
 	// A cut zip has no central directory, so the cuts above stop early. Rebuild the archive
 	// with data.pkl itself cut at many places, so the unpickler meets each truncation.
 	entries := zipEntries(t, file)
-	pkl := slices0(entries, "supernet.pth/data.pkl")
+	pkl := entryData(entries, "supernet.pth/data.pkl")
 	for cut := 0; cut < len(pkl); cut += 1 + cut/7 {
 		cutEntries := append([]zipEntry(nil), entries...)
 		for i := range cutEntries {
@@ -35,7 +35,8 @@ func TestTruncatedCheckpoint(t *testing.T) {
 	}
 }
 
-func slices0(entries []zipEntry, name string) []byte {
+// entryData returns the bytes of the named entry.
+func entryData(entries []zipEntry, name string) []byte {
 	for _, e := range entries {
 		if e.name == name {
 			return e.data
