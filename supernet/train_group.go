@@ -142,7 +142,7 @@ func (t *trainNet) blockForward(l model.Layer, la *layerActs, lp *layerParams, x
 	nn.LayerNormForward(e, h2, x1, lp.norm2w.w, lp.norm2b.w, la.mean2, la.rstd2)
 	a, g := dense(la.a, n, m), dense(la.g, n, m)
 	nn.LinearForward(e, a, h2, lp.fc1W.mat(lp.fc1W.w).Sub(0, m, 0, c), lp.fc1B.w[:m])
-	nn.GELUForward(e, g.Data, a.Data)
+	nn.GELUForward(e, g.Data, a.Data, a.Data) // a keeps GELU'(a) from here on
 	nn.LinearForward(e, f, g, lp.fc2W.mat(lp.fc2W.w).Sub(0, c, 0, m), lp.fc2B.w[:c])
 	copy(out.Data, x1.Data)
 	nn.ResidualForward(e, out, f, tok, la.drop2)

@@ -44,7 +44,7 @@ type trainNet struct {
 
 type layerActs struct {
 	in                         []float32 // input of this layer
-	h1, qkv, o, x1, h2, a, g   []float32
+	h1, qkv, o, x1, h2, a, g   []float32 // a: fc1 output, then GELU'(fc1 output)
 	mean1, rstd1, mean2, rstd2 []float32
 	probs                      []float32
 	drop1, drop2               []float32 // per-image drop-path scales

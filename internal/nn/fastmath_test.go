@@ -23,6 +23,21 @@ func TestFastMath(t *testing.T) {
 			maxErf = max(maxErf, math.Abs(got-want))
 		}
 	}
+	var xs []float32
+	for x := -90.0; x <= 0; x += 1e-3 {
+		xs = append(xs, float32(x))
+	}
+	ys := append([]float32(nil), xs...)
+	expNeg(ys)
+	for i, x := range xs {
+		want := math.Exp(float64(x))
+		if x < -87 {
+			want = 0 // flushed, as expf: below float32's normal range
+		}
+		if got := float64(ys[i]); math.Abs(got-want) > 4e-7*want {
+			t.Fatalf("expNeg(%g) = %g, want %g", x, got, want)
+		}
+	}
 	if expf(-100) != 0 || !math.IsInf(float64(expf(100)), 1) {
 		t.Fatal("expf out of range")
 	}

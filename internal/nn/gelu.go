@@ -1,26 +1,51 @@
 package nn
 
-// GELUForward computes y = x·Φ(x) (exact erf form, nn.GELU()). y may alias x only if backward
-// is not needed, since backward reads x.
-func GELUForward(e *Exec, y, x []float32) {
+// GELUForward computes y = x·Φ(x) (exact erf form, nn.GELU()) and, when d is not nil, the
+// derivative d = Φ(x) + x·φ(x) that GELUBackward needs, so backward evaluates no
+// transcendental function. d may alias x (each element is read before it is written); y may
+// alias x only when d is nil.
+func GELUForward(e *Exec, y, d, x []float32) {
 	y = y[:len(x)]
 	e.For(len(x), 4096, func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			v := x[i]
-			y[i] = 0.5 * v * (1 + erff(v*invSqrt2))
+		for b := lo; b < hi; b += geluBlock {
+			n := min(geluBlock, hi-b)
+			var dd []float32
+			if d != nil {
+				dd = d[b : b+n]
+			}
+			geluForwardBlock(y[b:b+n], dd, x[b:b+n])
 		}
 	})
 }
 
-// GELUBackward adds dx += dy·(Φ(x) + x·φ(x)).
-func GELUBackward(e *Exec, dx, x, dy []float32) {
-	dx, dy = dx[:len(x)], dy[:len(x)]
-	e.For(len(x), 4096, func(lo, hi int) {
+const geluBlock = 256
+
+// geluForwardBlock is GELUForward on at most geluBlock values, through a local copy of x so
+// that d may alias it, with the Gaussian density's exponentials computed in one expNeg pass.
+func geluForwardBlock(y, d, x []float32) {
+	var v, pdf [geluBlock]float32
+	n := copy(v[:], x)
+	if d != nil {
+		for i := 0; i < n; i++ {
+			pdf[i] = -0.5 * v[i] * v[i]
+		}
+		expNeg(pdf[:n])
+	}
+	for i := 0; i < n; i++ {
+		cdf := 0.5 * (1 + erff(v[i]*invSqrt2))
+		if d != nil {
+			d[i] = cdf + v[i]*invSqrt2Pi*pdf[i]
+		}
+		y[i] = v[i] * cdf
+	}
+}
+
+// GELUBackward adds dx += dy·d, with d the derivative GELUForward saved.
+func GELUBackward(e *Exec, dx, d, dy []float32) {
+	dx, dy = dx[:len(d)], dy[:len(d)]
+	e.For(len(d), 4096, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
-			v := x[i]
-			cdf := 0.5 * (1 + erff(v*invSqrt2))
-			pdf := invSqrt2Pi * expf(-0.5*v*v)
-			dx[i] += dy[i] * (cdf + v*pdf)
+			dx[i] += dy[i] * d[i]
 		}
 	})
 }

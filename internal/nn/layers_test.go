@@ -49,14 +49,16 @@ func TestGELUGrad(t *testing.T) {
 	y := zeros(n)
 	r := randSlice(rng, n, 1)
 	ym := gemm.NewMat(1, n, y)
-	loss := func() float64 { GELUForward(e, y, x); return probe(ym, r) }
+	d := zeros(n)
+	loss := func() float64 { GELUForward(e, y, nil, x); return probe(ym, r) }
 	loss()
+	GELUForward(e, y, d, x)
 	dx := zeros(n)
-	GELUBackward(e, dx, x, r)
+	GELUBackward(e, dx, d, r)
 	checkGrad(t, "dx", x, dx, nil, loss)
 	// Exact (erf) GELU values: GELU(1) = 0.8413447, GELU(−1) = −0.1586553.
 	got := zeros(2)
-	GELUForward(e, got, []float32{1, -1})
+	GELUForward(e, got, nil, []float32{1, -1})
 	if math.Abs(float64(got[0])-0.8413447) > 1e-6 || math.Abs(float64(got[1])+0.1586553) > 1e-6 {
 		t.Fatalf("GELU(±1) = %v, want erf form 0.8413447, −0.1586553", got)
 	}

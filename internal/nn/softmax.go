@@ -6,7 +6,8 @@ import (
 	"github.com/resnas/resnas/internal/gemm"
 )
 
-// SoftmaxForward writes y = softmax(scale·x) row by row (y may alias x). x, y (N, C).
+// SoftmaxForward writes y = softmax(scale·x) row by row (y may alias x). x, y (N, C);
+// scale must be positive.
 func SoftmaxForward(e *Exec, y, x gemm.Mat, scale float32) {
 	e.For(x.Rows, 16, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
@@ -22,10 +23,12 @@ func softmaxRow(y, x []float32, scale float32) {
 			mx = v
 		}
 	}
-	var s float32
 	for j, v := range x {
-		p := expf((v - mx) * scale)
-		y[j] = p
+		y[j] = (v - mx) * scale
+	}
+	expNeg(y)
+	var s float32
+	for _, p := range y {
 		s += p
 	}
 	inv := 1 / s

@@ -1,0 +1,65 @@
+package supernet
+
+import (
+	"context"
+	"os"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/resnas/resnas/data"
+	"github.com/resnas/resnas/internal/gemm/openblas"
+)
+
+// TestTrainFashionMNIST is a real training run, off by default: set RESNAS_FMNIST to a shard
+// directory holding train/sub-train and test (resnas shards build), and optionally
+// RESNAS_FMNIST_EPOCHS and RESNAS_FMNIST_LIMIT (training images used per epoch). It logs
+// images/s and the top-1 of the largest and smallest sub-networks after every epoch.
+func TestTrainFashionMNIST(t *testing.T) {
+	dir := os.Getenv("RESNAS_FMNIST")
+	if dir == "" {
+		t.Skip("set RESNAS_FMNIST to a Fashion-MNIST shard directory to run")
+	}
+	trainSet, err := data.Open(dir+"/train/sub-train", data.OpenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer trainSet.Close()
+	testSet, err := data.Open(dir+"/test", data.OpenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer testSet.Close()
+	s, err := Lookup("fmnist")
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := DefaultTrainOptions()
+	o.Space = *s
+	o.Train, o.Val = trainSet, testSet
+	if v, err := strconv.Atoi(os.Getenv("RESNAS_FMNIST_LIMIT")); err == nil && v > 0 {
+		sub, err := trainSet.Slice(0, v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		o.Train = sub
+	}
+	if v, err := strconv.Atoi(os.Getenv("RESNAS_FMNIST_EPOCHS")); err == nil && v > 0 {
+		o.Epochs = v
+	}
+	if be, err := openblas.Open(); err == nil {
+		o.Gemm = be
+	}
+	o.Dir = t.TempDir()
+	start := time.Now()
+	err = Train(context.Background(), o, func(p Progress) {
+		if p.EpochDone {
+			t.Logf("epoch %d: loss %.4f, top-1 largest %.2f%%, smallest %.2f%% (%s)", p.Epoch, p.Loss, p.ValTop1Largest, p.ValTop1Smallest, time.Since(start).Round(time.Second))
+		} else if p.Step%50 == 0 {
+			t.Logf("epoch %d step %d/%d: loss %.4f, %.1f images/s, lr %.2g, ETA %s", p.Epoch, p.Step, p.Steps, p.Loss, p.ImagesPerSec, p.LR, p.ETA.Round(time.Second))
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
