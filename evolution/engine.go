@@ -390,9 +390,7 @@ func (e *engine) evaluate(ctx context.Context, c candidate) error {
 	}
 	s.mu.Lock()
 	s.records = append(s.records, rec)
-	if !seen {
-		s.front.Add(rec)
-	}
+	s.front.Add(rec)
 	if s.best < 0 || rec.Top1 > s.records[s.best].Top1 {
 		s.best = rec.Index
 	}

@@ -14,9 +14,16 @@ func Dominates(a, b Record) bool {
 	return a.Top1 > b.Top1 || a.MACs < b.MACs || a.Params < b.Params || a.Throughput > b.Throughput
 }
 
-// Front is the non-dominated set of the records added to it, kept incrementally: every member
-// is dominated by no added record, and every added record that is not a member is dominated
-// by a member. An architecture evaluated twice counts once. The zero Front is empty.
+// covers reports whether a is at least as good as b in every objective (a dominates b or
+// ties it everywhere).
+func covers(a, b Record) bool {
+	return a.Top1 >= b.Top1 && a.MACs <= b.MACs && a.Params <= b.Params && a.Throughput >= b.Throughput
+}
+
+// Front is the non-dominated set of the records added to it, kept incrementally: no member is
+// dominated by an added record, and every added record that is not a member is dominated by a
+// member or ties one in every objective (the same network evaluated twice, say; the earlier
+// record stays). The zero Front is empty.
 type Front struct {
 	members []Record
 }
@@ -24,11 +31,11 @@ type Front struct {
 // Add offers r and reports whether it joined the front (evicting the members it dominates).
 func (f *Front) Add(r Record) bool {
 	for _, m := range f.members {
-		if m.NetworkDef == r.NetworkDef || Dominates(m, r) {
+		if covers(m, r) {
 			return false
 		}
 	}
-	// Dominance is transitive, so what an evicted member dominated, r dominates too.
+	// What an evicted member covered, r covers too, so the second property holds.
 	f.members = slices.DeleteFunc(f.members, func(m Record) bool { return Dominates(r, m) })
 	f.members = append(f.members, r)
 	return true

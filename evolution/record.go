@@ -13,10 +13,24 @@ type Evaluator interface {
 	Evaluate(ctx context.Context, a model.Arch) (Fitness, error)
 }
 
+// EvaluatorFunc adapts a function to Evaluator.
+type EvaluatorFunc func(ctx context.Context, a model.Arch) (Fitness, error)
+
+// Evaluate calls f.
+func (f EvaluatorFunc) Evaluate(ctx context.Context, a model.Arch) (Fitness, error) { return f(ctx, a) }
+
 // Throughput measures an architecture's inference speed in images per second on this machine.
 // The search measures each architecture at most once and journals the result.
 type Throughput interface {
 	Throughput(ctx context.Context, a model.Arch) (float64, error)
+}
+
+// ThroughputFunc adapts a function to Throughput.
+type ThroughputFunc func(ctx context.Context, a model.Arch) (float64, error)
+
+// Throughput calls f.
+func (f ThroughputFunc) Throughput(ctx context.Context, a model.Arch) (float64, error) {
+	return f(ctx, a)
 }
 
 // Fitness is an evaluation's result.

@@ -163,6 +163,9 @@ func New(cfg Config) (*Search, error) {
 	if cfg.Evaluator == nil {
 		return nil, errors.New("search: no evaluator")
 	}
+	if err := cfg.Space.Validate(); err != nil {
+		return nil, err
+	}
 	opts := cfg.Options
 	if opts.Input == (model.Input{}) {
 		opts.Input = cfg.Space.Input
