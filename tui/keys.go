@@ -96,6 +96,18 @@ func searchKeys() []category {
 	}}}
 }
 
+// Keys of the modal states, which take every key while they last.
+func confirmKeys() (yes, no, force key.Binding) {
+	return key.NewBinding(key.WithKeys("y", "Y", "enter"), key.WithHelp("y", "stop the search and quit")),
+		key.NewBinding(key.WithKeys("n", "N", "esc", "q"), key.WithHelp("n", "keep going")),
+		key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit now"))
+}
+
+func helpModeKeys() (closeHelp, quit key.Binding) {
+	return key.NewBinding(key.WithKeys("?", "esc", "q"), key.WithHelp("?/esc", "close help")),
+		key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit"))
+}
+
 // paneKeys are the tables that answer while pane p has focus, pane first.
 func (m Model) paneKeys(p pane) []category {
 	var cats []category

@@ -15,6 +15,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/charmbracelet/bubbles/help"
+	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
 	"github.com/resnas/resnas/model"
@@ -278,18 +280,19 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 }
 
 func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
-	if msg.String() == "ctrl+c" && (m.quitting || m.confirmQuit) {
+	yes, no, force := confirmKeys()
+	if key.Matches(msg, force) && (m.quitting || m.confirmQuit) {
 		m.forceQuit = true // a second ctrl+c does not wait for the search
 		m.cancel()
 		return tea.Quit
 	}
 	if m.confirmQuit {
-		switch msg.String() {
-		case "y", "Y", "enter":
+		switch {
+		case key.Matches(msg, yes):
 			m.confirmQuit, m.quitting = false, true
 			m.status.info("stopping the search, then quitting (ctrl+c again: quit now)")
 			return m.control(opStop, Budget{})
-		case "n", "N", "esc", "q":
+		case key.Matches(msg, no):
 			m.confirmQuit = false
 			m.status.clearMessage()
 		}
@@ -311,10 +314,11 @@ func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
 		return cmd
 	}
 	if m.showHelp {
-		switch msg.String() {
-		case "?", "esc", "q":
+		closeHelp, quit := helpModeKeys()
+		switch {
+		case key.Matches(msg, closeHelp):
 			m.showHelp = false
-		case "ctrl+c":
+		case key.Matches(msg, quit):
 			return m.requestQuit()
 		}
 		return nil
@@ -326,7 +330,7 @@ func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
 	}
 	for _, c := range m.paneKeys(m.focus) {
 		for _, b := range c.bindings {
-			if !keyMatches(msg, b) {
+			if !key.Matches(msg, b.Binding) {
 				continue
 			}
 			if why := b.reason(*m); why != "" {
@@ -337,15 +341,6 @@ func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
 		}
 	}
 	return nil
-}
-
-func keyMatches(msg tea.KeyMsg, b binding) bool {
-	for _, k := range b.Keys() {
-		if msg.String() == k {
-			return true
-		}
-	}
-	return false
 }
 
 func (m *Model) layout() {
@@ -425,7 +420,9 @@ func (m Model) titleView() string {
 func (m Model) bottomView() string {
 	switch {
 	case m.confirmQuit:
-		return padRight(m.st.err.Render("A search is running.")+" Stop it and quit? y: yes · n: no", m.width)
+		yes, no, force := confirmKeys()
+		h := help.New()
+		return padRight(m.st.err.Render("A search is running.")+" Stop it and quit?  "+h.ShortHelpView([]key.Binding{yes, no, force}), m.width)
 	case m.prompt.open():
 		return m.prompt.View(m.width)
 	}
