@@ -58,14 +58,26 @@ type TrainOptions struct {
 	Fill []float32
 
 	Seed uint64
-	// Dir receives the training state after every epoch (StateFile) and is read by Resume.
-	// Empty: no checkpoints.
+	// Dir receives the training state after every epoch (StateFile), read by Resume, and at
+	// the end the supernet's weights (WeightsFile). Empty: nothing is written.
 	Dir    string
 	Resume bool // continue from Dir/StateFile
+	// Mean and Std (per channel, on the 0..1 scale) are recorded in WeightsFile's metadata
+	// so the weights say how their inputs were normalised; optional.
+	Mean, Std []float64
+	// Command is recorded in WeightsFile's provenance; optional.
+	Command string
 }
 
-// StateFile is the name of the training state Train keeps in TrainOptions.Dir.
-const StateFile = "train-state.safetensors"
+// Files Train writes in TrainOptions.Dir.
+const (
+	// StateFile is the training state after the last complete epoch (weights, AdamW
+	// moments, epoch), rewritten atomically after every epoch.
+	StateFile = "train-state.safetensors"
+	// WeightsFile holds the trained supernet's weights with their metadata (checkpoints
+	// format), written once training completes.
+	WeightsFile = "supernet.safetensors"
+)
 
 // DefaultTrainOptions is the recommended recipe for the fmnist space on 2 cores (see the
 // package documentation of the trainer for the figures behind it).
@@ -147,6 +159,8 @@ type trainer struct {
 	labels  []int
 	aug     []float32 // one image
 	uniform []float32 // one draw per image of a group
+
+	valLargest, valSmallest float64 // after the last epoch run, NaN when not measured
 }
 
 func newTrainer(opts TrainOptions) (*trainer, error) {
@@ -177,6 +191,7 @@ func newTrainer(opts TrainOptions) (*trainer, error) {
 	t.labels = make([]int, opts.BatchSize)
 	t.aug = make([]float32, in.Channels*in.Size*in.Size)
 	t.uniform = make([]float32, opts.ExamplesPerArch)
+	t.valLargest, t.valSmallest = math.NaN(), math.NaN()
 	t.fill = opts.Fill
 	if t.fill == nil {
 		t.fill = t.darkest()
@@ -204,7 +219,10 @@ func Train(ctx context.Context, opts TrainOptions, progress func(Progress)) erro
 			return err
 		}
 	}
-	return nil
+	if opts.Dir == "" {
+		return nil
+	}
+	return t.saveWeights(filepath.Join(opts.Dir, WeightsFile))
 }
 
 // epochRNG is the epoch's random stream: shuffling, augmentation, architecture draws and
@@ -265,6 +283,7 @@ func (t *trainer) runEpoch(ctx context.Context, progress func(Progress)) error {
 		if pr.ValTop1Smallest, err = t.evaluate(ctx, o.Space.Min()); err != nil {
 			return err
 		}
+		t.valLargest, t.valSmallest = pr.ValTop1Largest, pr.ValTop1Smallest
 	}
 	if progress != nil {
 		progress(pr)

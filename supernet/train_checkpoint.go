@@ -8,8 +8,11 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"time"
 
 	"github.com/nlpodyssey/safetensors"
+
+	"github.com/resnas/resnas/checkpoints"
 )
 
 // The training state is one safetensors file: every supernet tensor under its reference
@@ -170,4 +173,24 @@ func (t *trainer) load(path string) error {
 	}
 	t.epoch, t.step = epoch, step
 	return nil
+}
+
+// saveWeights writes the supernet's weights in the checkpoints format, with the space, the
+// input geometry, the seed and the last validation accuracies in the metadata.
+func (t *trainer) saveWeights(path string) error {
+	o := t.opts
+	spaceJSON, err := json.Marshal(o.Space)
+	if err != nil {
+		return err
+	}
+	seed := int64(o.Seed)
+	meta := checkpoints.Meta{
+		Arch: t.p.maxArch.String(), Space: o.Space.Name, SpaceJSON: spaceJSON,
+		Input: o.Space.Input, Classes: o.Space.Classes, Mean: o.Mean, Std: o.Std,
+		Provenance: checkpoints.Provenance{Command: o.Command, Seed: &seed, Created: time.Now().UTC()},
+	}
+	if !math.IsNaN(t.valLargest) {
+		meta.Provenance.Accuracy = map[string]float64{"val_top1_largest": t.valLargest, "val_top1_smallest": t.valSmallest}
+	}
+	return checkpoints.Save(path, t.p.weights(), meta, checkpoints.SaveOptions{})
 }

@@ -3,10 +3,14 @@ package supernet
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/resnas/resnas/checkpoints"
+	"github.com/resnas/resnas/model"
 )
 
 type stepLoss struct {
@@ -79,6 +83,21 @@ func TestResumeMatchesUninterrupted(t *testing.T) {
 	}
 	if string(a) != string(b) {
 		t.Fatal("final training states differ between the uninterrupted and the resumed run")
+	}
+	// The final weights file loads back with the supernet's keys and shapes.
+	ck, err := checkpoints.Load(filepath.Join(dirB, WeightsFile), checkpoints.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp := o.Space
+	for _, p := range model.ParamShapes(sp.Max(), sp.Input) {
+		got, ok := ck.Weights[p.Key]
+		if !ok || fmt.Sprint(got.Shape) != fmt.Sprint(p.Shape) {
+			t.Fatalf("%s: %s missing or shaped %v, want %v", WeightsFile, p.Key, got.Shape, p.Shape)
+		}
+	}
+	if ck.Meta.Space != sp.Name || ck.Meta.Arch != sp.Max().String() {
+		t.Fatalf("%s: metadata space %q arch %q", WeightsFile, ck.Meta.Space, ck.Meta.Arch)
 	}
 	if full[len(full)-1].loss >= full[steps-1].loss {
 		t.Errorf("loss did not fall: epoch 0 mean %.3f, last epoch mean %.3f", full[steps-1].loss, full[len(full)-1].loss)
