@@ -18,9 +18,10 @@ const (
 	SummaryFile = "summary.txt"
 	CSVFile     = "search.csv"
 	JSONLFile   = "search.jsonl"
+	FrontFile   = "front.csv" // the Pareto front, in search.csv's format
 )
 
-// WriteExports writes summary.txt, search.csv and search.jsonl for recs into dir.
+// WriteExports writes summary.txt, search.csv, search.jsonl and front.csv for recs into dir.
 func WriteExports(dir string, recs []Record) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("exports: %w", err)
@@ -29,6 +30,9 @@ func WriteExports(dir string, recs []Record) error {
 		return err
 	}
 	if err := WriteCSV(filepath.Join(dir, CSVFile), recs); err != nil {
+		return err
+	}
+	if err := WriteCSV(filepath.Join(dir, FrontFile), FrontOf(recs)); err != nil {
 		return err
 	}
 	return WriteJSONL(filepath.Join(dir, JSONLFile), recs)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -103,11 +104,24 @@ func TestAtomicWriteLeavesNoTemporaries(t *testing.T) {
 		t.Fatal(err)
 	}
 	entries, _ := os.ReadDir(dir)
-	if len(entries) != 3 {
+	if len(entries) != 4 {
 		var names []string
 		for _, e := range entries {
 			names = append(names, e.Name())
 		}
-		t.Errorf("files %v, want the three exports only", names)
+		t.Errorf("files %v, want the four exports only", names)
+	}
+}
+
+func TestFrontOf(t *testing.T) {
+	front := FrontOf(exampleRecords())
+	var got []int
+	for _, r := range front {
+		got = append(got, r.Index)
+	}
+	// 1 beats 0; 2 is the cheapest; 3 is cheaper than 1, which alone has a throughput; 4 is
+	// the most accurate.
+	if want := []int{1, 2, 3, 4}; !slices.Equal(got, want) {
+		t.Errorf("front %v, want %v", got, want)
 	}
 }

@@ -55,3 +55,12 @@ func (f *Front) Members() []Record {
 func (f *Front) Contains(index int) bool {
 	return slices.ContainsFunc(f.members, func(m Record) bool { return m.Index == index })
 }
+
+// FrontOf returns the Pareto front of recs in evaluation order.
+func FrontOf(recs []Record) []Record {
+	var f Front
+	for _, r := range recs {
+		f.Add(r)
+	}
+	return f.Members()
+}
