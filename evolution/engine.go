@@ -21,13 +21,13 @@ type engine struct {
 	mutProb   float64
 	paused    bool
 	gen       int
-	genStart  int            // index of the generation's first record
-	history   []int          // first record of every distinct architecture
-	byKey     map[string]int // network_def → first record
-	genKeys   map[string]bool
+	genStart  int             // index of the generation's first record
+	history   []int           // first record of every distinct network
+	byKey     map[string]int  // canonicalKey → first record
+	genKeys   map[string]bool // canonicalKeys bred for this generation
 	queue     []candidate
 	injects   []candidate
-	thr       map[string]float64 // measured throughput by network_def
+	thr       map[string]float64 // measured throughput by canonicalKey
 	entries   []journalEntry     // journal to replay
 	cursor    int
 	replaying bool

@@ -64,7 +64,7 @@ func WriteSummary(path string, recs []Record) error {
 	})
 }
 
-// CSVHeader is the header of search.csv: the required columns first, then the others.
+// csvHeader is the header of search.csv: the required columns first, then the others.
 var csvHeader = []string{"index", "generation", "network_def", "top1", "macs", "params", "top5", "images", "throughput", "origin", "parents"}
 
 // WriteCSV writes one row per evaluation in evaluation order; network_def is quoted (it holds
