@@ -30,7 +30,7 @@ type Layer struct {
 	Heads   int  `json:"heads,omitempty"`    // H
 	HeadDim int  `json:"head_dim,omitempty"` // D; attention width is H·D
 	MLP     int  `json:"mlp,omitempty"`      // MLP hidden size
-	Exists  bool `json:"exists"`   // false: an identity placeholder (BypassBlock)
+	Exists  bool `json:"exists"`             // false: an identity placeholder (BypassBlock)
 
 	// Residual spatial reduction fields.
 	In  int `json:"in,omitempty"`
