@@ -13,11 +13,12 @@ Library:
     save_safetensors(path, sd, metadata, float16=False)   atomic write
     load_weights(path, prefer=None)        -> (state_dict, metadata) for either format
     slice_state_dict(super_sd, shapes)     -> sub-network state_dict (reference.md §4.4)
-    build_loaded(path, net_def, ...)       -> eval-mode model with weights sliced and loaded
+    build_loaded(sd, net_def, img, patch, in_chans) -> eval-mode model, sd sliced to it when larger
     space_max_def(space)                   -> largest network_def of a `resnas spaces --json` entry
-    train_step(model, opt, x, y, smoothing) one AdamW step, CE with label smoothing
+    train_step(model, opt, x, y, smoothing) one AdamW step (adamw_for), CE with label smoothing
+    macs(net_def, img, patch, in_chans)    -> MACs in the reference convention (reference.md §8.1)
 
-CLI (every subcommand prints one JSON object on stdout with --json):
+CLI (output is JSON on stdout: one object, or for predict one array of logits per image):
     resnas_torch.py bench  --checkpoint F --arch DEF --batch N --threads T [--device cpu|cuda]
     resnas_torch.py train-bench --arch DEF --img S --channels C --patch P --batch N --threads T
     resnas_torch.py predict --checkpoint F --arch DEF --input X.f32 --shape N,C,H,W
@@ -387,6 +388,9 @@ def save_safetensors(path, sd, metadata=None, float16=False):
                 f.write(b)
             f.flush()
             os.fsync(f.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file the usual mode
         os.replace(tmp, path)
     except BaseException:
         os.unlink(tmp)
@@ -538,7 +542,7 @@ def macs(net_def, img, patch, in_chans):
 def _setup(a):
     """Threads, and plain float32 on CUDA (no TF32), as resnas computes, unless --tf32."""
     if a.threads > 0:
-        torch.set_num_setup(a)
+        torch.set_num_threads(a.threads)
         try:
             torch.set_num_interop_threads(1)
         except RuntimeError:  # only settable before the first parallel work
@@ -572,7 +576,7 @@ def cmd_bench(a):
         times = time_batches(lambda: model(x), a.device, a.warmup, a.repeats)
     res = summary(times, a.batch)
     m = macs(net_def, img, patch, chans)
-    res.update({"impl": "pytorch " + torch.__version__ + (" sdpa" if a.sdpa else " eager"), "device": a.device,
+    res.update({"impl": "pytorch " + torch.__version__ + (" sdpa" if a.sdpa and hasattr(F, "scaled_dot_product_attention") else " eager"), "device": a.device,
                 "threads": torch.get_num_threads(), "macs": m, "gflop_per_sec": 2 * m * res["images_per_sec"] / 1e9,
                 "img": img, "samples": [a.batch / t for t in times]})
     print(json.dumps(res))

@@ -1,0 +1,189 @@
+#!/usr/bin/env bash
+# Inference throughput of resnas against PyTorch on the same weights, same machine, same threads.
+#
+# Usage: scripts/bench-vs-pytorch.sh [--rounds N] [--threads T] [--repeats R]
+#                                    [--cases "tiny:64 tiny:1 fmnist:64 fmnist:1"] [--no-build]
+#
+#   tiny    ViT-ResNAS-Tiny at 224 px (1.78 GMACs), random weights written once to a resnas
+#           safetensors file (cached in $CACHE, default /tmp/resnas-bench-cache)
+#   fmnist  the largest sub-network of the fmnist space: the shipped default supernet when this
+#           build has one, else a random-weight fmnist-max checkpoint
+#
+# For each case it first checks that both compute the same logits (resnas predict vs PyTorch on
+# two images), then alternates runs A/B/A/B… (resnas bench --json, PyTorch eval + no_grad, both
+# warm-up then the median of --repeats batches), --rounds times each (default 2), and prints a
+# table of images/s, the ratio resnas/PyTorch, resnas's GFLOP/s, and that as a share of the sgemm
+# GFLOP/s measured in the same run (OpenBLAS through resnas's own backend, go test -bench, and
+# torch.mm), so "Tiny forward reaches ≥ 60% of sgemm FLOP/s" can be read off.
+#
+# Environment: RESNAS_BIN (use this binary; implies --no-build), PYTHON (a python with torch;
+# default: the first of python3, /usr/bin/python3 that imports torch), CACHE.
+# Exit status: 0 when every parity check passed, 1 otherwise (the table is printed either way).
+set -euo pipefail
+
+rounds=2 threads=2 repeats=5 build=1
+cases="tiny:64 tiny:1 fmnist:64 fmnist:1"
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--rounds) rounds=$2; shift 2 ;;
+	--threads) threads=$2; shift 2 ;;
+	--repeats) repeats=$2; shift 2 ;;
+	--cases) cases=$2; shift 2 ;;
+	--no-build) build=0; shift ;;
+	-h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+	*) echo "bench-vs-pytorch: unknown argument $1 (see --help)" >&2; exit 2 ;;
+	esac
+done
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+cd "$repo" # also keeps python from importing stray modules of the caller's directory
+here="$repo/scripts"
+cache=${CACHE:-/tmp/resnas-bench-cache}
+mkdir -p "$cache"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+find_python() {
+	local p
+	for p in ${PYTHON:-} python3 /usr/bin/python3; do
+		if command -v "$p" >/dev/null 2>&1 && "$p" -c 'import torch' 2>/dev/null; then
+			echo "$p"
+			return 0
+		fi
+	done
+	echo "bench-vs-pytorch: no python with torch found (set PYTHON)" >&2
+	return 1
+}
+py=$(find_python)
+rt() { "$py" "$here/resnas_torch.py" "$@"; }
+# jget FILE KEY: one field of a one-line JSON object.
+jget() { "$py" -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2"; }
+
+if [ -n "${RESNAS_BIN:-}" ]; then
+	bin=$RESNAS_BIN
+else
+	bin=/tmp/resnas-bench
+	if [ "$build" = 1 ]; then
+		echo "building $bin …" >&2
+		(cd "$repo" && go build -o "$bin" .)
+	fi
+fi
+[ -x "$bin" ] || { echo "bench-vs-pytorch: no resnas binary at $bin (build it or set RESNAS_BIN)" >&2; exit 1; }
+
+export OMP_NUM_THREADS=$threads MKL_NUM_THREADS=$threads OPENBLAS_NUM_THREADS=$threads
+
+# Checkpoints and architectures per model: ckpt_<m> (empty: resnas's shipped default),
+# torch_ckpt_<m> (the same weights as a file PyTorch reads) and arch_<m>.
+tiny_ckpt="$cache/vit-resnas-tiny-224-random.safetensors"
+if [ ! -s "$tiny_ckpt" ]; then
+	echo "writing random-weight ViT-ResNAS-Tiny checkpoint $tiny_ckpt …" >&2
+	rt make-checkpoint --arch vit-resnas-tiny --img 224 --channels 3 --patch 14 --seed 1 --out "$tiny_ckpt" >/dev/null
+fi
+ckpt_tiny=$tiny_ckpt torch_ckpt_tiny=$tiny_ckpt arch_tiny=vit-resnas-tiny
+torch_arch_tiny=vit-resnas-tiny
+
+if "$bin" profile --arch max --json >"$work/default.json" 2>/dev/null && [ -s "$repo/checkpoints/default/supernet.safetensors" ]; then
+	ckpt_fmnist="" torch_ckpt_fmnist="$repo/checkpoints/default/supernet.safetensors"
+	fmnist_note="shipped default supernet"
+	torch_arch_fmnist=$(jget "$work/default.json" network_def)
+else
+	torch_arch_fmnist=$("$bin" spaces --json | rt space-max --space fmnist)
+	ckpt_fmnist="$cache/fmnist-max-random.safetensors" torch_ckpt_fmnist=$ckpt_fmnist
+	fmnist_note="random weights (no shipped default in this build)"
+	if [ ! -s "$ckpt_fmnist" ]; then
+		rt make-checkpoint --arch "$torch_arch_fmnist" --img 32 --channels 1 --patch 4 --seed 1 --out "$ckpt_fmnist" >/dev/null
+	fi
+fi
+arch_fmnist=max
+
+# resnas_args MODEL: the checkpoint flag (none for the shipped default) and the architecture.
+resnas_args() {
+	local c a
+	eval "c=\$ckpt_$1 a=\$arch_$1"
+	if [ -n "$c" ]; then printf -- '--checkpoint\n%s\n' "$c"; fi
+	printf -- '--arch\n%s\n' "$a"
+}
+
+status=0
+results="$work/results.tsv"
+: >"$results"
+
+echo "machine: $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg) at start; $threads threads each; $py, $($py -c 'import torch; print("torch", torch.__version__)')" >&2
+
+# Parity first: a throughput comparison means little if the two compute different networks.
+for m in $(printf '%s\n' $cases | cut -d: -f1 | sort -u); do
+	eval "tc=\$torch_ckpt_$m ta=\$torch_arch_$m"
+	mapfile -t ra < <(resnas_args "$m")
+	"$py" - "$work/x-$m.f32" "$m" <<-'EOF'
+		import sys, numpy as np
+		shape = (2, 3, 224, 224) if sys.argv[2] == "tiny" else (2, 1, 32, 32)
+		np.random.default_rng(7).standard_normal(shape).astype("<f4").tofile(sys.argv[1])
+	EOF
+	if [ "$m" = tiny ]; then shape=2,3,224,224; else shape=2,1,32,32; fi
+	"$bin" predict "${ra[@]}" --threads "$threads" --input "$work/x-$m.f32" --shape "$shape" >"$work/ours-$m.txt"
+	rt predict --checkpoint "$tc" --arch "$ta" --threads "$threads" --input "$work/x-$m.f32" --shape "$shape" >"$work/torch-$m.txt"
+	"$py" - "$work/ours-$m.txt" "$work/torch-$m.txt" "$m" <<-'EOF' || status=1
+		import json, sys
+		a = [json.loads(l) for l in open(sys.argv[1])]
+		b = [json.loads(l) for l in open(sys.argv[2])]
+		d = max(abs(x - y) for ra, rb in zip(a, b) for x, y in zip(ra, rb)) if len(a) == len(b) else float("inf")
+		print("parity %-7s resnas predict vs PyTorch: max |logit diff| %.3g %s" % (sys.argv[3], d, "ok" if d <= 1e-3 else "FAIL (> 1e-3)"))
+		sys.exit(0 if d <= 1e-3 else 1)
+	EOF
+done
+
+# sgemm GFLOP/s in this run, with the same thread count.
+sgemm_go=""
+if command -v go >/dev/null 2>&1 && [ -d "$repo/internal/gemm/openblas" ]; then
+	sgemm_go=$(cd "$repo" && go test -run '^$' -bench 'BenchmarkSgemm/(1024x1024x1024|12608x576x192_NT|65x352x1408)$' \
+		-benchtime 20x ./internal/gemm/openblas/ 2>/dev/null | awk '/GFLOP\/s/ { for (i = 1; i < NF; i++) if ($(i+1) == "GFLOP/s") printf "%s=%s ", $1, $i }') || true
+fi
+rt sgemm --threads "$threads" --shapes 1024x1024x1024,12608x576x192,65x352x1408 >"$work/sgemm-torch.json"
+
+for c in $cases; do
+	m=${c%%:*} b=${c##*:}
+	eval "tc=\$torch_ckpt_$m ta=\$torch_arch_$m"
+	mapfile -t ra < <(resnas_args "$m")
+	for r in $(seq 1 "$rounds"); do
+		"$bin" bench "${ra[@]}" --batch "$b" --threads "$threads" --repeats "$repeats" --json >"$work/a.json"
+		printf '%s\t%s\t%s\t%s\t%s\n' "$c" resnas "$r" "$(jget "$work/a.json" images_per_sec)" "$(jget "$work/a.json" gflop_per_sec)" >>"$results"
+		rt bench --checkpoint "$tc" --arch "$ta" --batch "$b" --threads "$threads" --repeats "$repeats" >"$work/b.json"
+		printf '%s\t%s\t%s\t%s\t%s\n' "$c" pytorch "$r" "$(jget "$work/b.json" images_per_sec)" "$(jget "$work/b.json" gflop_per_sec)" >>"$results"
+		echo "  $c round $r: resnas $(jget "$work/a.json" images_per_sec | cut -c1-7) img/s, pytorch $(jget "$work/b.json" images_per_sec | cut -c1-7) img/s" >&2
+	done
+done
+
+"$py" - "$results" "$work/sgemm-torch.json" "$sgemm_go" "$threads" "$fmnist_note" <<-'EOF'
+	import json, statistics, sys
+	rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1]) if l.strip()]
+	torch_sgemm = json.load(open(sys.argv[2]))["gflop_per_sec"]
+	go_sgemm = {}
+	for kv in sys.argv[3].split():
+	    k, v = kv.split("=")
+	    go_sgemm[k.split("/", 1)[1].rsplit("-", 1)[0]] = float(v)
+	peak = max(list(go_sgemm.values()) or list(torch_sgemm.values()))
+	print("sgemm GFLOP/s, %s threads:" % sys.argv[4])
+	for k, v in go_sgemm.items():
+	    print("  resnas OpenBLAS (go test -bench) %-18s %7.1f" % (k, v))
+	for k, v in torch_sgemm.items():
+	    print("  torch.mm                         %-18s %7.1f" % (k, v))
+	print("  reference for the %% column: %.1f GFLOP/s (%s)" % (peak, "best resnas OpenBLAS shape" if go_sgemm else "best torch.mm shape"))
+	print()
+	print("%-10s %-26s %-26s %7s %9s %7s" % ("case", "resnas img/s (runs)", "pytorch img/s (runs)", "ratio", "GFLOP/s", "%sgemm"))
+	cases = []
+	for r in rows:
+	    if r[0] not in cases:
+	        cases.append(r[0])
+	for c in cases:
+	    ours = [float(r[3]) for r in rows if r[0] == c and r[1] == "resnas"]
+	    theirs = [float(r[3]) for r in rows if r[0] == c and r[1] == "pytorch"]
+	    gf = statistics.median(float(r[4]) for r in rows if r[0] == c and r[1] == "resnas")
+	    mo, mt = statistics.median(ours), statistics.median(theirs)
+	    fmt = lambda xs: "%.1f (%s)" % (statistics.median(xs), " ".join("%.1f" % x for x in xs))
+	    print("%-10s %-26s %-26s %6.2fx %9.1f %6.0f%%" % (c, fmt(ours), fmt(theirs), mo / mt, gf, 100 * gf / peak))
+	print()
+	print("case = model:batch; tiny = ViT-ResNAS-Tiny 224 px random weights; fmnist = fmnist max, " + sys.argv[5] + ".")
+	print("ratio = median resnas / median PyTorch images/s; runs alternated A/B per round.")
+EOF
+echo "load average $(cut -d' ' -f1-3 /proc/loadavg) at end (other work on this machine skews both sides)" >&2
+exit "$status"
