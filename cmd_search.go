@@ -1,0 +1,151 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/resnas/resnas/evolution"
+	"github.com/resnas/resnas/model"
+	"github.com/resnas/resnas/profiler"
+)
+
+func cmdSearch(ctx context.Context, args []string, e env) error {
+	fs := newFlags("search")
+	var cf computeFlags
+	cf.register(fs, true)
+	dataDir := fs.String("data", "", "shards to evaluate on (default with the shipped checkpoint: its sub-val)")
+	maxMACs := fs.String("max-macs", "", "MACs budget: a number, 8.5M, or a percentage of the largest sub-network (50%)")
+	minRatio := fs.Float64("min-macs-ratio", evolution.ReferenceWindowRatio, "lower end of the MACs window as a fraction of --max-macs (the reference uses 0.975)")
+	maxParams := fs.Int64("max-params", 0, "parameter budget (0: none)")
+	minTP := fs.Float64("min-throughput", 0, "minimum measured images/s on this machine (0: none)")
+	tpBatch := fs.Int("throughput-batch", 64, "batch size of throughput measurements")
+	d := evolution.DefaultOptions()
+	fs.IntVar(&d.Generations, "generations", d.Generations, "generations, the random first one included")
+	fs.IntVar(&d.Population, "population", d.Population, "random architectures of generation 0")
+	fs.IntVar(&d.Parents, "parents", d.Parents, "parents: the top of the whole history")
+	fs.IntVar(&d.Mutations, "mutations", d.Mutations, "mutants per generation")
+	fs.IntVar(&d.Crossovers, "crossovers", d.Crossovers, "crossovers per generation")
+	fs.Float64Var(&d.MutationProb, "mutate-prob", d.MutationProb, "per-gene mutation probability")
+	fs.Uint64Var(&d.Seed, "seed", d.Seed, "random seed")
+	limit := fs.Int("limit", 0, "evaluate each candidate on at most N images (0: all)")
+	recal := fs.Bool("recalibrate-bn", false, "recalibrate the stem BN statistics before evaluating")
+	journal := fs.String("journal", "", "append-only journal; rerunning with the same journal resumes")
+	export := fs.String("export", "", "write the whole history as CSV")
+	summary := fs.String("summary", "", "write summary.txt in the reference format (Iter, Acc, Network_def)")
+	jsonl := fs.String("jsonl", "", "write the whole history as JSONL")
+	asJSON := fs.Bool("json", false, "print a JSON summary at the end (progress goes to stderr)")
+	if err := parseFlags(fs, args, e); err != nil {
+		return err
+	}
+	if *journal == "" {
+		return usagef("--journal FILE is required (it makes the search resumable)")
+	}
+	l, err := cf.load()
+	if err != nil {
+		return err
+	}
+	set, err := openEvalData(*dataDir, cf.checkpoint)
+	if err != nil {
+		return err
+	}
+	if set == nil {
+		return usagef("--data DIR is required with --checkpoint")
+	}
+	defer set.Close()
+	sel, err := cf.backend(e)
+	if err != nil {
+		return err
+	}
+	defer sel.Close()
+	s, err := newSession(l, set, sel, cf.threads)
+	if err != nil {
+		return err
+	}
+	largest := profiler.MACs(l.space.Max(), l.input)
+	budget, err := parseMACs(*maxMACs, largest)
+	if err != nil {
+		return err
+	}
+	if budget > 0 {
+		d.Constraints = evolution.MACsWindow(budget, *minRatio)
+	}
+	d.Constraints.MaxParams, d.Constraints.MinThroughput = *maxParams, *minTP
+	d.Input = l.input
+	cfg := evolution.Config{
+		Space: l.space, Evaluator: s.fitness(*limit, *recal), Options: d, Journal: *journal,
+		Checkpoint: l.ck.SHA256, Data: s.dataHash(),
+		Meta: map[string]string{"limit": fmt.Sprint(*limit), "recalibrate_bn": fmt.Sprint(*recal), "gemm": sel.Name},
+	}
+	if *minTP > 0 {
+		cfg.Throughput = evolution.ThroughputFunc(func(ctx context.Context, a model.Arch) (float64, error) {
+			tp, err := s.throughput(ctx, a, *tpBatch)
+			return tp.ImagesPerSec, err
+		})
+	}
+	search, err := evolution.New(cfg)
+	if err != nil {
+		return err
+	}
+	if n := search.Resumed(); n > 0 {
+		fmt.Fprintf(e.stderr, "search: resuming %s: %d evaluations replayed from the journal\n", *journal, n)
+	}
+	start := time.Now()
+	if err := search.Start(ctx); err != nil {
+		return err
+	}
+	total := d.Evaluations()
+	prog := newProgressLine(e.stderr, "search")
+	for ev := range search.Events() {
+		switch ev.Kind {
+		case evolution.EventEvaluated:
+			r := ev.Record
+			prog.update(r.Index+1, total, fmt.Sprintf("gen %d  last %.2f%% at %.2fM MACs", r.Generation, r.Top1, float64(r.MACs)/1e6))
+		case evolution.EventGeneration:
+			g := ev.Summary
+			prog.done()
+			fmt.Fprintf(e.stderr, "generation %d: best %.2f%% (%.2fM MACs)  median %.2f%%  front %d  %d evaluated  %.1f evals/min\n",
+				g.Generation, g.Best.Top1, float64(g.Best.MACs)/1e6, g.Median, g.FrontSize, g.Total, g.EvalsPerMinute)
+		case evolution.EventWarning:
+			fmt.Fprintf(e.stderr, "search: warning: %s\n", ev.Message)
+		}
+	}
+	prog.done()
+	runErr := search.Wait()
+	recs := search.Records(0)
+	// Exports are written even after an interruption: they describe what the journal holds.
+	for _, w := range []struct {
+		path  string
+		write func(string, []evolution.Record) error
+	}{{*export, evolution.WriteCSV}, {*summary, evolution.WriteSummary}, {*jsonl, evolution.WriteJSONL}} {
+		if w.path != "" {
+			if err := w.write(w.path, recs); err != nil {
+				return err
+			}
+		}
+	}
+	if runErr != nil {
+		if errors.Is(runErr, context.Canceled) || ctx.Err() != nil {
+			fmt.Fprintf(e.stderr, "search: interrupted after %d evaluations; rerun the same command to resume from %s\n", len(recs), *journal)
+		}
+		return runErr
+	}
+	front := evolution.FrontOf(recs)
+	var best evolution.Record
+	for _, r := range recs {
+		if r.Top1 > best.Top1 || best.NetworkDef == "" {
+			best = r
+		}
+	}
+	if *asJSON {
+		return json.NewEncoder(e.stdout).Encode(map[string]any{
+			"evaluations": len(recs), "seconds": time.Since(start).Seconds(), "best": best, "front": front,
+			"journal": *journal, "max_macs": budget,
+		})
+	}
+	fmt.Fprintf(e.stdout, "best %.2f%% top-1, %.2fM MACs, %.3fM params after %d evaluations\n%s\n",
+		best.Top1, float64(best.MACs)/1e6, float64(best.Params)/1e6, len(recs), best.NetworkDef)
+	return nil
+}

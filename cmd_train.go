@@ -1,0 +1,155 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/resnas/resnas/checkpoints"
+	"github.com/resnas/resnas/data"
+	"github.com/resnas/resnas/internal/gemm/backend"
+	"github.com/resnas/resnas/model"
+	"github.com/resnas/resnas/supernet"
+)
+
+func cmdTrain(ctx context.Context, args []string, e env) error {
+	fs := newFlags("train")
+	d := supernet.DefaultTrainOptions()
+	space := fs.String("space", "fmnist", "search space to train (resnas spaces lists them)")
+	dataDir := fs.String("data", "", "shard directory of a train build (holding sub-train/ and sub-val/)")
+	out := fs.String("out", "", "trained supernet to write (.safetensors)")
+	stateDir := fs.String("state", "", "directory for the per-epoch training state (default: OUT.state)")
+	resume := fs.Bool("resume", false, "continue from the last complete epoch in the state directory")
+	half := fs.Bool("float16", false, "store the trained weights as float16")
+	threads := fs.Int("threads", 0, "CPU threads (default: all cores)")
+	fs.IntVar(&d.Epochs, "epochs", d.Epochs, "epochs")
+	fs.IntVar(&d.BatchSize, "batch", d.BatchSize, "images per step")
+	fs.IntVar(&d.ExamplesPerArch, "examples-per-arch", d.ExamplesPerArch, "images per sampled sub-network (batch/this sub-networks per step)")
+	fs.IntVar(&d.ChannelWarmupEpochs, "channel-warmup", d.ChannelWarmupEpochs, "epochs over which smaller choices are phased in (and rewiring runs)")
+	fs.Float64Var(&d.LR, "lr", d.LR, "peak learning rate")
+	fs.IntVar(&d.LRWarmupEpochs, "lr-warmup", d.LRWarmupEpochs, "linear learning-rate warm-up epochs")
+	fs.Float64Var(&d.WeightDecay, "wd", d.WeightDecay, "AdamW weight decay")
+	fs.Float64Var(&d.LabelSmoothing, "smoothing", d.LabelSmoothing, "label smoothing")
+	fs.Float64Var(&d.DropPath, "drop-path", d.DropPath, "largest drop-path rate")
+	fs.Float64Var(&d.EraseProb, "erase", d.EraseProb, "random-erasing probability")
+	fs.Uint64Var(&d.Seed, "seed", d.Seed, "random seed (data order, augmentation, architecture draws)")
+	asJSON := fs.Bool("json", false, "print a JSON summary at the end (progress goes to stderr)")
+	if err := parseFlags(fs, args, e); err != nil {
+		return err
+	}
+	if *dataDir == "" || *out == "" {
+		return usagef("--data and --out are required")
+	}
+	if d.Epochs <= 0 || d.BatchSize <= 0 || d.ExamplesPerArch <= 0 || d.BatchSize%d.ExamplesPerArch != 0 {
+		return usagef("--epochs and --batch must be > 0 and --batch a multiple of --examples-per-arch")
+	}
+	sp, err := supernet.Lookup(*space)
+	if err != nil {
+		return usageError{err.Error()}
+	}
+	train, err := data.Open(filepath.Join(*dataDir, data.SplitSubTrain), data.OpenOptions{})
+	if err != nil {
+		return err
+	}
+	defer train.Close()
+	val, err := data.Open(filepath.Join(*dataDir, data.SplitSubVal), data.OpenOptions{})
+	if err != nil {
+		return err
+	}
+	defer val.Close()
+	m := train.Manifest
+	if m.ImageSize != sp.Input.Size || m.Channels != sp.Input.Channels {
+		return fmt.Errorf("%s: images are %d×%d×%d, but space %s needs %d×%d×%d", *dataDir, m.Channels, m.ImageSize, m.ImageSize, sp.Name, sp.Input.Channels, sp.Input.Size, sp.Input.Size)
+	}
+	if m.Classes != sp.Classes {
+		return fmt.Errorf("%s: %d classes, but space %s has %d", *dataDir, m.Classes, sp.Name, sp.Classes)
+	}
+	sel, err := backend.Open(backend.Options{Device: "cpu", Threads: *threads, Backend: e.getenv("RESNAS_GEMM")})
+	if err != nil {
+		return err
+	}
+	defer sel.Close()
+	if *stateDir == "" {
+		*stateDir = strings.TrimSuffix(*out, filepath.Ext(*out)) + ".state"
+	}
+	d.Space, d.Train, d.Val, d.Gemm, d.Workers = *sp, train, val, sel.Backend, *threads
+	d.Dir, d.Resume = *stateDir, *resume
+	if *resume {
+		if _, err := os.Stat(filepath.Join(*stateDir, supernet.StateFile)); err != nil {
+			return fmt.Errorf("--resume: no training state in %s (start without --resume)", *stateDir)
+		}
+	}
+	start := time.Now()
+	prog := newProgressLine(e.stderr, "train")
+	var last supernet.Progress
+	err = supernet.Train(ctx, d, func(p supernet.Progress) {
+		if p.EpochDone {
+			prog.done()
+			fmt.Fprintf(e.stderr, "epoch %d/%d  loss %.4f  sub-val top-1 largest %.2f%% smallest %.2f%%  (%s)\n",
+				p.Epoch+1, p.Epochs, p.Loss, 100*p.ValTop1Largest, 100*p.ValTop1Smallest, time.Since(start).Round(time.Second))
+			last = p
+			return
+		}
+		done := p.Epoch*p.Steps + p.Step
+		prog.update(done, p.Epochs*p.Steps, fmt.Sprintf("epoch %d/%d step %d/%d %.0f img/s loss %.4f lr %.2g", p.Epoch+1, p.Epochs, p.Step, p.Steps, p.ImagesPerSec, p.Loss, p.LR))
+	})
+	prog.done()
+	if err != nil {
+		if ctx.Err() != nil {
+			fmt.Fprintf(e.stderr, "train: interrupted; continue with the same command plus --resume (state in %s)\n", *stateDir)
+		}
+		return err
+	}
+	w, err := trainedWeights(filepath.Join(*stateDir, supernet.StateFile), sp, m)
+	if err != nil {
+		return err
+	}
+	seed := int64(d.Seed)
+	meta := checkpoints.Meta{
+		Arch: sp.Max().String(), Space: sp.Name, Input: sp.Input, Classes: sp.Classes, Mean: m.Mean, Std: m.Std,
+		Provenance: checkpoints.Provenance{Source: *dataDir, Command: "resnas train " + strings.Join(args, " "), Seed: &seed, Created: time.Now().UTC(),
+			Accuracy: map[string]float64{"subval_top1_largest": 100 * last.ValTop1Largest, "subval_top1_smallest": 100 * last.ValTop1Smallest}},
+	}
+	if sj, err := json.Marshal(sp); err == nil {
+		meta.SpaceJSON = sj
+	}
+	if err := checkpoints.Save(*out, w, meta, checkpoints.SaveOptions{Float16: *half}); err != nil {
+		return err
+	}
+	res := map[string]any{"out": *out, "epochs": d.Epochs, "seconds": time.Since(start).Seconds(),
+		"subval_top1_largest": last.ValTop1Largest, "subval_top1_smallest": last.ValTop1Smallest}
+	if *asJSON {
+		return json.NewEncoder(e.stdout).Encode(res)
+	}
+	fmt.Fprintf(e.stdout, "wrote %s (%d epochs, %s)\n", *out, d.Epochs, time.Since(start).Round(time.Second))
+	return nil
+}
+
+// trainedWeights reads the supernet tensors out of a training state file (which also holds
+// the optimizer moments) and checks that they hold the space's largest network.
+func trainedWeights(path string, sp *supernet.Space, m *data.Manifest) (model.Weights, error) {
+	ck, err := checkpoints.Load(path, checkpoints.Options{})
+	if err != nil {
+		return nil, err
+	}
+	w := model.Weights{}
+	for k, t := range ck.Weights {
+		if !strings.HasPrefix(k, "optim.") {
+			w[k] = t
+		}
+	}
+	if !model.MatchesExactly(w, sp.Max(), sp.Input) {
+		return nil, fmt.Errorf("%s: weights do not hold space %s's largest network", path, sp.Name)
+	}
+	for _, v := range w["cls_head.weight"].Data {
+		if math.IsNaN(float64(v)) {
+			return nil, fmt.Errorf("%s: weights contain NaN (lower --lr)", path)
+		}
+	}
+	return w, nil
+}
