@@ -67,28 +67,42 @@ func (e *Exec) ForWorker(n, grain int, f func(worker, lo, hi int)) {
 	wg.Wait()
 }
 
-// Mul computes c = alpha·op(a)·op(b) + beta·c like gemm.Mul, splitting the rows of c across
-// workers (each piece is an independent GEMM on sub-views, so no reduction is needed).
+// Mul computes c = alpha·op(a)·op(b) + beta·c like gemm.Mul, splitting c across workers
+// into independent GEMMs on sub-views (no reduction is needed): by rows when c has enough of
+// them, else by columns — weight gradients dW = dyᵀ·x often have few rows (output features)
+// and many columns.
 func (e *Exec) Mul(transA, transB bool, alpha float32, a, b gemm.Mat, beta float32, c gemm.Mat) {
-	rows := c.Rows
-	// Below ~64 rows or a few MFLOP a split costs more than it gains.
 	k := a.Cols
 	if transA {
 		k = a.Rows
 	}
-	grain := 64
-	if work := rows * c.Cols * k; work < 1<<18 || e.workers() == 1 {
+	// Below ~256 K multiply-adds a split costs more than it gains.
+	w := e.workers()
+	if w == 1 || c.Rows*c.Cols*k < 1<<18 {
 		gemm.Mul(e.Gemm, transA, transB, alpha, a, b, beta, c)
 		return
 	}
-	e.For(rows, grain, func(lo, hi int) {
-		var as gemm.Mat
-		if transA {
-			as = a.Sub(0, a.Rows, lo, hi)
+	const rowGrain, colGrain = 32, 16
+	if c.Rows >= w*rowGrain || c.Rows >= c.Cols {
+		e.For(c.Rows, rowGrain, func(lo, hi int) {
+			var as gemm.Mat
+			if transA {
+				as = a.Sub(0, a.Rows, lo, hi)
+			} else {
+				as = a.Sub(lo, hi, 0, a.Cols)
+			}
+			gemm.Mul(e.Gemm, transA, transB, alpha, as, b, beta, c.Sub(lo, hi, 0, c.Cols))
+		})
+		return
+	}
+	e.For(c.Cols, colGrain, func(lo, hi int) {
+		var bs gemm.Mat
+		if transB {
+			bs = b.Sub(lo, hi, 0, b.Cols)
 		} else {
-			as = a.Sub(lo, hi, 0, a.Cols)
+			bs = b.Sub(0, b.Rows, lo, hi)
 		}
-		gemm.Mul(e.Gemm, transA, transB, alpha, as, b, beta, c.Sub(lo, hi, 0, c.Cols))
+		gemm.Mul(e.Gemm, transA, transB, alpha, a, bs, beta, c.Sub(0, c.Rows, lo, hi))
 	})
 }
 

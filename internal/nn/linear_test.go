@@ -57,25 +57,27 @@ func TestExecMulSplitsLikeWhole(t *testing.T) {
 	one := &Exec{Gemm: testExec().Gemm, Workers: 1}
 	two := testExec()
 	for _, tr := range [][2]bool{{false, false}, {false, true}, {true, false}, {true, true}} {
-		const m, n, k = 300, 70, 40
-		ar, ac := m, k
-		if tr[0] {
-			ar, ac = k, m
-		}
-		br, bc := k, n
-		if tr[1] {
-			br, bc = n, k
-		}
-		a := gemm.NewMat(ar+1, ac+3, randSlice(rng, (ar+1)*(ac+3), 1)).Sub(1, ar+1, 2, ac+2)
-		b := gemm.NewMat(br, bc+2, randSlice(rng, br*(bc+2), 1)).Sub(0, br, 0, bc)
-		c0 := randSlice(rng, m*n, 1)
-		c1 := gemm.NewMat(m, n, append([]float32(nil), c0...))
-		c2 := gemm.NewMat(m, n, append([]float32(nil), c0...))
-		one.Mul(tr[0], tr[1], 0.5, a, b, 1, c1)
-		two.Mul(tr[0], tr[1], 0.5, a, b, 1, c2)
-		for i := range c1.Data {
-			if d := math.Abs(float64(c1.Data[i] - c2.Data[i])); d > 1e-5 {
-				t.Fatalf("trans %v: element %d differs by %g", tr, i, d)
+		for _, shape := range [][3]int{{300, 70, 40}, {40, 300, 600}} { // split by rows, by columns
+			m, n, k := shape[0], shape[1], shape[2]
+			ar, ac := m, k
+			if tr[0] {
+				ar, ac = k, m
+			}
+			br, bc := k, n
+			if tr[1] {
+				br, bc = n, k
+			}
+			a := gemm.NewMat(ar+1, ac+3, randSlice(rng, (ar+1)*(ac+3), 1)).Sub(1, ar+1, 2, ac+2)
+			b := gemm.NewMat(br, bc+2, randSlice(rng, br*(bc+2), 1)).Sub(0, br, 0, bc)
+			c0 := randSlice(rng, m*n, 1)
+			c1 := gemm.NewMat(m, n, append([]float32(nil), c0...))
+			c2 := gemm.NewMat(m, n, append([]float32(nil), c0...))
+			one.Mul(tr[0], tr[1], 0.5, a, b, 1, c1)
+			two.Mul(tr[0], tr[1], 0.5, a, b, 1, c2)
+			for i := range c1.Data {
+				if d := math.Abs(float64(c1.Data[i] - c2.Data[i])); d > 1e-4 {
+					t.Fatalf("trans %v shape %v: element %d differs by %g", tr, shape, i, d)
+				}
 			}
 		}
 	}
