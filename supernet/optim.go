@@ -1,6 +1,10 @@
 package supernet
 
-import "math"
+import (
+	"math"
+
+	"github.com/resnas/resnas/internal/nn"
+)
 
 // AdamW is PyTorch's AdamW (decoupled weight decay) as timm configures it for the reference:
 // betas (0.9, 0.999), eps 1e-8, weight decay only on tensors of rank ≥ 2 other than tokens.
@@ -12,9 +16,7 @@ type AdamW struct {
 // corrections. Every trainable tensor is updated, also parts a step's sub-networks did not
 // use: their zero gradients still decay the moments and move the weights, as in the
 // reference, where masked channels get zero (not absent) gradients.
-func (o AdamW) step(e interface {
-	For(n, grain int, f func(lo, hi int))
-}, params []*param, lr float64, t int) {
+func (o AdamW) step(e *nn.Exec, params []*param, lr float64, t int) {
 	bc1 := 1 - math.Pow(o.Beta1, float64(t))
 	bc2 := 1 - math.Pow(o.Beta2, float64(t))
 	stepSize := float32(lr / bc1)

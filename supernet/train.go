@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"math"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"runtime"
 	"time"
@@ -79,14 +81,19 @@ const (
 	WeightsFile = "supernet.safetensors"
 )
 
-// DefaultTrainOptions is the recommended recipe for the fmnist space on 2 cores (see the
-// package documentation of the trainer for the figures behind it).
+// DefaultTrainOptions is the recommended recipe for the fmnist space on 2 cores, about 75
+// minutes: 15 epochs of 55,000 images in batches of 128 split between 2 sub-networks (64
+// images each, the reference's example-per-arch), the first 4 epochs (a quarter, as the
+// reference's 30 of 120) phasing in the smaller choices while rewiring; AdamW at 2e-3 with one
+// epoch of linear warm-up and a cosine decay, weight decay 0.05, label smoothing 0.1, light
+// drop-path 0.05, and shifts of up to 2 pixels plus horizontal flips (a short schedule gains
+// little from heavier regularisation).
 func DefaultTrainOptions() TrainOptions {
 	return TrainOptions{
-		Epochs: 30, BatchSize: 128, ExamplesPerArch: 32, ChannelWarmupEpochs: 8,
-		LR: 2e-3, WarmupLR: 1e-5, MinLR: 1e-5, LRWarmupEpochs: 2,
-		WeightDecay: 0.05, LabelSmoothing: 0.1, DropPath: 0.1,
-		ShiftPad: 3, Flip: true, EraseProb: 0.1, Seed: 0,
+		Epochs: 15, BatchSize: 128, ExamplesPerArch: 64, ChannelWarmupEpochs: 4,
+		LR: 2e-3, WarmupLR: 1e-5, MinLR: 1e-5, LRWarmupEpochs: 1,
+		WeightDecay: 0.05, LabelSmoothing: 0.1, DropPath: 0.05,
+		ShiftPad: 2, Flip: true,
 	}
 }
 
@@ -210,7 +217,11 @@ func Train(ctx context.Context, opts TrainOptions, progress func(Progress)) erro
 		return err
 	}
 	if opts.Resume {
-		if err := t.load(filepath.Join(opts.Dir, StateFile)); err != nil {
+		path := filepath.Join(opts.Dir, StateFile)
+		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("resume: no training state %s (start without resume, or point at the directory of the interrupted run)", path)
+		}
+		if err := t.load(path); err != nil {
 			return err
 		}
 	}

@@ -78,5 +78,7 @@ func tinyOptions(train Images) TrainOptions {
 	o.LR = 3e-3
 	o.Workers = 2
 	o.Seed = 42
+	o.EraseProb = 0.25 // cover every augmentation
+	o.DropPath = 0.1
 	return o
 }

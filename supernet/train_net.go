@@ -86,7 +86,7 @@ func newTrainNet(e *nn.Exec, p *supernetParams, batch, group int) *trainNet {
 
 	// Per-layer activations at the largest sizes; scratch at the largest of any layer.
 	tok, c := 1+g*g, c0
-	maxNC, maxNHD, maxNM, maxProbs, maxT := group*tok*c, 0, 0, 0, tok
+	maxNC, maxNHD, maxNM, maxT := group*tok*c, 0, 0, tok
 	t.acts = make([]layerActs, len(a.Layers))
 	for i, l := range a.Layers {
 		la := &t.acts[i]
@@ -102,7 +102,7 @@ func newTrainNet(e *nn.Exec, p *supernetParams, batch, group int) *trainNet {
 			pl := group * l.Heads * tok * tok
 			la.probs = make([]float32, pl)
 			la.drop1, la.drop2 = make([]float32, group), make([]float32, group)
-			maxNHD, maxNM, maxProbs = max(maxNHD, 3*n*hd), max(maxNM, n*l.MLP), max(maxProbs, pl)
+			maxNHD, maxNM = max(maxNHD, 3*n*hd), max(maxNM, n*l.MLP)
 		case model.TypeReduction:
 			r := nn.Reduction{Images: group, Grid: g, In: l.In, Out: l.Out}
 			cv := r.Conv()
@@ -124,7 +124,6 @@ func newTrainNet(e *nn.Exec, p *supernetParams, batch, group int) *trainNet {
 	t.dQKV, t.dO = make([]float32, maxNHD), make([]float32, maxNHD)
 	t.dA, t.dG = make([]float32, maxNM), make([]float32, maxNM)
 	t.attnScratch = make([]float32, max(1, e.Workers)*maxT*maxT)
-	_ = maxProbs
 	return t
 }
 

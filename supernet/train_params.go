@@ -57,14 +57,14 @@ type supernetParams struct {
 	all   []*param // in model.ParamShapes order
 	byKey map[string]*param
 
-	tokens, pos          *param
-	conv                 [3]*param
-	bn                   [3]bnParams
-	projW, projB         *param
-	layers               []layerParams
-	normW, normB         *param
-	headW, headB         *param
-	trainable, optimized []*param
+	tokens, pos  *param
+	conv         [3]*param
+	bn           [3]bnParams
+	projW, projB *param
+	layers       []layerParams
+	normW, normB *param
+	headW, headB *param
+	trainable    []*param // everything but BatchNorm running statistics
 }
 
 // newSupernetParams allocates the supernet's tensors for space s and initialises them as the
