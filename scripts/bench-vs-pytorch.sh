@@ -11,10 +11,11 @@
 #
 # For each case it first checks that both compute the same logits (resnas predict vs PyTorch on
 # two images), then alternates runs A/B/A/B… (resnas bench --json, PyTorch eval + no_grad, both
-# warm-up then the median of --repeats batches), --rounds times each (default 2), and prints a
-# table of images/s, the ratio resnas/PyTorch, resnas's GFLOP/s, and that as a share of the sgemm
-# GFLOP/s measured in the same run (OpenBLAS through resnas's own backend, go test -bench, and
-# torch.mm), so "Tiny forward reaches ≥ 60% of sgemm FLOP/s" can be read off.
+# warm-up then the median of --repeats batches, ten times as many below 8 images), --rounds
+# times each (default 2). It prints a table of images/s, the ratio resnas/PyTorch, resnas's
+# GFLOP/s, and that as a share of the best sgemm GFLOP/s measured in the same run, before and
+# after the runs (OpenBLAS through resnas's own backend via go test -bench, and torch.mm), so
+# "Tiny forward reaches ≥ 60% of sgemm FLOP/s" can be read off.
 #
 # Environment: RESNAS_BIN (use this binary; implies --no-build), PYTHON (a python with torch;
 # default: the first of python3, /usr/bin/python3 that imports torch), CACHE.
@@ -71,6 +72,11 @@ fi
 [ -x "$bin" ] || { echo "bench-vs-pytorch: no resnas binary at $bin (build it or set RESNAS_BIN)" >&2; exit 1; }
 
 export OMP_NUM_THREADS=$threads MKL_NUM_THREADS=$threads OPENBLAS_NUM_THREADS=$threads
+# PyTorch's OpenMP threads spin while they wait for each other by default; on a shared machine a
+# descheduled peer turns every parallel region into a wait (measured here: fmnist batch 1 at
+# 2.4 images/s with libgomp's default, 215 with passive waiting). Passive is the fair setting on
+# a busy machine; export OMP_WAIT_POLICY= (empty) to measure libgomp's default on an idle one.
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY-PASSIVE}
 
 # Checkpoints and architectures per model: ckpt_<m> (empty: resnas's shipped default),
 # torch_ckpt_<m> (the same weights as a file PyTorch reads) and arch_<m>.
@@ -108,7 +114,7 @@ status=0
 results="$work/results.tsv"
 : >"$results"
 
-echo "machine: $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg) at start; $threads threads each; $py, $($py -c 'import torch; print("torch", torch.__version__)')" >&2
+echo "machine: $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg) at start; $threads threads each; OMP_WAIT_POLICY=$OMP_WAIT_POLICY; $py, $($py -c 'import torch; print("torch", torch.__version__)')" >&2
 
 # Parity first: a throughput comparison means little if the two compute different networks.
 for m in $(printf '%s\n' $cases | cut -d: -f1 | sort -u); do
@@ -132,42 +138,60 @@ for m in $(printf '%s\n' $cases | cut -d: -f1 | sort -u); do
 	EOF
 done
 
-# sgemm GFLOP/s in this run, with the same thread count.
-sgemm_go=""
-if command -v go >/dev/null 2>&1 && [ -d "$repo/internal/gemm/openblas" ]; then
-	sgemm_go=$(cd "$repo" && go test -run '^$' -bench 'BenchmarkSgemm/(1024x1024x1024|12608x576x192_NT|65x352x1408)$' \
-		-benchtime 20x ./internal/gemm/openblas/ 2>/dev/null | awk '/GFLOP\/s/ { for (i = 1; i < NF; i++) if ($(i+1) == "GFLOP/s") printf "%s=%s ", $1, $i }') || true
+# sgemm GFLOP/s with the same thread count, measured before and after the runs (the machine's
+# load drifts); the best figure is the reference for the "% of sgemm" column.
+sgemm="$work/sgemm.tsv"
+: >"$sgemm"
+gemm_test=""
+if command -v go >/dev/null 2>&1 && (go test -c -o "$work/openblas.test" ./internal/gemm/openblas/) 2>/dev/null; then
+	gemm_test="$work/openblas.test"
 fi
-rt sgemm --threads "$threads" --shapes 1024x1024x1024,12608x576x192,65x352x1408 >"$work/sgemm-torch.json"
+measure_sgemm() {
+	if [ -n "$gemm_test" ]; then
+		"$gemm_test" -test.run '^$' -test.bench 'BenchmarkSgemm/(1024x1024x1024|12608x576x192_NT|65x352x1408)$' \
+			-test.benchtime 20x 2>/dev/null |
+			awk -v tag="$1" '/GFLOP\/s/ { for (i = 1; i < NF; i++) if ($(i+1) == "GFLOP/s") {
+				name = $1; sub(/^BenchmarkSgemm\//, "", name); sub(/-[0-9]+$/, "", name)
+				printf "resnas OpenBLAS (go test -bench)\t%s\t%s\t%s\n", name, $i, tag } }' >>"$sgemm" || true
+	fi
+	rt sgemm --threads "$threads" --shapes 1024x1024x1024,12608x576x192,65x352x1408 |
+		"$py" -c 'import json,sys; d=json.load(sys.stdin); [print("torch.mm\t%s\t%s\t%s" % (k, v, sys.argv[1])) for k, v in d["gflop_per_sec"].items()]' "$1" >>"$sgemm"
+}
+measure_sgemm start
 
 for c in $cases; do
 	m=${c%%:*} b=${c##*:}
 	eval "tc=\$torch_ckpt_$m ta=\$torch_arch_$m"
 	mapfile -t ra < <(resnas_args "$m")
+	# A forward of a few milliseconds is at the scheduler's mercy on a busy machine: time more.
+	rep=$repeats
+	if [ "$b" -lt 8 ]; then rep=$((repeats * 10)); fi
 	for r in $(seq 1 "$rounds"); do
-		"$bin" bench "${ra[@]}" --batch "$b" --threads "$threads" --repeats "$repeats" --json >"$work/a.json"
+		"$bin" bench "${ra[@]}" --batch "$b" --threads "$threads" --repeats "$rep" --json >"$work/a.json"
 		printf '%s\t%s\t%s\t%s\t%s\n' "$c" resnas "$r" "$(jget "$work/a.json" images_per_sec)" "$(jget "$work/a.json" gflop_per_sec)" >>"$results"
-		rt bench --checkpoint "$tc" --arch "$ta" --batch "$b" --threads "$threads" --repeats "$repeats" >"$work/b.json"
+		rt bench --checkpoint "$tc" --arch "$ta" --batch "$b" --threads "$threads" --repeats "$rep" >"$work/b.json"
 		printf '%s\t%s\t%s\t%s\t%s\n' "$c" pytorch "$r" "$(jget "$work/b.json" images_per_sec)" "$(jget "$work/b.json" gflop_per_sec)" >>"$results"
 		echo "  $c round $r: resnas $(jget "$work/a.json" images_per_sec | cut -c1-7) img/s, pytorch $(jget "$work/b.json" images_per_sec | cut -c1-7) img/s" >&2
 	done
 done
 
-"$py" - "$results" "$work/sgemm-torch.json" "$sgemm_go" "$threads" "$fmnist_note" <<-'EOF'
-	import json, statistics, sys
+measure_sgemm end
+
+"$py" - "$results" "$sgemm" "$threads" "$fmnist_note" <<-'EOF'
+	import statistics, sys
 	rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1]) if l.strip()]
-	torch_sgemm = json.load(open(sys.argv[2]))["gflop_per_sec"]
-	go_sgemm = {}
-	for kv in sys.argv[3].split():
-	    k, v = kv.split("=")
-	    go_sgemm[k.split("/", 1)[1].rsplit("-", 1)[0]] = float(v)
-	peak = max(list(go_sgemm.values()) or list(torch_sgemm.values()))
-	print("sgemm GFLOP/s, %s threads:" % sys.argv[4])
-	for k, v in go_sgemm.items():
-	    print("  resnas OpenBLAS (go test -bench) %-18s %7.1f" % (k, v))
-	for k, v in torch_sgemm.items():
-	    print("  torch.mm                         %-18s %7.1f" % (k, v))
-	print("  reference for the %% column: %.1f GFLOP/s (%s)" % (peak, "best resnas OpenBLAS shape" if go_sgemm else "best torch.mm shape"))
+	sg = [l.rstrip("\n").split("\t") for l in open(sys.argv[2]) if l.strip()]
+	print("sgemm GFLOP/s, %s threads (before / after the runs):" % sys.argv[3])
+	keys = []
+	for impl, shape, _, _ in sg:
+	    if (impl, shape) not in keys:
+	        keys.append((impl, shape))
+	for impl, shape in keys:
+	    v = {t: float(g) for i, s, g, t in sg if i == impl and s == shape}
+	    print("  %-32s %-18s %7.1f / %-7.1f" % (impl, shape, v.get("start", float("nan")), v.get("end", float("nan"))))
+	best = max(sg, key=lambda r: float(r[2]))
+	peak = float(best[2])
+	print("  reference for the %%sgemm column: %.1f GFLOP/s (%s %s, the best above)" % (peak, best[0], best[1]))
 	print()
 	print("%-10s %-26s %-26s %7s %9s %7s" % ("case", "resnas img/s (runs)", "pytorch img/s (runs)", "ratio", "GFLOP/s", "%sgemm"))
 	cases = []
@@ -182,7 +206,7 @@ done
 	    fmt = lambda xs: "%.1f (%s)" % (statistics.median(xs), " ".join("%.1f" % x for x in xs))
 	    print("%-10s %-26s %-26s %6.2fx %9.1f %6.0f%%" % (c, fmt(ours), fmt(theirs), mo / mt, gf, 100 * gf / peak))
 	print()
-	print("case = model:batch; tiny = ViT-ResNAS-Tiny 224 px random weights; fmnist = fmnist max, " + sys.argv[5] + ".")
+	print("case = model:batch; tiny = ViT-ResNAS-Tiny 224 px random weights; fmnist = fmnist max, " + sys.argv[4] + ".")
 	print("ratio = median resnas / median PyTorch images/s; runs alternated A/B per round.")
 EOF
 echo "load average $(cut -d' ' -f1-3 /proc/loadavg) at end (other work on this machine skews both sides)" >&2

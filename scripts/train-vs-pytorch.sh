@@ -46,6 +46,11 @@ done
 [ -n "$py" ] || { echo "train-vs-pytorch: no python with torch found (set PYTHON)" >&2; exit 1; }
 
 export OMP_NUM_THREADS=$threads MKL_NUM_THREADS=$threads OPENBLAS_NUM_THREADS=$threads
+# PyTorch's OpenMP threads spin while they wait for each other by default; on a shared machine a
+# descheduled peer turns every parallel region into a wait (measured here: fmnist batch 1 at
+# 2.4 images/s with libgomp's default, 215 with passive waiting). Passive is the fair setting on
+# a busy machine; export OMP_WAIT_POLICY= (empty) to measure libgomp's default on an idle one.
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY-PASSIVE}
 
 # The fmnist space's largest network_def (supernet/spaces.go): stem 5 (40 wide, 12 mid), 4
 # blocks per stage at 40/80/160 wide, heads 3×16 / 5×16 / 4×32, MLP 120/240/480, 10 classes.
@@ -64,7 +69,7 @@ if ! "$work/supernet.test" -test.list "^${pattern}\$" | grep -q .; then
 	exit 1
 fi
 
-echo "machine: $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg) at start; $threads threads each; batch $batch" >&2
+echo "machine: $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg) at start; $threads threads each; OMP_WAIT_POLICY=$OMP_WAIT_POLICY; batch $batch" >&2
 results="$work/results.tsv"
 : >"$results"
 for r in $(seq 1 "$rounds"); do
