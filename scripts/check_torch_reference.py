@@ -23,6 +23,7 @@ import tempfile
 import numpy as np
 import torch
 
+sys.dont_write_bytecode = True  # no scripts/__pycache__ left in the working tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import resnas_torch as rt  # noqa: E402
 

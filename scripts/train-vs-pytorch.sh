@@ -81,7 +81,7 @@ for r in $(seq 1 "$rounds"); do
 	[ -n "$ours" ] || { echo "train-vs-pytorch: no result from $pattern:" >&2; cat "$work/go.txt" >&2; exit 1; }
 	"$py" "$here/resnas_torch.py" train-bench --arch "$arch" --img 32 --channels 1 --patch 4 --batch "$batch" \
 		--threads "$threads" --repeats "$steps" --drop-path 0.1 --smoothing 0.1 >"$work/torch.json"
-	theirs=$("$py" -c 'import json,sys; print(json.load(open(sys.argv[1]))["images_per_sec"])' "$work/torch.json")
+	theirs=$("$py" -c 'import json,sys; print("%.1f" % json.load(open(sys.argv[1]))["images_per_sec"])' "$work/torch.json")
 	printf '%s\t%s\n' "$ours" "$theirs" >>"$results"
 	echo "  round $r: resnas $ours img/s, pytorch $theirs img/s" >&2
 done
