@@ -111,3 +111,28 @@ func fillWidths(a *model.Arch, s Space) {
 	}
 	a.Head = model.Head{Dim: c, Classes: s.Classes}
 }
+
+// warmupExtreme is the largest (largest true) or the smallest sub-network among the choices
+// in play at epoch under the channel warm-up: each dimension's first, or its L-th largest
+// choice; skippable blocks are skipped in the smallest once skipping is in play (L ≥ 3 of
+// [C, C, 0, 0]).
+func warmupExtreme(s Space, epoch, warmup int, largest bool) model.Arch {
+	pick := func(c []int) int {
+		if largest {
+			return c[0]
+		}
+		return c[WarmupChoices(epoch, len(c), warmup)-1]
+	}
+	a := model.Arch{Stem: model.Stem{Type: s.StemType, Width: pick(s.Widths), Mid: s.stemMid()}, Layers: make([]model.Layer, len(s.Layers))}
+	for i, lc := range s.Layers {
+		switch lc.Type {
+		case model.TypeBlock:
+			a.Layers[i] = model.Layer{Type: model.TypeBlock, Heads: pick(lc.Heads), HeadDim: lc.HeadDim, MLP: pick(lc.MLP),
+				Exists: largest || !lc.Skippable || pick(skipChoices[:]) == 1}
+		case model.TypeReduction:
+			a.Layers[i] = model.Layer{Type: model.TypeReduction, Out: pick(lc.Widths)}
+		}
+	}
+	fillWidths(&a, s)
+	return a
+}

@@ -110,3 +110,18 @@ func TestConsecutiveSkips(t *testing.T) {
 		t.Fatalf("skipped block lost its fields: %+v", a.Layers[1])
 	}
 }
+
+// TestWarmupExtreme checks the sandwich rule's extremes: the space's Max and Min once all
+// choices are in play, and only the largest at the first warm-up epoch.
+func TestWarmupExtreme(t *testing.T) {
+	s := tinySpace()
+	if a := warmupExtreme(s, 10, 10, false); !a.Equal(s.Min()) {
+		t.Errorf("smallest after warm-up = %s, want %s", a, s.Min())
+	}
+	if a := warmupExtreme(s, 10, 10, true); !a.Equal(s.Max()) {
+		t.Errorf("largest = %s, want %s", a, s.Max())
+	}
+	if a := warmupExtreme(s, 0, 10, false); !a.Equal(s.Max()) {
+		t.Errorf("smallest at warm-up epoch 0 = %s, want the largest %s", a, s.Max())
+	}
+}

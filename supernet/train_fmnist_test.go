@@ -15,7 +15,8 @@ import (
 // directory holding train/sub-train and train/sub-val (resnas shards build), and optionally
 // RESNAS_FMNIST_EPOCHS (the channel warm-up then takes a quarter of them) and
 // RESNAS_FMNIST_LIMIT (training images used per epoch). It logs images/s and the sub-val
-// top-1 of the largest and smallest sub-networks after every epoch.
+// top-1 of the largest and smallest sub-networks after every epoch. RESNAS_FMNIST_SANDWICH=1
+// turns on TrainOptions.Sandwich.
 func TestTrainFashionMNIST(t *testing.T) {
 	dir := os.Getenv("RESNAS_FMNIST")
 	if dir == "" {
@@ -48,6 +49,9 @@ func TestTrainFashionMNIST(t *testing.T) {
 	if v, err := strconv.Atoi(os.Getenv("RESNAS_FMNIST_EPOCHS")); err == nil && v > 0 {
 		o.Epochs = v
 		o.ChannelWarmupEpochs = max(1, v/4)
+	}
+	if os.Getenv("RESNAS_FMNIST_SANDWICH") != "" {
+		o.Sandwich = true
 	}
 	if be, err := openblas.Open(); err == nil {
 		o.Gemm = be
