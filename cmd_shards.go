@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 
 	"github.com/resnas/resnas/data"
 )
@@ -30,6 +32,10 @@ func cmdShards(ctx context.Context, args []string, e env) error {
 	}
 	if *split != "train" && *split != "test" {
 		return usagef("--split must be train or test, not %q", *split)
+	}
+	// The build writes next to OUT and renames; make sure that place exists.
+	if err := os.MkdirAll(filepath.Dir(filepath.Clean(*out)), 0o755); err != nil {
+		return err
 	}
 	prog := newProgressLine(e.stderr, "shards")
 	m, err := data.Build(ctx, data.BuildOptions{From: *from, Out: *out, Split: *split, HoldoutPerClass: *holdout, ShardSize: *shardSize, Seed: *seed, ImageSize: *size, Overwrite: *overwrite},
