@@ -1,0 +1,43 @@
+package model
+
+import (
+	"context"
+	"testing"
+)
+
+// fmnistMax is the fmnist space's largest network (supernet/spaces.go), written out here
+// because model cannot import supernet.
+const fmnistMax = "((5, 40, 12), (1, (40, 3, 16), (40, 120), 1), (1, (40, 3, 16), (40, 120), 1), (1, (40, 3, 16), (40, 120), 1), (1, (40, 3, 16), (40, 120), 1), (3, 40, 80), (1, (80, 5, 16), (80, 240), 1), (1, (80, 5, 16), (80, 240), 1), (1, (80, 5, 16), (80, 240), 1), (1, (80, 5, 16), (80, 240), 1), (3, 80, 160), (1, (160, 4, 32), (160, 480), 1), (1, (160, 4, 32), (160, 480), 1), (1, (160, 4, 32), (160, 480), 1), (1, (160, 4, 32), (160, 480), 1), (2, 160, 10))"
+
+// BenchmarkForwardFmnist32 runs the shipped space's largest network on 32×32 grayscale.
+func BenchmarkForwardFmnist32(b *testing.B) {
+	a, err := ParseArch(fmnistMax)
+	if err != nil {
+		b.Fatal(err)
+	}
+	in := Input{Size: 32, Channels: 1, Patch: 4}
+	w := randomWeights(a, in, 1)
+	for _, batch := range []int{1, 64, 256} {
+		for name, be := range benchBackends(b) {
+			b.Run(name+"/batch"+itoa(batch), func(b *testing.B) {
+				n, err := NewNet(w, a, in, be, NetOptions{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				x := make([]float32, batch*32*32)
+				for i := range x {
+					x[i] = float32(i%255)/128 - 1
+				}
+				out := make([]float32, batch*10)
+				ctx := context.Background()
+				n.Forward(ctx, x, batch, out)
+				b.ReportAllocs()
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					n.Forward(ctx, x, batch, out)
+				}
+				b.ReportMetric(float64(batch*b.N)/b.Elapsed().Seconds(), "images/s")
+			})
+		}
+	}
+}
