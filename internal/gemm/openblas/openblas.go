@@ -42,7 +42,7 @@ const (
 // Backend calls OpenBLAS. Its methods are safe for concurrent use, as OpenBLAS's are.
 type Backend struct {
 	path       string
-	sgemm      func(order, tA, tB, m, n, k int32, alpha float32, a []float32, lda int32, b []float32, ldb int32, beta float32, c []float32, ldc int32)
+	sgemm      cblasSgemm
 	setThreads func(n int32)
 	getThreads func() int32
 	getConfig  func() string
@@ -62,8 +62,10 @@ func open(candidates []string) (*Backend, error) {
 		return nil, fmt.Errorf("%s: %v; using pure Go", LibName, err)
 	}
 	be := &Backend{path: lib.File("cblas_sgemm")}
+	if be.sgemm, err = bindSgemm(lib); err != nil {
+		return nil, fmt.Errorf("%v; using pure Go", err)
+	}
 	err = lib.Bind(
-		native.Symbol{Name: "cblas_sgemm", Fn: &be.sgemm},
 		native.Symbol{Name: "openblas_set_num_threads", Fn: &be.setThreads},
 		native.Symbol{Name: "openblas_get_num_threads", Fn: &be.getThreads},
 		native.Symbol{Name: "openblas_get_config", Fn: &be.getConfig},
@@ -106,7 +108,7 @@ func (b *Backend) Sgemm(tA, tB blas.Transpose, m, n, k int, alpha float32, a []f
 		native.ScaleC(m, n, beta, c, ldc)
 		return
 	}
-	b.sgemm(cblasRowMajor, cblasOp(tA), cblasOp(tB), int32(m), int32(n), int32(k),
+	b.sgemm.call(cblasRowMajor, cblasOp(tA), cblasOp(tB), int32(m), int32(n), int32(k),
 		alpha, a, int32(lda), bb, int32(ldb), beta, c, int32(ldc))
 }
 

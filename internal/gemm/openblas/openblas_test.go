@@ -1,14 +1,19 @@
 package openblas
 
 import (
+	"fmt"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"gonum.org/v1/gonum/blas"
 
+	"github.com/resnas/resnas/internal/ccall"
+	"github.com/resnas/resnas/internal/gemm/backend/native"
 	"github.com/resnas/resnas/internal/gemm/gemmtest"
 )
 
@@ -29,8 +34,8 @@ func TestMul(t *testing.T) { gemmtest.TestMul(t, openOrSkip(t)) }
 func BenchmarkSgemm(b *testing.B) { gemmtest.BenchmarkSgemm(b, openOrSkip(b)) }
 
 // TestScalarsArrive checks that float32 alpha and beta reach cblas_sgemm in the right
-// registers (purego passes them in XMM registers on amd64): with 1×1 matrices the result is
-// exactly alpha·a·b + beta·c.
+// registers (XMM0 and XMM1 on amd64, between integer arguments that went to the stack): with
+// 1×1 matrices the result is exactly alpha·a·b + beta·c.
 func TestScalarsArrive(t *testing.T) {
 	be := openOrSkip(t)
 	for _, tc := range []struct{ alpha, beta, a, b, c, want float32 }{
@@ -84,4 +89,88 @@ func TestOpenBroken(t *testing.T) {
 		t.Fatalf("open of a broken library: %v, want a one-line loader message", err)
 	}
 	t.Log(err)
+}
+
+// TestConcurrentCalls runs the conformance cases from several goroutines at once, each with its
+// own operands, as the model's per-image workers do (run with -race as well).
+func TestConcurrentCalls(t *testing.T) {
+	be := openOrSkip(t)
+	nn, tt := blas.NoTrans, blas.Trans
+	cases := []gemmtest.Case{
+		{TA: nn, TB: tt, M: 17, N: 17, K: 64, LdA: 64, LdB: 66, LdC: 19, Alpha: 0.125, Beta: 0},
+		{TA: nn, TB: nn, M: 17, N: 64, K: 17, LdA: 17, LdB: 64, LdC: 64, Alpha: 1, Beta: 1},
+		{TA: tt, TB: nn, M: 33, N: 9, K: 40, LdA: 35, LdB: 9, LdC: 12, Alpha: -0.5, Beta: 0.25},
+	}
+	var wg sync.WaitGroup
+	errs := make(chan string, 8)
+	for g := range 8 {
+		wg.Go(func() {
+			rng := rand.New(rand.NewPCG(uint64(g), 3))
+			for i := range 50 {
+				c := cases[(g+i)%len(cases)]
+				if msg := gemmtest.RunCase(be, rng, c); msg != "" {
+					errs <- fmt.Sprintf("goroutine %d call %d, %s: %s", g, i, c, msg)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for msg := range errs {
+		t.Error(msg)
+	}
+}
+
+// TestSgemmDoesNotAllocate: the forward pass makes thousands of small GEMMs per batch.
+func TestSgemmDoesNotAllocate(t *testing.T) {
+	be := openOrSkip(t)
+	if !ccall.Supported {
+		t.Skip("cblas_sgemm goes through purego's reflection on this platform")
+	}
+	x, y, z := make([]float32, 17*64), make([]float32, 17*64), make([]float32, 17*17)
+	allocs := testing.AllocsPerRun(100, func() {
+		be.Sgemm(blas.NoTrans, blas.Trans, 17, 17, 64, 1, x, 64, y, 64, 0, z, 17)
+	})
+	if allocs != 0 {
+		t.Errorf("Sgemm allocates %g times per call, want 0", allocs)
+	}
+}
+
+// BenchmarkSgemmSmall times the GEMMs the attention of one image and head makes, where the
+// cost of crossing into C, not the arithmetic, dominates: through the backend and, for
+// comparison, through cblas_sgemm bound with purego's reflection.
+func BenchmarkSgemmSmall(b *testing.B) {
+	be := openOrSkip(b)
+	be.SetThreads(1)
+	lib, err := native.Open([]string{be.Path()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var viaPurego func(order, tA, tB, m, n, k int32, alpha float32, a []float32, lda int32, b []float32, ldb int32, beta float32, c []float32, ldc int32)
+	if err := lib.Bind(native.Symbol{Name: "cblas_sgemm", Fn: &viaPurego}); err != nil {
+		b.Fatal(err)
+	}
+	nn, nt := blas.NoTrans, blas.Trans
+	for _, s := range []gemmtest.Shape{{M: 17, N: 17, K: 64, TA: nn, TB: nt}, {M: 17, N: 64, K: 17, TA: nn, TB: nn}, {M: 1, N: 1, K: 1, TA: nn, TB: nn}} {
+		x := make([]float32, s.M*s.K)
+		y := make([]float32, s.K*s.N)
+		z := make([]float32, s.M*s.N)
+		lda, ldb := s.K, s.N
+		if s.TB == nt {
+			ldb = s.K
+		}
+		b.Run(s.Name()+"/backend", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				be.Sgemm(s.TA, s.TB, s.M, s.N, s.K, 1, x, lda, y, ldb, 0, z, s.N)
+			}
+		})
+		b.Run(s.Name()+"/purego", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				viaPurego(cblasRowMajor, cblasOp(s.TA), cblasOp(s.TB), int32(s.M), int32(s.N), int32(s.K), 1, x, int32(lda), y, int32(ldb), 0, z, int32(s.N))
+			}
+		})
+	}
 }

@@ -97,3 +97,17 @@ func TestFileResolvesBareName(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+func TestAddr(t *testing.T) {
+	lib, err := Open([]string{"libc.so.6"})
+	if err != nil {
+		t.Skipf("no libc.so.6 to test with: %v", err)
+	}
+	if addr, err := lib.Addr("strlen"); err != nil || addr == 0 {
+		t.Errorf("Addr(strlen) = %#x, %v", addr, err)
+	}
+	_, err = lib.Addr("resnas_no_such_function")
+	if err == nil || err.Error() != "libc.so.6 has no resnas_no_such_function (library too old?)" {
+		t.Errorf("Addr of a missing symbol: %v", err)
+	}
+}
