@@ -91,7 +91,7 @@ func cmdTrain(ctx context.Context, args []string, e env) error {
 		if p.EpochDone {
 			prog.done()
 			fmt.Fprintf(e.stderr, "epoch %d/%d  loss %.4f  sub-val top-1 largest %.2f%% smallest %.2f%%  (%s)\n",
-				p.Epoch+1, p.Epochs, p.Loss, 100*p.ValTop1Largest, 100*p.ValTop1Smallest, time.Since(start).Round(time.Second))
+				p.Epoch+1, p.Epochs, p.Loss, p.ValTop1Largest, p.ValTop1Smallest, time.Since(start).Round(time.Second))
 			last = p
 			return
 		}
@@ -113,7 +113,7 @@ func cmdTrain(ctx context.Context, args []string, e env) error {
 	meta := checkpoints.Meta{
 		Arch: sp.Max().String(), Space: sp.Name, Input: sp.Input, Classes: sp.Classes, Mean: m.Mean, Std: m.Std,
 		Provenance: checkpoints.Provenance{Source: *dataDir, Command: "resnas train " + strings.Join(args, " "), Seed: &seed, Created: time.Now().UTC(),
-			Accuracy: map[string]float64{"subval_top1_largest": 100 * last.ValTop1Largest, "subval_top1_smallest": 100 * last.ValTop1Smallest}},
+			Accuracy: map[string]float64{"subval_top1_largest": last.ValTop1Largest, "subval_top1_smallest": last.ValTop1Smallest}},
 	}
 	if sj, err := json.Marshal(sp); err == nil {
 		meta.SpaceJSON = sj
