@@ -23,6 +23,7 @@ func cmdShards(ctx context.Context, args []string, e env) error {
 	seed := fs.Uint64("seed", 0, "seed of the hold-out choice and image order")
 	size := fs.Int("img", 0, "stored image side (0: 32 for 28-px IDX, 224 for folders)")
 	overwrite := fs.Bool("overwrite", false, "replace an existing output of an earlier build")
+	limit := fs.Int("limit", 0, "test split only: keep the first N images of the seeded order, a random sample (0: all)")
 	asJSON := fs.Bool("json", false, "print the manifest as JSON")
 	if err := parseFlags(fs, args[1:], e); err != nil {
 		return err
@@ -38,7 +39,7 @@ func cmdShards(ctx context.Context, args []string, e env) error {
 		return err
 	}
 	prog := newProgressLine(e.stderr, "shards")
-	m, err := data.Build(ctx, data.BuildOptions{From: *from, Out: *out, Split: *split, HoldoutPerClass: *holdout, ShardSize: *shardSize, Seed: *seed, ImageSize: *size, Overwrite: *overwrite},
+	m, err := data.Build(ctx, data.BuildOptions{From: *from, Out: *out, Split: *split, HoldoutPerClass: *holdout, ShardSize: *shardSize, Seed: *seed, ImageSize: *size, Overwrite: *overwrite, Limit: *limit},
 		func(done, total int) { prog.update(done, total, "images") })
 	prog.done()
 	if err != nil {

@@ -57,6 +57,9 @@ type BuildOptions struct {
 	Mean, Std []float64
 	// Overwrite replaces an existing Out that holds an earlier build.
 	Overwrite bool
+	// Limit keeps only the first Limit images of a test split's seeded order, a random sample
+	// (for small shards to ship); 0 keeps all. Train builds ignore it.
+	Limit int
 }
 
 // source is a dataset being converted: images at the final geometry, with labels.
@@ -266,6 +269,9 @@ func planSplits(src source, m *Manifest, o *BuildOptions) ([]splitPlan, error) {
 			all[i] = i
 		}
 		rng.shuffle(all)
+		if o.Limit > 0 && o.Limit < len(all) {
+			all = all[:o.Limit]
+		}
 		return []splitPlan{{name: SplitTest, dir: ".", items: all}}, nil
 	}
 	byClass := make([][]int, m.Classes)

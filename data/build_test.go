@@ -406,3 +406,28 @@ func TestPreprocessResizeGeometry(t *testing.T) {
 		}
 	}
 }
+
+// TestBuildTestLimit keeps a seeded prefix of the test split: the same images, in the same
+// order, as the first Limit of the unlimited build.
+func TestBuildTestLimit(t *testing.T) {
+	src := writeFakeIDX(t, []int{4, 4}, 5, false)
+	fullDir, limDir := filepath.Join(t.TempDir(), "full"), filepath.Join(t.TempDir(), "lim")
+	full := buildOK(t, BuildOptions{From: src.dir, Out: fullDir, Split: "test", Seed: 3})
+	lim := buildOK(t, BuildOptions{From: src.dir, Out: limDir, Split: "test", Seed: 3, Limit: 4})
+	if lim.Count != 4 || full.Count != 10 {
+		t.Fatalf("counts %d and %d, want 4 and 10", lim.Count, full.Count)
+	}
+	sum := 0
+	for _, c := range lim.ClassCounts {
+		sum += c
+	}
+	if sum != 4 {
+		t.Fatalf("class counts %v do not add up to 4", lim.ClassCounts)
+	}
+	fs, ls := openOK(t, fullDir, OpenOptions{}), openOK(t, limDir, OpenOptions{})
+	for i := 0; i < 4; i++ {
+		if string(fs.Image(i)) != string(ls.Image(i)) || fs.Label(i) != ls.Label(i) {
+			t.Fatalf("image %d of the limited build is not image %d of the full one", i, i)
+		}
+	}
+}
