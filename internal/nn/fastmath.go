@@ -47,9 +47,11 @@ func erff(x float32) float32 {
 }
 
 // expNeg replaces every x[i] ≤ 0 by e^x[i] (expf's method inlined in one loop: the
-// iterations overlap, twice as fast as calling expf per element). Inputs must not be
-// positive: softmax arguments after subtracting the row maximum, and −x²/2 in GELU.
+// iterations overlap, twice as fast as calling expf per element; 8 at a time with AVX2 where
+// the CPU has it). Inputs must not be positive: softmax arguments after subtracting the row
+// maximum, and −x²/2 in GELU.
 func expNeg(x []float32) {
+	x = x[expNegVector(x):]
 	for i, v := range x {
 		if v < -87 {
 			x[i] = 0

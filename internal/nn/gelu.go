@@ -13,7 +13,13 @@ func GELUForward(e *Exec, y, d, x []float32) {
 			if d != nil {
 				dd = d[b : b+n]
 			}
-			geluForwardBlock(y[b:b+n], dd, x[b:b+n])
+			v := geluVector(y[b:b+n], dd, x[b:b+n])
+			if v < n {
+				if dd != nil {
+					dd = dd[v:]
+				}
+				geluForwardBlock(y[b+v:b+n], dd, x[b+v:b+n])
+			}
 		}
 	})
 }

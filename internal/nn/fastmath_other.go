@@ -1,0 +1,9 @@
+//go:build !amd64
+
+package nn
+
+// expNegVector has no vector version off amd64.
+func expNegVector(x []float32) int { return 0 }
+
+// geluVector has no vector version off amd64.
+func geluVector(y, d, x []float32) int { return 0 }
