@@ -1,0 +1,63 @@
+//go:build !purego
+
+package vecmath
+
+import "golang.org/x/sys/cpu"
+
+// useAVX2 selects the assembly kernels; it is computed once and never changes.
+var useAVX2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA
+
+// The kernels below are in avx2_amd64.s. They take n ≥ 1 and pointers to at least n
+// elements each; the exported wrappers check both.
+
+//go:noescape
+func expAVX2(x *float32, n int)
+
+//go:noescape
+func softmaxAVX2(y, x *float32, n int, scale float32)
+
+//go:noescape
+func softmaxBackwardAVX2(dx, dy, y *float32, n int, scale, dot float32, add bool)
+
+//go:noescape
+func geluAVX2(y, x *float32, n int)
+
+//go:noescape
+func biasGELUAVX2(x, bias *float32, n int)
+
+//go:noescape
+func geluDerivAVX2(y, d, x *float32, n int)
+
+//go:noescape
+func geluGradAVX2(dx, dy, x *float32, n int)
+
+//go:noescape
+func sumAVX2(x *float32, n int) float32
+
+//go:noescape
+func dotAVX2(x, y *float32, n int) float32
+
+// layerNormAVX2 takes n also as nf = float64(n) and eps as float64(eps).
+//
+//go:noescape
+func layerNormAVX2(y, x, w, b *float32, n int, nf, eps float64) (mean, rstd float32)
+
+// layerNormBackwardAVX2 takes n also as nf = float32(n).
+//
+//go:noescape
+func layerNormBackwardAVX2(dx, dy, x, w *float32, n int, nf, mean, rstd float32)
+
+//go:noescape
+func layerNormParamGradAVX2(dw, db, dy, x *float32, n int, mean, rstd float32)
+
+//go:noescape
+func axpyAVX2(alpha float32, x, y *float32, n int)
+
+//go:noescape
+func addAVX2(dst, src *float32, n int)
+
+//go:noescape
+func mulAddAVX2(dst, a, b *float32, n int)
+
+//go:noescape
+func scaleShiftReLUAVX2(x *float32, n int, scale, shift float32)

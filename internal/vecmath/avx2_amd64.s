@@ -1,0 +1,1050 @@
+//go:build !purego
+
+#include "textflag.h"
+
+// AVX2+FMA kernels for vecmath. Each processes 8 floats per step; the last n%8 are loaded
+// with VMASKMOVPS (which never touches the masked-off memory) and stored by STORETAIL. The
+// arithmetic follows generic.go step by step; comments there explain the approximations.
+//
+// Go assembler operand order is the reverse of Intel's: VSUBPS b, a, d is d = a − b;
+// VFMADD213PS c, b, a is a = b·a + c; VFMADD231PS c, b, a is a = b·c + a.
+// MINPS/MAXPS return their second Intel source (the first Go operand) when either input is
+// NaN, so the value that must keep its NaN is written first.
+
+#define CONST8(sym, v) \
+	DATA sym<>+0(SB)/4, $v; DATA sym<>+4(SB)/4, $v; DATA sym<>+8(SB)/4, $v; DATA sym<>+12(SB)/4, $v; \
+	DATA sym<>+16(SB)/4, $v; DATA sym<>+20(SB)/4, $v; DATA sym<>+24(SB)/4, $v; DATA sym<>+28(SB)/4, $v; \
+	GLOBL sym<>(SB), RODATA|NOPTR, $32
+
+CONST8(log2e, 1.44269504088896341)
+CONST8(ln2Hi, 0.693359375)
+CONST8(ln2Lo, -2.12194440e-4)
+CONST8(expP0, 1.9875691500e-4)
+CONST8(expP1, 1.3981999507e-3)
+CONST8(expP2, 8.3334519073e-3)
+CONST8(expP3, 4.1665795894e-2)
+CONST8(expP4, 1.6666665459e-1)
+CONST8(expP5, 5.0000001201e-1)
+CONST8(expMin, -87.33)
+CONST8(expMax, 88.72)
+CONST8(one, 1.0)
+CONST8(half, 0.5)
+CONST8(negHalf, -0.5)
+CONST8(int127, 127)
+CONST8(posInf, 0x7f800000)
+CONST8(negInf, 0xff800000)
+CONST8(erfHi, 4.0)
+CONST8(erfLo, -4.0)
+CONST8(erfA0, -2.72614225801306e-10)
+CONST8(erfA1, 2.77068142495902e-08)
+CONST8(erfA2, -2.10102402082508e-06)
+CONST8(erfA3, -5.69250639462346e-05)
+CONST8(erfA4, -7.34990630326855e-04)
+CONST8(erfA5, -2.95459980854025e-03)
+CONST8(erfA6, -1.60960333262415e-02)
+CONST8(erfB0, -1.45660718464996e-05)
+CONST8(erfB1, -2.13374055278905e-04)
+CONST8(erfB2, -1.68282697438203e-03)
+CONST8(erfB3, -7.37332916720468e-03)
+CONST8(erfB4, -1.42647390514189e-02)
+CONST8(invSqrt2, 0.7071067811865476)
+CONST8(invSqrt2Pi, 0.3989422804014327)
+
+// tailmask<>+32-4t holds t all-ones lanes, then zeros: the mask of a tail of t < 8 floats.
+DATA tailmask<>+0(SB)/8, $-1
+DATA tailmask<>+8(SB)/8, $-1
+DATA tailmask<>+16(SB)/8, $-1
+DATA tailmask<>+24(SB)/8, $-1
+DATA tailmask<>+32(SB)/8, $0
+DATA tailmask<>+40(SB)/8, $0
+DATA tailmask<>+48(SB)/8, $0
+DATA tailmask<>+56(SB)/8, $0
+GLOBL tailmask<>(SB), RODATA|NOPTR, $64
+
+// TAILMASK(t, tmp, tmp2, m) sets m to the mask of the first t lanes (0 ≤ t < 8).
+#define TAILMASK(t, tmp, tmp2, m) \
+	LEAQ tailmask<>+32(SB), tmp; \
+	MOVQ t, tmp2; \
+	NEGQ tmp2; \
+	VMOVDQU (tmp)(tmp2*4), m
+
+// STORETAIL(y, x, p, t, l4, l2, l1) stores the first t (< 8) lanes of y at p as 4, 2 and 1
+// floats: a VMASKMOVPS store took ~10 ns on AMD EPYC (microcoded), this ~1 ns. x is y's low
+// half; y, p and t are clobbered; l4, l2, l1 name labels unique in the function.
+#define STORETAIL(y, x, p, t, l4, l2, l1) \
+	TESTQ $4, t; \
+	JZ l4; \
+	VMOVUPS x, (p); \
+	VEXTRACTF128 $1, y, x; \
+	ADDQ $16, p; \
+l4: \
+	TESTQ $2, t; \
+	JZ l2; \
+	VMOVSD x, (p); \
+	VMOVHLPS x, x, x; \
+	ADDQ $8, p; \
+l2: \
+	TESTQ $1, t; \
+	JZ l1; \
+	VMOVSS x, (p); \
+l1:
+
+// HSUM(y, x, t) leaves in x's lane 0 the sum of y's 8 lanes, as a tree: l+l₄, +l₂, +l₁.
+// x is y's low half.
+#define HSUM(y, x, t) \
+	VEXTRACTF128 $1, y, t; \
+	VADDPS t, x, x; \
+	VMOVHLPS x, x, t; \
+	VADDPS t, x, x; \
+	VMOVSHDUP x, t; \
+	VADDSS t, x, x
+
+// EXPCORE(x, n, y, z): reduces x to r = x − n·ln2 with n = round(x·log2e), and leaves
+// y = e^r (polynomial) and n as int32 lanes. z is scratch.
+#define EXPCORE(x, n, y, z) \
+	VMULPS log2e<>(SB), x, n; \
+	VROUNDPS $0, n, n; \
+	VFNMADD231PS ln2Hi<>(SB), n, x; \
+	VFNMADD231PS ln2Lo<>(SB), n, x; \
+	VCVTPS2DQ n, n; \
+	VMULPS x, x, z; \
+	VMOVUPS expP0<>(SB), y; \
+	VFMADD213PS expP1<>(SB), x, y; \
+	VFMADD213PS expP2<>(SB), x, y; \
+	VFMADD213PS expP3<>(SB), x, y; \
+	VFMADD213PS expP4<>(SB), x, y; \
+	VFMADD213PS expP5<>(SB), x, y; \
+	VFMADD213PS x, z, y; \
+	VADDPS one<>(SB), y, y
+
+// EXPNONPOS(x, n, y, z, m): x = e^x for x ≤ 0 or NaN; 0 below expMin.
+#define EXPNONPOS(x, n, y, z, m) \
+	VCMPPS $1, expMin<>(SB), x, m; \
+	EXPCORE(x, n, y, z); \
+	VPADDD int127<>(SB), n, n; \
+	VPSLLD $23, n, n; \
+	VMULPS n, y, x; \
+	VANDNPS x, m, x
+
+// EXPF(x, n, y, z, m, g): x = e^x on the whole line: 0 below expMin, +Inf above expMax, NaN
+// for NaN; 2^n applied as 2^(n>>1)·2^(n−n>>1).
+#define EXPF(x, n, y, z, m, g) \
+	VCMPPS $1, expMin<>(SB), x, m; \
+	VCMPPS $0x1e, expMax<>(SB), x, g; \
+	EXPCORE(x, n, y, z); \
+	VPSRAD $1, n, z; \
+	VPSUBD z, n, n; \
+	VPADDD int127<>(SB), z, z; \
+	VPSLLD $23, z, z; \
+	VPADDD int127<>(SB), n, n; \
+	VPSLLD $23, n, n; \
+	VMULPS z, y, y; \
+	VMULPS n, y, x; \
+	VBLENDVPS g, posInf<>(SB), x, x; \
+	VANDNPS x, m, x
+
+// ERF(u, s, p, q): u = erf(u) on u clamped to [-4, 4] (NaN stays NaN).
+#define ERF(u, s, p, q) \
+	VMOVUPS erfHi<>(SB), p; \
+	VMINPS u, p, u; \
+	VMOVUPS erfLo<>(SB), p; \
+	VMAXPS u, p, u; \
+	VMULPS u, u, s; \
+	VMOVUPS erfA0<>(SB), p; \
+	VFMADD213PS erfA1<>(SB), s, p; \
+	VFMADD213PS erfA2<>(SB), s, p; \
+	VFMADD213PS erfA3<>(SB), s, p; \
+	VFMADD213PS erfA4<>(SB), s, p; \
+	VFMADD213PS erfA5<>(SB), s, p; \
+	VFMADD213PS erfA6<>(SB), s, p; \
+	VMULPS u, p, p; \
+	VMOVUPS erfB0<>(SB), q; \
+	VFMADD213PS erfB1<>(SB), s, q; \
+	VFMADD213PS erfB2<>(SB), s, q; \
+	VFMADD213PS erfB3<>(SB), s, q; \
+	VFMADD213PS erfB4<>(SB), s, q; \
+	VDIVPS q, p, u
+
+// GELUV(v, u, s, p, q): u = GELU(v) = h·erf(v/√2) + h with h = v/2; v becomes h.
+#define GELUV(v, u, s, p, q) \
+	VMULPS invSqrt2<>(SB), v, u; \
+	ERF(u, s, p, q); \
+	VMULPS half<>(SB), v, v; \
+	VFMADD213PS v, v, u
+
+// GELUD(v, e, c, a, t1, t2, t3, t4): c = GELU'(v) = Φ(v) + v·φ(v) and e = erf(v/√2);
+// v is kept.
+#define GELUD(v, e, c, a, t1, t2, t3, t4) \
+	VMULPS invSqrt2<>(SB), v, e; \
+	ERF(e, t1, t2, t3); \
+	VMOVUPS half<>(SB), c; \
+	VFMADD213PS c, e, c; \
+	VMULPS v, v, a; \
+	VMULPS negHalf<>(SB), a, a; \
+	EXPNONPOS(a, t1, t2, t3, t4); \
+	VMULPS invSqrt2Pi<>(SB), a, a; \
+	VFMADD231PS a, v, c
+
+// func expAVX2(x *float32, n int)
+TEXT ·expAVX2(SB), NOSPLIT, $0-16
+	MOVQ x+0(FP), SI
+	MOVQ n+8(FP), CX
+exploop:
+	CMPQ CX, $8
+	JLT  exptail
+	VMOVUPS (SI), Y0
+	EXPF(Y0, Y1, Y2, Y3, Y4, Y5)
+	VMOVUPS Y0, (SI)
+	ADDQ $32, SI
+	SUBQ $8, CX
+	JMP  exploop
+exptail:
+	TESTQ CX, CX
+	JZ    expdone
+	TAILMASK(CX, AX, DX, Y15)
+	VMASKMOVPS (SI), Y15, Y0
+	EXPF(Y0, Y1, Y2, Y3, Y4, Y5)
+	STORETAIL(Y0, X0, SI, CX, exp4, exp2, exp1)
+expdone:
+	VZEROUPPER
+	RET
+
+// func softmaxAVX2(y, x *float32, n int, scale float32)
+TEXT ·softmaxAVX2(SB), NOSPLIT, $0-28
+	MOVQ y+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ n+16(FP), CX
+	VBROADCASTSS scale+24(FP), Y14
+	MOVQ CX, BX
+	ANDQ $7, BX        // tail length
+	ANDQ $-8, CX       // whole vectors, in floats
+	TAILMASK(BX, AX, DX, Y15)
+
+	// Pass 1: the row maximum, in four accumulators.
+	VMOVUPS negInf<>(SB), Y0
+	VMOVAPS Y0, Y1
+	VMOVAPS Y0, Y2
+	VMOVAPS Y0, Y3
+	MOVQ SI, AX
+	MOVQ CX, R9
+smmax4:
+	CMPQ R9, $32
+	JLT  smmax1
+	VMAXPS (AX), Y0, Y0
+	VMAXPS 32(AX), Y1, Y1
+	VMAXPS 64(AX), Y2, Y2
+	VMAXPS 96(AX), Y3, Y3
+	ADDQ $128, AX
+	SUBQ $32, R9
+	JMP  smmax4
+smmax1:
+	TESTQ R9, R9
+	JZ    smmaxtail
+	VMAXPS (AX), Y0, Y0
+	ADDQ $32, AX
+	SUBQ $8, R9
+	JMP  smmax1
+smmaxtail:
+	TESTQ BX, BX
+	JZ    smmaxred
+	VMASKMOVPS (AX), Y15, Y4
+	VMOVUPS negInf<>(SB), Y5
+	VBLENDVPS Y15, Y4, Y5, Y4
+	VMAXPS Y4, Y0, Y0
+smmaxred:
+	VMAXPS Y1, Y0, Y0
+	VMAXPS Y3, Y2, Y2
+	VMAXPS Y2, Y0, Y0
+	VPERM2F128 $1, Y0, Y0, Y1
+	VMAXPS Y1, Y0, Y0
+	VPERMILPS $0x4e, Y0, Y1
+	VMAXPS Y1, Y0, Y0
+	VPERMILPS $0xb1, Y0, Y1
+	VMAXPS Y1, Y0, Y13 // the maximum in every lane
+
+	// Pass 2: y = e^((x − max)·scale), summed into Y12.
+	VXORPS Y12, Y12, Y12
+	MOVQ SI, AX
+	MOVQ DI, R10
+	MOVQ CX, R9
+smexp:
+	TESTQ R9, R9
+	JZ    smexptail
+	VMOVUPS (AX), Y0
+	VSUBPS Y13, Y0, Y0
+	VMULPS Y14, Y0, Y0
+	EXPNONPOS(Y0, Y1, Y2, Y3, Y4)
+	VMOVUPS Y0, (R10)
+	VADDPS Y0, Y12, Y12
+	ADDQ $32, AX
+	ADDQ $32, R10
+	SUBQ $8, R9
+	JMP  smexp
+smexptail:
+	TESTQ BX, BX
+	JZ    smexpred
+	VMASKMOVPS (AX), Y15, Y0
+	VSUBPS Y13, Y0, Y0
+	VMULPS Y14, Y0, Y0
+	EXPNONPOS(Y0, Y1, Y2, Y3, Y4)
+	VANDPS Y15, Y0, Y11 // kept for pass 3
+	VADDPS Y11, Y12, Y12
+smexpred:
+	HSUM(Y12, X12, X0)
+	VMOVSS one<>(SB), X1
+	VDIVSS X12, X1, X1
+	VBROADCASTSS X1, Y12 // 1/sum
+
+	// Pass 3: y *= 1/sum.
+	MOVQ DI, R10
+	MOVQ CX, R9
+smnorm:
+	TESTQ R9, R9
+	JZ    smnormtail
+	VMULPS (R10), Y12, Y0
+	VMOVUPS Y0, (R10)
+	ADDQ $32, R10
+	SUBQ $8, R9
+	JMP  smnorm
+smnormtail:
+	TESTQ BX, BX
+	JZ    smdone
+	VMULPS Y11, Y12, Y0
+	STORETAIL(Y0, X0, R10, BX, sm4, sm2, sm1)
+smdone:
+	VZEROUPPER
+	RET
+
+// func softmaxBackwardAVX2(dx, dy, y *float32, n int, scale, dot float32, add bool)
+TEXT ·softmaxBackwardAVX2(SB), NOSPLIT, $0-41
+	MOVQ dx+0(FP), DI
+	MOVQ dy+8(FP), SI
+	MOVQ y+16(FP), DX
+	MOVQ n+24(FP), CX
+	VBROADCASTSS scale+32(FP), Y14
+	VBROADCASTSS dot+36(FP), Y13
+	MOVBLZX add+40(FP), BX
+smbloop:
+	CMPQ CX, $8
+	JLT  smbtail
+	VMULPS (DX), Y14, Y0
+	VMOVUPS (SI), Y1
+	VSUBPS Y13, Y1, Y1
+	TESTQ BX, BX
+	JZ    smbset
+	VFMADD213PS (DI), Y0, Y1
+	JMP  smbstore
+smbset:
+	VMULPS Y0, Y1, Y1
+smbstore:
+	VMOVUPS Y1, (DI)
+	ADDQ $32, DI
+	ADDQ $32, SI
+	ADDQ $32, DX
+	SUBQ $8, CX
+	JMP  smbloop
+smbtail:
+	TESTQ CX, CX
+	JZ    smbdone
+	TAILMASK(CX, AX, R8, Y15)
+	VMASKMOVPS (DX), Y15, Y2
+	VMULPS Y2, Y14, Y0
+	VMASKMOVPS (SI), Y15, Y1
+	VSUBPS Y13, Y1, Y1
+	TESTQ BX, BX
+	JZ    smbtailset
+	VMASKMOVPS (DI), Y15, Y3
+	VFMADD213PS Y3, Y0, Y1
+	JMP  smbtailstore
+smbtailset:
+	VMULPS Y0, Y1, Y1
+smbtailstore:
+	STORETAIL(Y1, X1, DI, CX, smb4, smb2, smb1)
+smbdone:
+	VZEROUPPER
+	RET
+
+// func geluAVX2(y, x *float32, n int)
+TEXT ·geluAVX2(SB), NOSPLIT, $0-24
+	MOVQ y+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ n+16(FP), CX
+geluloop:
+	CMPQ CX, $8
+	JLT  gelutail
+	VMOVUPS (SI), Y0
+	GELUV(Y0, Y1, Y2, Y3, Y4)
+	VMOVUPS Y1, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JMP  geluloop
+gelutail:
+	TESTQ CX, CX
+	JZ    geludone
+	TAILMASK(CX, AX, DX, Y15)
+	VMASKMOVPS (SI), Y15, Y0
+	GELUV(Y0, Y1, Y2, Y3, Y4)
+	STORETAIL(Y1, X1, DI, CX, gelu4, gelu2, gelu1)
+geludone:
+	VZEROUPPER
+	RET
+
+// func biasGELUAVX2(x, bias *float32, n int)
+TEXT ·biasGELUAVX2(SB), NOSPLIT, $0-24
+	MOVQ x+0(FP), DI
+	MOVQ bias+8(FP), SI
+	MOVQ n+16(FP), CX
+bgeluloop:
+	CMPQ CX, $8
+	JLT  bgelutail
+	VMOVUPS (DI), Y0
+	VADDPS (SI), Y0, Y0
+	GELUV(Y0, Y1, Y2, Y3, Y4)
+	VMOVUPS Y1, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JMP  bgeluloop
+bgelutail:
+	TESTQ CX, CX
+	JZ    bgeludone
+	TAILMASK(CX, AX, DX, Y15)
+	VMASKMOVPS (DI), Y15, Y0
+	VMASKMOVPS (SI), Y15, Y5
+	VADDPS Y5, Y0, Y0
+	GELUV(Y0, Y1, Y2, Y3, Y4)
+	STORETAIL(Y1, X1, DI, CX, bgelu4, bgelu2, bgelu1)
+bgeludone:
+	VZEROUPPER
+	RET
+
+// func geluDerivAVX2(y, d, x *float32, n int)
+TEXT ·geluDerivAVX2(SB), NOSPLIT, $0-32
+	MOVQ y+0(FP), DI
+	MOVQ d+8(FP), DX
+	MOVQ x+16(FP), SI
+	MOVQ n+24(FP), CX
+gdloop:
+	CMPQ CX, $8
+	JLT  gdtail
+	VMOVUPS (SI), Y0
+	GELUD(Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7)
+	VMULPS half<>(SB), Y0, Y0
+	VFMADD213PS Y0, Y0, Y1
+	VMOVUPS Y1, (DI)
+	VMOVUPS Y2, (DX)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	ADDQ $32, DX
+	SUBQ $8, CX
+	JMP  gdloop
+gdtail:
+	TESTQ CX, CX
+	JZ    gddone
+	TAILMASK(CX, AX, R8, Y15)
+	VMASKMOVPS (SI), Y15, Y0
+	GELUD(Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7)
+	VMULPS half<>(SB), Y0, Y0
+	VFMADD213PS Y0, Y0, Y1
+	MOVQ CX, R9
+	STORETAIL(Y1, X1, DI, CX, gdy4, gdy2, gdy1)
+	STORETAIL(Y2, X2, DX, R9, gdd4, gdd2, gdd1)
+gddone:
+	VZEROUPPER
+	RET
+
+// func geluGradAVX2(dx, dy, x *float32, n int)
+TEXT ·geluGradAVX2(SB), NOSPLIT, $0-32
+	MOVQ dx+0(FP), DI
+	MOVQ dy+8(FP), DX
+	MOVQ x+16(FP), SI
+	MOVQ n+24(FP), CX
+ggloop:
+	CMPQ CX, $8
+	JLT  ggtail
+	VMOVUPS (SI), Y0
+	GELUD(Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7)
+	VMOVUPS (DI), Y8
+	VFMADD231PS (DX), Y2, Y8
+	VMOVUPS Y8, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	ADDQ $32, DX
+	SUBQ $8, CX
+	JMP  ggloop
+ggtail:
+	TESTQ CX, CX
+	JZ    ggdone
+	TAILMASK(CX, AX, R8, Y15)
+	VMASKMOVPS (SI), Y15, Y0
+	GELUD(Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7)
+	VMASKMOVPS (DI), Y15, Y8
+	VMASKMOVPS (DX), Y15, Y9
+	VFMADD231PS Y9, Y2, Y8
+	STORETAIL(Y8, X8, DI, CX, gg4, gg2, gg1)
+ggdone:
+	VZEROUPPER
+	RET
+
+// The reductions below keep four vector accumulators over blocks of 32 floats, then add
+// whole vectors and the masked tail into the first (generic.go's lanes and reduce32).
+
+// func sumAVX2(x *float32, n int) float32
+TEXT ·sumAVX2(SB), NOSPLIT, $0-20
+	MOVQ x+0(FP), SI
+	MOVQ n+8(FP), CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+sum4:
+	CMPQ CX, $32
+	JLT  sum1
+	VADDPS (SI), Y0, Y0
+	VADDPS 32(SI), Y1, Y1
+	VADDPS 64(SI), Y2, Y2
+	VADDPS 96(SI), Y3, Y3
+	ADDQ $128, SI
+	SUBQ $32, CX
+	JMP  sum4
+sum1:
+	CMPQ CX, $8
+	JLT  sumtail
+	VADDPS (SI), Y0, Y0
+	ADDQ $32, SI
+	SUBQ $8, CX
+	JMP  sum1
+sumtail:
+	TESTQ CX, CX
+	JZ    sumred
+	TAILMASK(CX, AX, DX, Y15)
+	VMASKMOVPS (SI), Y15, Y4
+	VADDPS Y4, Y0, Y0
+sumred:
+	VADDPS Y1, Y0, Y0
+	VADDPS Y3, Y2, Y2
+	VADDPS Y2, Y0, Y0
+	HSUM(Y0, X0, X1)
+	VMOVSS X0, ret+16(FP)
+	VZEROUPPER
+	RET
+
+// func dotAVX2(x, y *float32, n int) float32
+TEXT ·dotAVX2(SB), NOSPLIT, $0-28
+	MOVQ x+0(FP), SI
+	MOVQ y+8(FP), DI
+	MOVQ n+16(FP), CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+dot4:
+	CMPQ CX, $32
+	JLT  dot1
+	VMOVUPS (SI), Y4
+	VMOVUPS 32(SI), Y5
+	VMOVUPS 64(SI), Y6
+	VMOVUPS 96(SI), Y7
+	VFMADD231PS (DI), Y4, Y0
+	VFMADD231PS 32(DI), Y5, Y1
+	VFMADD231PS 64(DI), Y6, Y2
+	VFMADD231PS 96(DI), Y7, Y3
+	ADDQ $128, SI
+	ADDQ $128, DI
+	SUBQ $32, CX
+	JMP  dot4
+dot1:
+	CMPQ CX, $8
+	JLT  dottail
+	VMOVUPS (SI), Y4
+	VFMADD231PS (DI), Y4, Y0
+	ADDQ $32, SI
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JMP  dot1
+dottail:
+	TESTQ CX, CX
+	JZ    dotred
+	TAILMASK(CX, AX, DX, Y15)
+	VMASKMOVPS (SI), Y15, Y4
+	VMASKMOVPS (DI), Y15, Y5
+	VFMADD231PS Y5, Y4, Y0
+dotred:
+	VADDPS Y1, Y0, Y0
+	VADDPS Y3, Y2, Y2
+	VADDPS Y2, Y0, Y0
+	HSUM(Y0, X0, X1)
+	VMOVSS X0, ret+24(FP)
+	VZEROUPPER
+	RET
+
+// CSUMS(off, d, a1, a2): d = x[off] − m0; a1 += d; a2 += d² (x at SI, m0 in Y12).
+#define CSUMS(off, d, a1, a2) \
+	VMOVUPS off(SI), d; \
+	VSUBPS Y12, d, d; \
+	VADDPS d, a1, a1; \
+	VFMADD231PS d, d, a2
+
+// LNAPPLY(y, x, w, b): y = ((x − m0) − c)·rstd·w + b with m0, c, rstd in Y12, Y13, Y14.
+#define LNAPPLY(y, x, w, b) \
+	VSUBPS Y12, x, y; \
+	VSUBPS Y13, y, y; \
+	VMULPS Y14, y, y; \
+	VFMADD213PS b, w, y
+
+// func layerNormAVX2(y, x, w, b *float32, n int, nf, eps float64) (mean, rstd float32)
+//
+// Three passes over the row, as layerNormGo: m0 = Σx/n; s1 = Σ(x−m0), s2 = Σ(x−m0)²;
+// c = s1/n, var = max(s2/n − c², 0) in float64; then y.
+TEXT ·layerNormAVX2(SB), NOSPLIT, $0-64
+	MOVQ x+8(FP), SI
+	MOVQ n+32(FP), CX
+	MOVQ CX, BX
+	ANDQ $7, BX
+	TAILMASK(BX, AX, DX, Y15)
+
+	// Pass 1: Σx in four accumulators.
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	MOVQ CX, R9
+lnsum4:
+	CMPQ R9, $32
+	JLT  lnsum1
+	VADDPS (SI), Y0, Y0
+	VADDPS 32(SI), Y1, Y1
+	VADDPS 64(SI), Y2, Y2
+	VADDPS 96(SI), Y3, Y3
+	ADDQ $128, SI
+	SUBQ $32, R9
+	JMP  lnsum4
+lnsum1:
+	CMPQ R9, $8
+	JLT  lnsumtail
+	VADDPS (SI), Y0, Y0
+	ADDQ $32, SI
+	SUBQ $8, R9
+	JMP  lnsum1
+lnsumtail:
+	TESTQ BX, BX
+	JZ    lnsumred
+	VMASKMOVPS (SI), Y15, Y4
+	VADDPS Y4, Y0, Y0
+lnsumred:
+	VADDPS Y1, Y0, Y0
+	VADDPS Y3, Y2, Y2
+	VADDPS Y2, Y0, Y0
+	HSUM(Y0, X0, X1)
+	VMOVSD nf+40(FP), X14 // Y14 is free until rstd
+	VCVTSD2SS X14, X14, X10
+	VDIVSS X10, X0, X13 // m0 = Σx / float32(n)
+	VBROADCASTSS X13, Y12
+
+	// Pass 2: Σd and Σd², d = x − m0.
+	MOVQ x+8(FP), SI
+	MOVQ CX, R9
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+lncs4:
+	CMPQ R9, $32
+	JLT  lncs1
+	CSUMS(0, Y8, Y0, Y4)
+	CSUMS(32, Y9, Y1, Y5)
+	CSUMS(64, Y10, Y2, Y6)
+	CSUMS(96, Y11, Y3, Y7)
+	ADDQ $128, SI
+	SUBQ $32, R9
+	JMP  lncs4
+lncs1:
+	CMPQ R9, $8
+	JLT  lncstail
+	CSUMS(0, Y8, Y0, Y4)
+	ADDQ $32, SI
+	SUBQ $8, R9
+	JMP  lncs1
+lncstail:
+	TESTQ BX, BX
+	JZ    lncsred
+	VMASKMOVPS (SI), Y15, Y8
+	VSUBPS Y12, Y8, Y8
+	VANDPS Y15, Y8, Y8
+	VADDPS Y8, Y0, Y0
+	VFMADD231PS Y8, Y8, Y4
+lncsred:
+	VADDPS Y1, Y0, Y0
+	VADDPS Y3, Y2, Y2
+	VADDPS Y2, Y0, Y0
+	HSUM(Y0, X0, X1) // s1
+	VADDPS Y5, Y4, Y4
+	VADDPS Y7, Y6, Y6
+	VADDPS Y6, Y4, Y4
+	HSUM(Y4, X4, X5) // s2
+
+	// Statistics in float64.
+	VCVTSS2SD X0, X0, X1
+	VDIVSD X14, X1, X1 // c = s1/n
+	VCVTSS2SD X4, X4, X2
+	VDIVSD X14, X2, X2
+	VMULSD X1, X1, X3
+	VSUBSD X3, X2, X2
+	VXORPD X3, X3, X3
+	VMAXSD X2, X3, X2 // var = max(s2/n − c², 0), NaN kept
+	VADDSD eps+48(FP), X2, X2
+	VSQRTSD X2, X2, X2
+	MOVQ $0x3ff0000000000000, AX
+	VMOVQ AX, X3
+	VDIVSD X2, X3, X3
+	VCVTSD2SS X3, X3, X3 // rstd
+	VMOVSS X3, rstd+60(FP)
+	VBROADCASTSS X3, Y14
+	VCVTSS2SD X13, X13, X4
+	VADDSD X1, X4, X4
+	VCVTSD2SS X4, X4, X4 // mean = m0 + c
+	VMOVSS X4, mean+56(FP)
+	VCVTSD2SS X1, X1, X1
+	VBROADCASTSS X1, Y13 // c
+
+	// Pass 3: y.
+	MOVQ y+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ w+16(FP), DX
+	MOVQ b+24(FP), R8
+lnaloop:
+	CMPQ CX, $8
+	JLT  lnatail
+	VMOVUPS (SI), Y0
+	VMOVUPS (DX), Y1
+	LNAPPLY(Y2, Y0, Y1, (R8))
+	VMOVUPS Y2, (DI)
+	ADDQ $32, DI
+	ADDQ $32, SI
+	ADDQ $32, DX
+	ADDQ $32, R8
+	SUBQ $8, CX
+	JMP  lnaloop
+lnatail:
+	TESTQ BX, BX
+	JZ    lnadone
+	VMASKMOVPS (SI), Y15, Y0
+	VMASKMOVPS (DX), Y15, Y1
+	VMASKMOVPS (R8), Y15, Y3
+	LNAPPLY(Y2, Y0, Y1, Y3)
+	STORETAIL(Y2, X2, DI, BX, lna4, lna2, lna1)
+lnadone:
+	VZEROUPPER
+	RET
+
+// LNBSUMS(off, g, t, a1, a2): g = dy·w, t = (x − mean)·rstd; a1 += g; a2 += g·t
+// (dy at SI, x at DI, w at DX; mean and rstd in Y12, Y13).
+#define LNBSUMS(off, g, t, a1, a2) \
+	VMOVUPS off(SI), g; \
+	VMULPS off(DX), g, g; \
+	VMOVUPS off(DI), t; \
+	VSUBPS Y12, t, t; \
+	VMULPS Y13, t, t; \
+	VADDPS g, a1, a1; \
+	VFMADD231PS t, g, a2
+
+// LNBAPPLY(dx, dy, x, w, g, t): dx += rstd·((dy·w − mg) − t·mgx), t = (x − mean)·rstd
+// (mean, rstd, mg, mgx in Y12, Y13, Y14, Y11).
+#define LNBAPPLY(dx, dy, x, w, g, t) \
+	VMULPS w, dy, g; \
+	VSUBPS Y14, g, g; \
+	VSUBPS Y12, x, t; \
+	VMULPS Y13, t, t; \
+	VFNMADD231PS Y11, t, g; \
+	VFMADD231PS Y13, g, dx
+
+// func layerNormBackwardAVX2(dx, dy, x, w *float32, n int, nf, mean, rstd float32)
+//
+// Two passes, as layerNormBackwardGo: Σg and Σg·x̂, then dx.
+TEXT ·layerNormBackwardAVX2(SB), NOSPLIT, $0-52
+	MOVQ dy+8(FP), SI
+	MOVQ x+16(FP), DI
+	MOVQ w+24(FP), DX
+	MOVQ n+32(FP), CX
+	VBROADCASTSS mean+44(FP), Y12
+	VBROADCASTSS rstd+48(FP), Y13
+	MOVQ CX, BX
+	ANDQ $7, BX
+	TAILMASK(BX, AX, R8, Y15)
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	MOVQ CX, R9
+lnbs4:
+	CMPQ R9, $32
+	JLT  lnbs1
+	LNBSUMS(0, Y8, Y9, Y0, Y4)
+	LNBSUMS(32, Y10, Y11, Y1, Y5)
+	LNBSUMS(64, Y8, Y9, Y2, Y6)
+	LNBSUMS(96, Y10, Y11, Y3, Y7)
+	ADDQ $128, SI
+	ADDQ $128, DI
+	ADDQ $128, DX
+	SUBQ $32, R9
+	JMP  lnbs4
+lnbs1:
+	CMPQ R9, $8
+	JLT  lnbstail
+	LNBSUMS(0, Y8, Y9, Y0, Y4)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	ADDQ $32, DX
+	SUBQ $8, R9
+	JMP  lnbs1
+lnbstail:
+	TESTQ BX, BX
+	JZ    lnbsred
+	VMASKMOVPS (SI), Y15, Y8
+	VMASKMOVPS (DX), Y15, Y10
+	VMULPS Y10, Y8, Y8
+	VMASKMOVPS (DI), Y15, Y9
+	VSUBPS Y12, Y9, Y9
+	VMULPS Y13, Y9, Y9
+	VANDPS Y15, Y9, Y9
+	VADDPS Y8, Y0, Y0
+	VFMADD231PS Y9, Y8, Y4
+lnbsred:
+	VADDPS Y1, Y0, Y0
+	VADDPS Y3, Y2, Y2
+	VADDPS Y2, Y0, Y0
+	HSUM(Y0, X0, X1)
+	VADDPS Y5, Y4, Y4
+	VADDPS Y7, Y6, Y6
+	VADDPS Y6, Y4, Y4
+	HSUM(Y4, X4, X5)
+	VMOVSS nf+40(FP), X6
+	VDIVSS X6, X0, X0
+	VBROADCASTSS X0, Y14 // mg = Σg/n
+	VDIVSS X6, X4, X4
+	VBROADCASTSS X4, Y11 // mgx = Σg·x̂/n
+
+	MOVQ dx+0(FP), DI
+	MOVQ dy+8(FP), SI
+	MOVQ x+16(FP), DX
+	MOVQ w+24(FP), R8
+lnbaloop:
+	CMPQ CX, $8
+	JLT  lnbatail
+	VMOVUPS (DI), Y0
+	VMOVUPS (SI), Y1
+	VMOVUPS (DX), Y2
+	LNBAPPLY(Y0, Y1, Y2, (R8), Y3, Y4)
+	VMOVUPS Y0, (DI)
+	ADDQ $32, DI
+	ADDQ $32, SI
+	ADDQ $32, DX
+	ADDQ $32, R8
+	SUBQ $8, CX
+	JMP  lnbaloop
+lnbatail:
+	TESTQ BX, BX
+	JZ    lnbadone
+	VMASKMOVPS (DI), Y15, Y0
+	VMASKMOVPS (SI), Y15, Y1
+	VMASKMOVPS (DX), Y15, Y2
+	VMASKMOVPS (R8), Y15, Y5
+	LNBAPPLY(Y0, Y1, Y2, Y5, Y3, Y4)
+	STORETAIL(Y0, X0, DI, BX, lnba4, lnba2, lnba1)
+lnbadone:
+	VZEROUPPER
+	RET
+
+// func layerNormParamGradAVX2(dw, db, dy, x *float32, n int, mean, rstd float32)
+TEXT ·layerNormParamGradAVX2(SB), NOSPLIT, $0-48
+	MOVQ dw+0(FP), DI
+	MOVQ db+8(FP), R8
+	MOVQ dy+16(FP), SI
+	MOVQ x+24(FP), DX
+	MOVQ n+32(FP), CX
+	VBROADCASTSS mean+40(FP), Y12
+	VBROADCASTSS rstd+44(FP), Y13
+lnploop:
+	CMPQ CX, $8
+	JLT  lnptail
+	VMOVUPS (SI), Y0
+	VMOVUPS (DX), Y1
+	VSUBPS Y12, Y1, Y1
+	VMULPS Y13, Y1, Y1
+	VMOVUPS (DI), Y2
+	VFMADD231PS Y1, Y0, Y2
+	VMOVUPS Y2, (DI)
+	VADDPS (R8), Y0, Y3
+	VMOVUPS Y3, (R8)
+	ADDQ $32, DI
+	ADDQ $32, R8
+	ADDQ $32, SI
+	ADDQ $32, DX
+	SUBQ $8, CX
+	JMP  lnploop
+lnptail:
+	TESTQ CX, CX
+	JZ    lnpdone
+	TAILMASK(CX, AX, R9, Y15)
+	VMASKMOVPS (SI), Y15, Y0
+	VMASKMOVPS (DX), Y15, Y1
+	VSUBPS Y12, Y1, Y1
+	VMULPS Y13, Y1, Y1
+	VMASKMOVPS (DI), Y15, Y2
+	VFMADD231PS Y1, Y0, Y2
+	VMASKMOVPS (R8), Y15, Y3
+	VADDPS Y3, Y0, Y3
+	MOVQ CX, R10
+	STORETAIL(Y2, X2, DI, CX, lnpw4, lnpw2, lnpw1)
+	STORETAIL(Y3, X3, R8, R10, lnpb4, lnpb2, lnpb1)
+lnpdone:
+	VZEROUPPER
+	RET
+
+// func axpyAVX2(alpha float32, x, y *float32, n int)
+TEXT ·axpyAVX2(SB), NOSPLIT, $0-32
+	VBROADCASTSS alpha+0(FP), Y14
+	MOVQ x+8(FP), SI
+	MOVQ y+16(FP), DI
+	MOVQ n+24(FP), CX
+axpy2:
+	CMPQ CX, $16
+	JLT  axpy1
+	VMOVUPS (DI), Y0
+	VMOVUPS 32(DI), Y1
+	VFMADD231PS (SI), Y14, Y0
+	VFMADD231PS 32(SI), Y14, Y1
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, 32(DI)
+	ADDQ $64, SI
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JMP  axpy2
+axpy1:
+	CMPQ CX, $8
+	JLT  axpytail
+	VMOVUPS (DI), Y0
+	VFMADD231PS (SI), Y14, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	SUBQ $8, CX
+axpytail:
+	TESTQ CX, CX
+	JZ    axpydone
+	TAILMASK(CX, AX, DX, Y15)
+	VMASKMOVPS (DI), Y15, Y0
+	VMASKMOVPS (SI), Y15, Y1
+	VFMADD231PS Y1, Y14, Y0
+	STORETAIL(Y0, X0, DI, CX, axpy4, axpy2t, axpy1t)
+axpydone:
+	VZEROUPPER
+	RET
+
+// func addAVX2(dst, src *float32, n int)
+TEXT ·addAVX2(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+add2:
+	CMPQ CX, $16
+	JLT  add1
+	VMOVUPS (DI), Y0
+	VMOVUPS 32(DI), Y1
+	VADDPS (SI), Y0, Y0
+	VADDPS 32(SI), Y1, Y1
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, 32(DI)
+	ADDQ $64, SI
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JMP  add2
+add1:
+	CMPQ CX, $8
+	JLT  addtail
+	VMOVUPS (DI), Y0
+	VADDPS (SI), Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	SUBQ $8, CX
+addtail:
+	TESTQ CX, CX
+	JZ    adddone
+	TAILMASK(CX, AX, DX, Y15)
+	VMASKMOVPS (DI), Y15, Y0
+	VMASKMOVPS (SI), Y15, Y1
+	VADDPS Y1, Y0, Y0
+	STORETAIL(Y0, X0, DI, CX, add4, add2t, add1t)
+adddone:
+	VZEROUPPER
+	RET
+
+// func mulAddAVX2(dst, a, b *float32, n int)
+TEXT ·mulAddAVX2(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DX
+	MOVQ n+24(FP), CX
+muladd1:
+	CMPQ CX, $8
+	JLT  muladdtail
+	VMOVUPS (DI), Y0
+	VMOVUPS (SI), Y1
+	VFMADD231PS (DX), Y1, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	ADDQ $32, DX
+	SUBQ $8, CX
+	JMP  muladd1
+muladdtail:
+	TESTQ CX, CX
+	JZ    muladddone
+	TAILMASK(CX, AX, R8, Y15)
+	VMASKMOVPS (DI), Y15, Y0
+	VMASKMOVPS (SI), Y15, Y1
+	VMASKMOVPS (DX), Y15, Y2
+	VFMADD231PS Y2, Y1, Y0
+	STORETAIL(Y0, X0, DI, CX, muladd4, muladd2, muladd1t)
+muladddone:
+	VZEROUPPER
+	RET
+
+// func scaleShiftReLUAVX2(x *float32, n int, scale, shift float32)
+TEXT ·scaleShiftReLUAVX2(SB), NOSPLIT, $0-24
+	MOVQ x+0(FP), DI
+	MOVQ n+8(FP), CX
+	VBROADCASTSS scale+16(FP), Y13
+	VBROADCASTSS shift+20(FP), Y14
+	VXORPS Y12, Y12, Y12
+ssrloop:
+	CMPQ CX, $8
+	JLT  ssrtail
+	VMOVUPS (DI), Y0
+	VFMADD213PS Y14, Y13, Y0
+	VMAXPS Y0, Y12, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JMP  ssrloop
+ssrtail:
+	TESTQ CX, CX
+	JZ    ssrdone
+	TAILMASK(CX, AX, DX, Y15)
+	VMASKMOVPS (DI), Y15, Y0
+	VFMADD213PS Y14, Y13, Y0
+	VMAXPS Y0, Y12, Y0
+	STORETAIL(Y0, X0, DI, CX, ssr4, ssr2, ssr1)
+ssrdone:
+	VZEROUPPER
+	RET

@@ -1,0 +1,38 @@
+//go:build !amd64 || purego
+
+package vecmath
+
+// Without the amd64 assembly every kernel runs its pure-Go version; these stubs are never
+// called.
+const useAVX2 = false
+
+const noAsm = "vecmath: AVX2 kernel called on a build without assembly"
+
+func expAVX2(x *float32, n int)                                  { panic(noAsm) }
+func softmaxAVX2(y, x *float32, n int, scale float32)            { panic(noAsm) }
+func geluAVX2(y, x *float32, n int)                              { panic(noAsm) }
+func biasGELUAVX2(x, bias *float32, n int)                       { panic(noAsm) }
+func geluDerivAVX2(y, d, x *float32, n int)                      { panic(noAsm) }
+func geluGradAVX2(dx, dy, x *float32, n int)                     { panic(noAsm) }
+func sumAVX2(x *float32, n int) float32                          { panic(noAsm) }
+func dotAVX2(x, y *float32, n int) float32                       { panic(noAsm) }
+func axpyAVX2(alpha float32, x, y *float32, n int)               { panic(noAsm) }
+func addAVX2(dst, src *float32, n int)                           { panic(noAsm) }
+func mulAddAVX2(dst, a, b *float32, n int)                       { panic(noAsm) }
+func scaleShiftReLUAVX2(x *float32, n int, scale, shift float32) { panic(noAsm) }
+
+func softmaxBackwardAVX2(dx, dy, y *float32, n int, scale, dot float32, add bool) {
+	panic(noAsm)
+}
+
+func layerNormAVX2(y, x, w, b *float32, n int, nf, eps float64) (mean, rstd float32) {
+	panic(noAsm)
+}
+
+func layerNormBackwardAVX2(dx, dy, x, w *float32, n int, nf, mean, rstd float32) {
+	panic(noAsm)
+}
+
+func layerNormParamGradAVX2(dw, db, dy, x *float32, n int, mean, rstd float32) {
+	panic(noAsm)
+}

@@ -1,0 +1,313 @@
+// Package vecmath holds the elementwise and row kernels around the GEMMs of a transformer
+// (softmax, exact GELU, LayerNorm, residual adds, dot products) on flat []float32.
+//
+// On amd64 CPUs with AVX2 and FMA they run as 8-lane assembly; elsewhere (or built with the
+// purego tag) as plain Go that follows the assembly step by step. exp and erf use the
+// same float32 approximations as the scalar code they replace (Cephes expf; the Eigen/XLA
+// rational erf): exp within 2 ulps relative, erf within 5e-7 absolute. Sums keep 32 partial
+// sums (4 vectors × 8 lanes) combined in a fixed order, so a result depends only on the data,
+// never on the slice's alignment.
+//
+// Every kernel reads len of its first input and requires the other slices to be at least as
+// long (it panics otherwise, like an out-of-range index). Outputs may alias inputs only
+// exactly (same first element), where a doc comment says so.
+package vecmath
+
+// Exp replaces every x[i] by e^x[i]: 0 below -87.33 (under float32's normal range), +Inf
+// above 88.72, NaN for NaN.
+func Exp(x []float32) { exp(x, useAVX2) }
+
+func exp(x []float32, avx2 bool) {
+	if len(x) == 0 {
+		return
+	}
+	if avx2 {
+		expAVX2(&x[0], len(x))
+		return
+	}
+	expGo(x)
+}
+
+// Softmax writes y = softmax(scale·x): e^((x−max)·scale) normalised to sum 1. scale must be
+// positive (it folds the attention scale into the kernel); y may alias x. A NaN or +Inf
+// anywhere in x makes the whole row NaN, as in the scalar code; -Inf entries get 0.
+func Softmax(y, x []float32, scale float32) { softmax(y, x, scale, useAVX2) }
+
+func softmax(y, x []float32, scale float32, avx2 bool) {
+	if len(x) == 0 {
+		return
+	}
+	checkLen(len(y), len(x), "vecmath: Softmax: len(y) < len(x)")
+	if avx2 {
+		softmaxAVX2(&y[0], &x[0], len(x), scale)
+		return
+	}
+	softmaxGo(y[:len(x)], x, scale)
+}
+
+// SoftmaxRows applies Softmax in place to each of the rows of the strided matrix m: row i is
+// m[i·stride : i·stride+cols].
+func SoftmaxRows(m []float32, rows, cols, stride int, scale float32) {
+	for i := range rows {
+		r := m[i*stride : i*stride+cols]
+		softmax(r, r, scale, useAVX2)
+	}
+}
+
+// SoftmaxBackward adds the gradient of y = Softmax(x, scale) into dx:
+// dx += scale·y⊙(dy − ⟨dy, y⟩). dx may alias dy.
+func SoftmaxBackward(dx, dy, y []float32, scale float32) {
+	softmaxBackward(dx, dy, y, scale, true, useAVX2)
+}
+
+// SoftmaxBackwardInPlace overwrites dy with scale·y⊙(dy − ⟨dy, y⟩), the gradient of the
+// softmax's input (attention's dS, computed where dP was).
+func SoftmaxBackwardInPlace(dy, y []float32, scale float32) {
+	softmaxBackward(dy, dy, y, scale, false, useAVX2)
+}
+
+func softmaxBackward(dx, dy, y []float32, scale float32, add, avx2 bool) {
+	n := len(y)
+	if n == 0 {
+		return
+	}
+	checkLen(len(dx), n, "vecmath: SoftmaxBackward: len(dx) < len(y)")
+	checkLen(len(dy), n, "vecmath: SoftmaxBackward: len(dy) < len(y)")
+	d := dot(dy, y, avx2)
+	if avx2 {
+		softmaxBackwardAVX2(&dx[0], &dy[0], &y[0], n, scale, d, add)
+		return
+	}
+	softmaxBackwardGo(dx[:n], dy[:n], y, scale, d, add)
+}
+
+// GELU writes y = x·Φ(x) = x/2·(1 + erf(x/√2)), the exact GELU (nn.GELU()); y may alias x.
+func GELU(y, x []float32) { geluVec(y, x, useAVX2) }
+
+func geluVec(y, x []float32, avx2 bool) {
+	if len(x) == 0 {
+		return
+	}
+	checkLen(len(y), len(x), "vecmath: GELU: len(y) < len(x)")
+	if avx2 {
+		geluAVX2(&y[0], &x[0], len(x))
+		return
+	}
+	geluGo(y[:len(x)], x)
+}
+
+// BiasGELU replaces x[i] by GELU(x[i] + bias[i]): the fc1 bias and activation in one pass.
+func BiasGELU(x, bias []float32) { biasGELU(x, bias, useAVX2) }
+
+func biasGELU(x, bias []float32, avx2 bool) {
+	if len(x) == 0 {
+		return
+	}
+	checkLen(len(bias), len(x), "vecmath: BiasGELU: len(bias) < len(x)")
+	if avx2 {
+		biasGELUAVX2(&x[0], &bias[0], len(x))
+		return
+	}
+	biasGELUGo(x, bias[:len(x)])
+}
+
+// GELUDeriv writes y = GELU(x) and d = GELU'(x) = Φ(x) + x·φ(x), so that a training
+// backward pass needs no transcendental function. y and d may alias x, not each other.
+func GELUDeriv(y, d, x []float32) { geluDerivVec(y, d, x, useAVX2) }
+
+func geluDerivVec(y, d, x []float32, avx2 bool) {
+	if len(x) == 0 {
+		return
+	}
+	checkLen(len(y), len(x), "vecmath: GELUDeriv: len(y) < len(x)")
+	checkLen(len(d), len(x), "vecmath: GELUDeriv: len(d) < len(x)")
+	if avx2 {
+		geluDerivAVX2(&y[0], &d[0], &x[0], len(x))
+		return
+	}
+	geluDerivGo(y[:len(x)], d[:len(x)], x)
+}
+
+// GELUGrad adds the gradient of y = GELU(x) into dx: dx += dy·(Φ(x) + x·φ(x)), for a
+// backward pass that keeps x rather than the derivative. dx may alias dy.
+func GELUGrad(dx, dy, x []float32) { geluGrad(dx, dy, x, useAVX2) }
+
+func geluGrad(dx, dy, x []float32, avx2 bool) {
+	if len(x) == 0 {
+		return
+	}
+	checkLen(len(dx), len(x), "vecmath: GELUGrad: len(dx) < len(x)")
+	checkLen(len(dy), len(x), "vecmath: GELUGrad: len(dy) < len(x)")
+	if avx2 {
+		geluGradAVX2(&dx[0], &dy[0], &x[0], len(x))
+		return
+	}
+	geluGradGo(dx[:len(x)], dy[:len(x)], x)
+}
+
+// LayerNorm writes y = (x − mean)·rstd·w + b with rstd = 1/√(var + eps) (biased variance,
+// as F.layer_norm) and returns mean and rstd for the backward pass; y may alias x. An empty
+// x returns (0, 0).
+//
+// The statistics are float32 sums with a float64 finish: a first mean m0, then Σ(x−m0) and
+// Σ(x−m0)², whose ratio corrects m0 (the corrected two-pass algorithm). The output
+// subtracts m0 and the correction separately, so a row far from zero (mean 1e3, spread 1)
+// loses nothing to the rounding of its mean.
+func LayerNorm(y, x, w, b []float32, eps float32) (mean, rstd float32) {
+	return layerNorm(y, x, w, b, eps, useAVX2)
+}
+
+func layerNorm(y, x, w, b []float32, eps float32, avx2 bool) (mean, rstd float32) {
+	n := len(x)
+	if n == 0 {
+		return 0, 0
+	}
+	checkLen(len(y), n, "vecmath: LayerNorm: len(y) < len(x)")
+	checkLen(len(w), n, "vecmath: LayerNorm: len(w) < len(x)")
+	checkLen(len(b), n, "vecmath: LayerNorm: len(b) < len(x)")
+	if avx2 {
+		return layerNormAVX2(&y[0], &x[0], &w[0], &b[0], n, float64(n), float64(eps))
+	}
+	return layerNormGo(y[:n], x, w[:n], b[:n], eps)
+}
+
+// LayerNormBackward adds the input gradient of LayerNorm into dx:
+//
+//	dx += rstd·(g − mean(g) − x̂·mean(g·x̂)),  g = dy·w,  x̂ = (x − mean)·rstd
+//
+// with mean and rstd from the forward pass. dx may alias dy.
+func LayerNormBackward(dx, dy, x, w []float32, mean, rstd float32) {
+	layerNormBackward(dx, dy, x, w, mean, rstd, useAVX2)
+}
+
+func layerNormBackward(dx, dy, x, w []float32, mean, rstd float32, avx2 bool) {
+	n := len(x)
+	if n == 0 {
+		return
+	}
+	checkLen(len(dx), n, "vecmath: LayerNormBackward: len(dx) < len(x)")
+	checkLen(len(dy), n, "vecmath: LayerNormBackward: len(dy) < len(x)")
+	checkLen(len(w), n, "vecmath: LayerNormBackward: len(w) < len(x)")
+	if avx2 {
+		layerNormBackwardAVX2(&dx[0], &dy[0], &x[0], &w[0], n, float32(n), mean, rstd)
+		return
+	}
+	layerNormBackwardGo(dx[:n], dy[:n], x, w[:n], mean, rstd)
+}
+
+// LayerNormParamGrad adds one row's share of the weight and bias gradients:
+// dw += dy·x̂, db += dy with x̂ = (x − mean)·rstd. Called row by row in a fixed order (or on
+// column ranges of each row) it gives deterministic sums.
+func LayerNormParamGrad(dw, db, dy, x []float32, mean, rstd float32) {
+	layerNormParamGrad(dw, db, dy, x, mean, rstd, useAVX2)
+}
+
+func layerNormParamGrad(dw, db, dy, x []float32, mean, rstd float32, avx2 bool) {
+	n := len(x)
+	if n == 0 {
+		return
+	}
+	checkLen(len(dw), n, "vecmath: LayerNormParamGrad: len(dw) < len(x)")
+	checkLen(len(db), n, "vecmath: LayerNormParamGrad: len(db) < len(x)")
+	checkLen(len(dy), n, "vecmath: LayerNormParamGrad: len(dy) < len(x)")
+	if avx2 {
+		layerNormParamGradAVX2(&dw[0], &db[0], &dy[0], &x[0], n, mean, rstd)
+		return
+	}
+	layerNormParamGradGo(dw[:n], db[:n], dy[:n], x, mean, rstd)
+}
+
+// Sum returns Σx.
+func Sum(x []float32) float32 { return sum(x, useAVX2) }
+
+func sum(x []float32, avx2 bool) float32 {
+	if len(x) == 0 {
+		return 0
+	}
+	if avx2 {
+		return sumAVX2(&x[0], len(x))
+	}
+	return sumGo(x)
+}
+
+// Dot returns Σ x[i]·y[i].
+func Dot(x, y []float32) float32 { return dot(x, y, useAVX2) }
+
+func dot(x, y []float32, avx2 bool) float32 {
+	if len(x) == 0 {
+		return 0
+	}
+	checkLen(len(y), len(x), "vecmath: Dot: len(y) < len(x)")
+	if avx2 {
+		return dotAVX2(&x[0], &y[0], len(x))
+	}
+	return dotGo(x, y[:len(x)])
+}
+
+// Axpy adds alpha·x into y (a residual branch with a drop-path scale).
+func Axpy(alpha float32, x, y []float32) { axpy(alpha, x, y, useAVX2) }
+
+func axpy(alpha float32, x, y []float32, avx2 bool) {
+	if len(x) == 0 {
+		return
+	}
+	checkLen(len(y), len(x), "vecmath: Axpy: len(y) < len(x)")
+	if avx2 {
+		axpyAVX2(alpha, &x[0], &y[0], len(x))
+		return
+	}
+	axpyGo(alpha, x, y[:len(x)])
+}
+
+// Add adds src into dst (residual adds, biases, position embeddings).
+func Add(dst, src []float32) { add(dst, src, useAVX2) }
+
+func add(dst, src []float32, avx2 bool) {
+	if len(src) == 0 {
+		return
+	}
+	checkLen(len(dst), len(src), "vecmath: Add: len(dst) < len(src)")
+	if avx2 {
+		addAVX2(&dst[0], &src[0], len(src))
+		return
+	}
+	addGo(dst[:len(src)], src)
+}
+
+// MulAdd adds a⊙b into dst (GELU's backward with a saved derivative: dx += dy⊙d).
+func MulAdd(dst, a, b []float32) { mulAdd(dst, a, b, useAVX2) }
+
+func mulAdd(dst, a, b []float32, avx2 bool) {
+	if len(a) == 0 {
+		return
+	}
+	checkLen(len(dst), len(a), "vecmath: MulAdd: len(dst) < len(a)")
+	checkLen(len(b), len(a), "vecmath: MulAdd: len(b) < len(a)")
+	if avx2 {
+		mulAddAVX2(&dst[0], &a[0], &b[0], len(a))
+		return
+	}
+	mulAddGo(dst[:len(a)], a, b[:len(a)])
+}
+
+// ScaleShiftReLU replaces x[i] by max(x[i]·scale + shift, 0): a BatchNorm folded into one
+// channel, then ReLU. NaN stays NaN.
+func ScaleShiftReLU(x []float32, scale, shift float32) { scaleShiftReLU(x, scale, shift, useAVX2) }
+
+func scaleShiftReLU(x []float32, scale, shift float32, avx2 bool) {
+	if len(x) == 0 {
+		return
+	}
+	if avx2 {
+		scaleShiftReLUAVX2(&x[0], len(x), scale, shift)
+		return
+	}
+	scaleShiftReLUGo(x, scale, shift)
+}
+
+// checkLen guards the assembly, which has no bounds checks.
+func checkLen(got, want int, msg string) {
+	if got < want {
+		panic(msg)
+	}
+}
