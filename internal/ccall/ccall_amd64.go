@@ -65,8 +65,9 @@ func New(fn uintptr) Frame {
 // bits), an enum or a bool.
 func (f *Frame) Int(v int64) { f.word(uintptr(v)) }
 
-// Ptr adds a pointer argument. What p points to must stay valid until Call returns; it may
-// be on the goroutine stack, and the garbage collector keeps it alive meanwhile.
+// Ptr adds a pointer argument. The frame keeps what p points to alive until Call returns.
+// (The compiler sees p stored through a pointer and so moves a stack variable passed here to
+// the heap; Call would cope with a moved stack anyway.)
 func (f *Frame) Ptr(p unsafe.Pointer) {
 	if f.nPtr == MaxPointers {
 		panic("ccall: too many pointer arguments")
