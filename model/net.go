@@ -43,6 +43,7 @@ type Net struct {
 	grids []int // token grid side of each stage
 
 	mu         sync.Mutex
+	wg         sync.WaitGroup
 	workspaces []*workspace // one per worker goroutine, grown on demand and reused
 }
 
@@ -199,26 +200,39 @@ func (n *Net) Forward(ctx context.Context, x []float32, batch int, logits []floa
 		n.workspaces = append(n.workspaces, &workspace{})
 	}
 	per := (batch + workers - 1) / workers
-	var wg sync.WaitGroup
-	errs := make([]error, workers)
+	// The last chunk runs on this goroutine; results go into the workspaces and the Net's
+	// WaitGroup, so a steady-state call allocates only the goroutines' closures.
+	last := -1
 	for wi := 0; wi < workers; wi++ {
 		lo, hi := wi*per, min(batch, (wi+1)*per)
+		ws := n.workspaces[wi]
+		ws.err = nil
 		if lo >= hi {
 			continue
 		}
-		wg.Add(1)
-		go func(wi, lo, hi int) {
-			defer wg.Done()
-			errs[wi] = n.forwardChunk(ctx, n.workspaces[wi], x[lo*pix:hi*pix], hi-lo, logits[lo*n.Classes():hi*n.Classes()])
-		}(wi, lo, hi)
+		ws.lo, ws.hi = lo, hi
+		if last >= 0 {
+			n.wg.Add(1)
+			go n.runChunk(ctx, n.workspaces[last], x, logits, pix)
+		}
+		last = wi
 	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return err
+	n.wg.Add(1)
+	n.runChunk(ctx, n.workspaces[last], x, logits, pix)
+	n.wg.Wait()
+	for _, ws := range n.workspaces[:workers] {
+		if ws.err != nil {
+			return ws.err
 		}
 	}
 	return nil
+}
+
+// runChunk runs images [ws.lo, ws.hi) and records the outcome in ws.
+func (n *Net) runChunk(ctx context.Context, ws *workspace, x, logits []float32, pix int) {
+	defer n.wg.Done()
+	c := n.Classes()
+	ws.err = n.forwardChunk(ctx, ws, x[ws.lo*pix:ws.hi*pix], ws.hi-ws.lo, logits[ws.lo*c:ws.hi*c])
 }
 
 // forwardChunk runs the network on b images with one workspace.

@@ -12,6 +12,9 @@ type workspace struct {
 	stemA     []float32 // conv stem activations, one image
 	stemB     []float32
 	stemC     []float32
+
+	lo, hi int   // images of the current chunk
+	err    error // outcome of the current chunk
 }
 
 func grow(buf []float32, n int) []float32 {
