@@ -17,10 +17,24 @@ import (
 // Exec is what kernels need besides data: the GEMM backend and how many goroutines they may
 // use. Work is split in Go into at most Workers pieces whose results never overlap, so
 // results do not depend on scheduling. Backends that thread internally should be set to one
-// thread when Workers > 1 (nested threading was measured slower).
+// thread when Workers > 1 (nested threading was measured slower). An Exec serves one
+// goroutine at a time (it keeps a little scratch).
 type Exec struct {
 	Gemm    gemm.Backend
 	Workers int
+
+	ones []float32 // a row of ones for column sums as GEMMs, grown on demand
+}
+
+// onesRow returns a 1×n matrix of ones.
+func (e *Exec) onesRow(n int) gemm.Mat {
+	if len(e.ones) < n {
+		e.ones = make([]float32, n)
+		for i := range e.ones {
+			e.ones[i] = 1
+		}
+	}
+	return gemm.NewMat(1, n, e.ones[:n])
 }
 
 func (e *Exec) workers() int {

@@ -14,7 +14,8 @@ const LNEps = 1e-6
 //	y = (x − mean)·rstd·w + b,   rstd = 1/sqrt(var + LNEps) (biased variance)
 //
 // x, y (N, C); w, b (≥ C; the first C are used, as a sub-network slices a max-size LN);
-// mean, rstd (N) are written for the backward pass. Statistics are accumulated in float64.
+// mean, rstd (N) are written for the backward pass. Statistics are two-pass float32 sums
+// (mean, then squared deviations), as PyTorch's CPU kernel accumulates in float32 too.
 // y may alias x only if backward is not needed.
 func LayerNormForward(e *Exec, y, x gemm.Mat, w, b, mean, rstd []float32) {
 	c := x.Cols
@@ -22,22 +23,32 @@ func LayerNormForward(e *Exec, y, x gemm.Mat, w, b, mean, rstd []float32) {
 	e.For(x.Rows, 32, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			xr := row(x, i)
-			var s float64
-			for _, v := range xr {
-				s += float64(v)
+			var s0, s1 float32 // two accumulators halve the dependency chain
+			j := 0
+			for ; j+1 < len(xr); j += 2 {
+				s0 += xr[j]
+				s1 += xr[j+1]
 			}
-			m := s / float64(c)
-			var ss float64
-			for _, v := range xr {
-				d := float64(v) - m
-				ss += d * d
+			if j < len(xr) {
+				s0 += xr[j]
 			}
-			r := 1 / math.Sqrt(ss/float64(c)+LNEps)
-			mean[i], rstd[i] = float32(m), float32(r)
+			m := (s0 + s1) / float32(c)
+			var q0, q1 float32
+			j = 0
+			for ; j+1 < len(xr); j += 2 {
+				d0, d1 := xr[j]-m, xr[j+1]-m
+				q0 += d0 * d0
+				q1 += d1 * d1
+			}
+			if j < len(xr) {
+				d := xr[j] - m
+				q0 += d * d
+			}
+			r := float32(1 / math.Sqrt(float64((q0+q1)/float32(c))+LNEps))
+			mean[i], rstd[i] = m, r
 			yr := row(y, i)
-			mf, rf := float32(m), float32(r)
 			for j, v := range xr {
-				yr[j] = (v-mf)*rf*w[j] + b[j]
+				yr[j] = (v-m)*r*w[j] + b[j]
 			}
 		}
 	})
