@@ -4,86 +4,32 @@ import (
 	"math"
 
 	"github.com/resnas/resnas/internal/gemm"
+	"github.com/resnas/resnas/internal/vecmath"
 )
 
 func sqrt64(x float64) float64 { return math.Sqrt(x) }
 
 // layerNorm writes LN(x)·w + b into y (eps 1e-6, biased variance, as F.layer_norm).
-// Statistics accumulate in float64 so long rows keep float32-level accuracy.
-func layerNorm(y, x, w, b []float32) {
-	n := len(x)
-	y = y[:n]
-	w, b = w[:n], b[:n]
-	var sum, sq float64
-	for _, v := range x {
-		sum += float64(v)
-	}
-	mean := sum / float64(n)
-	for _, v := range x {
-		d := float64(v) - mean
-		sq += d * d
-	}
-	rstd := float32(1 / math.Sqrt(sq/float64(n)+lnEps))
-	m := float32(mean)
-	for i, v := range x {
-		y[i] = (v-m)*rstd*w[i] + b[i]
-	}
-}
+func layerNorm(y, x, w, b []float32) { vecmath.LayerNorm(y, x, w, b, lnEps) }
 
 // softmax normalises a row in place.
-func softmax(row []float32) {
-	mx := row[0]
-	for _, v := range row[1:] {
-		if v > mx {
-			mx = v
-		}
-	}
-	var sum float32
-	for i, v := range row {
-		e := expf(v - mx)
-		row[i] = e
-		sum += e
-	}
-	inv := 1 / sum
-	for i := range row {
-		row[i] *= inv
-	}
-}
+func softmax(row []float32) { vecmath.Softmax(row, row, 1) }
 
 // biasGELU adds the bias and applies the exact (erf) GELU in place.
-func biasGELU(row, bias []float32) {
-	bias = bias[:len(row)]
-	for i, v := range row {
-		x := v + bias[i]
-		row[i] = 0.5 * x * (1 + erff(x*math.Sqrt2/2))
-	}
-}
+func biasGELU(row, bias []float32) { vecmath.BiasGELU(row, bias[:len(row)]) }
 
 // addTo adds src to dst element-wise (len(src) values).
-func addTo(dst, src []float32) {
-	dst = dst[:len(src)]
-	for i, v := range src {
-		dst[i] += v
-	}
-}
+func addTo(dst, src []float32) { vecmath.Add(dst[:len(src)], src) }
 
 // addBiasRows adds bias to every row of m.
 func addBiasRows(m gemm.Mat, bias []float32) {
 	for r := 0; r < m.Rows; r++ {
-		addTo(m.Row(r), bias[:m.Cols])
+		vecmath.Add(m.Row(r), bias[:m.Cols])
 	}
 }
 
 // bnReLU applies a folded BatchNorm and ReLU to one channel in place.
-func bnReLU(ch []float32, scale, shift float32) {
-	for i, v := range ch {
-		v = v*scale + shift
-		if v < 0 {
-			v = 0
-		}
-		ch[i] = v
-	}
-}
+func bnReLU(ch []float32, scale, shift float32) { vecmath.ScaleShiftReLU(ch, scale, shift) }
 
 func convOut(size, k, stride, pad int) int { return (size+2*pad-k)/stride + 1 }
 
