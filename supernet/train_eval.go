@@ -6,46 +6,56 @@ import (
 	"github.com/resnas/resnas/model"
 )
 
-// evaluate returns the top-1 accuracy (%) of sub-network a on the validation images, with
-// the inference forward pass running directly on the supernet's tensors (no copy).
+// evaluate returns the top-1 accuracy (%) of sub-network a on the validation images, with the
+// training forward in eval mode (BatchNorm running statistics, no drop-path), which computes
+// the inference network exactly (TestTrainForwardMatchesInference) and reuses the training
+// buffers. A last partial batch is padded with its own first image; the padding is not
+// counted.
 func (t *trainer) evaluate(ctx context.Context, a model.Arch) (float64, error) {
-	o := t.opts
-	net, err := model.NewNet(t.p.weights(), a, o.Space.Input, o.Gemm, model.NetOptions{Threads: o.Workers})
-	if err != nil {
-		return 0, err
+	o, net := t.opts, t.net
+	net.bnEval = true
+	defer func() { net.bnEval = false }()
+	for i := range net.acts {
+		for j := range net.acts[i].drop1 {
+			net.acts[i].drop1[j], net.acts[i].drop2[j] = 1, 1
+		}
 	}
-	defer func() {
-		// The inference pass may have given the BLAS library threads; the trainer wants one.
-		if th, ok := o.Gemm.(interface{ SetThreads(int) }); ok && o.Workers > 1 {
-			th.SetThreads(1)
-		}
-	}()
 	in := o.Space.Input
-	const chunk = 256
-	k := a.Head.Classes
-	x := make([]float32, chunk*in.Channels*in.Size*in.Size)
-	logits := make([]float32, chunk*k)
-	idx := make([]int, chunk)
-	labels := make([]int, chunk)
+	ch, s := in.Channels, in.Size
+	img := ch * s * s
+	b, g, k := o.BatchSize, o.ExamplesPerArch, a.Head.Classes
 	correct, total := 0, o.Val.Len()
-	for lo := 0; lo < total; lo += chunk {
-		n := min(chunk, total-lo)
-		for i := 0; i < n; i++ {
-			idx[i] = lo + i
-		}
-		o.Val.Batch(idx[:n], x, labels)
-		if err := net.Forward(ctx, x, n, logits); err != nil {
+	for lo := 0; lo < total; lo += b {
+		if err := ctx.Err(); err != nil {
 			return 0, err
 		}
-		for i := 0; i < n; i++ {
-			best := 0
-			for j := 1; j < k; j++ {
-				if logits[i*k+j] > logits[i*k+best] {
-					best = j
+		n := min(b, total-lo)
+		for i := range t.idx {
+			t.idx[i] = lo + min(i, n-1)
+		}
+		o.Val.Batch(t.idx, t.raw, t.labels)
+		for i := 0; i < b; i++ { // channels-last, no augmentation
+			x, dst := t.raw[i*img:(i+1)*img], net.img[i*img:(i+1)*img]
+			for c := 0; c < ch; c++ {
+				for p := 0; p < s*s; p++ {
+					dst[p*ch+c] = x[c*s*s+p]
 				}
 			}
-			if best == labels[i] {
-				correct++
+		}
+		net.stemForward()
+		for first := 0; first < n; first += g {
+			net.groupForward(a, first, t.labels[first:first+g], 0)
+			for i := 0; i < g && first+i < n; i++ {
+				row := net.logits[i*k : (i+1)*k]
+				best := 0
+				for j := range row {
+					if row[j] > row[best] {
+						best = j
+					}
+				}
+				if best == t.labels[first+i] {
+					correct++
+				}
 			}
 		}
 	}

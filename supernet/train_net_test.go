@@ -166,3 +166,52 @@ func TestTrainGradients(t *testing.T) {
 		}
 	}
 }
+
+// TestEvaluateMatchesInference checks the trainer's validation pass (training forward in eval
+// mode, padded last batch) against top-1 computed with the inference network.
+func TestEvaluateMatchesInference(t *testing.T) {
+	o := tinyOptions(newSynthImages(32, 1, 16, 5, 1))
+	val := newSynthImages(37, 1, 16, 5, 2) // not a multiple of the batch
+	o.Val = val
+	tr, err := newTrainer(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(1, 1))
+	for i := range tr.idx {
+		tr.idx[i] = i
+	}
+	for s := 0; s < 5; s++ {
+		tr.trainStep(rng, 5, 3e-3)
+	}
+	for _, a := range []model.Arch{o.Space.Max(), o.Space.Min()} {
+		got, err := tr.evaluate(context.Background(), a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		net, err := model.NewNet(tr.p.weights(), a, o.Space.Input, tr.opts.Gemm, model.NetOptions{Threads: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		k := o.Space.Classes
+		logits := make([]float32, val.Len()*k)
+		if err := net.Forward(context.Background(), val.pix, val.Len(), logits); err != nil {
+			t.Fatal(err)
+		}
+		correct := 0
+		for i := 0; i < val.Len(); i++ {
+			best := 0
+			for j := 1; j < k; j++ {
+				if logits[i*k+j] > logits[i*k+best] {
+					best = j
+				}
+			}
+			if best == val.labels[i] {
+				correct++
+			}
+		}
+		if want := 100 * float64(correct) / float64(val.Len()); got != want {
+			t.Errorf("%s: evaluate %.2f%%, inference network %.2f%%", a, got, want)
+		}
+	}
+}
