@@ -24,27 +24,16 @@ func cmdEval(ctx context.Context, args []string, e env) error {
 	if *limit < 0 || *recal < 0 || *batch <= 0 {
 		return usagef("--limit and --recalibrate-bn must be ≥ 0 and --batch > 0")
 	}
-	l, err := cf.load()
+	l, set, sel, err := cf.loadWithData(*dataDir, e)
 	if err != nil {
 		return err
 	}
+	defer set.Close()
+	defer sel.Close()
 	a, err := l.resolveArch(cf.arch)
 	if err != nil {
 		return err
 	}
-	set, err := openEvalData(*dataDir, cf.checkpoint)
-	if err != nil {
-		return err
-	}
-	if set == nil {
-		return usagef("--data DIR is required with --checkpoint (build shards with resnas shards build)")
-	}
-	defer set.Close()
-	sel, err := cf.backend(e)
-	if err != nil {
-		return err
-	}
-	defer sel.Close()
 	ev, err := evaluate.New(set, evaluate.Options{Weights: l.ck.Weights, Input: l.input, Backend: sel.Backend, Threads: cf.threads, Batch: *batch, RecalibrateBN: *recal})
 	if err != nil {
 		return err

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/resnas/resnas/data"
 	"github.com/resnas/resnas/internal/gemm/backend"
 	"github.com/resnas/resnas/model"
 	"github.com/resnas/resnas/profiler"
@@ -61,6 +62,28 @@ func (c *computeFlags) backend(e env) (backend.Selected, error) {
 		fmt.Fprintf(e.stderr, "resnas: %s\n", n)
 	}
 	return sel, nil
+}
+
+// loadWithData loads the checkpoint, its evaluation shards (dataDir, or the shipped sub-val
+// with the shipped checkpoint) and the GEMM backend. On success the caller closes set and sel.
+func (c *computeFlags) loadWithData(dataDir string, e env) (*loaded, *data.Set, backend.Selected, error) {
+	var sel backend.Selected
+	l, err := c.load()
+	if err != nil {
+		return nil, nil, sel, err
+	}
+	set, err := openEvalData(dataDir, c.checkpoint)
+	if err != nil {
+		return nil, nil, sel, err
+	}
+	if set == nil {
+		return nil, nil, sel, usagef("--data DIR is required with --checkpoint (build shards with resnas shards build)")
+	}
+	if sel, err = c.backend(e); err != nil {
+		set.Close()
+		return nil, nil, sel, err
+	}
+	return l, set, sel, nil
 }
 
 func cmdPredict(ctx context.Context, args []string, e env) error {

@@ -43,22 +43,11 @@ func cmdSearch(ctx context.Context, args []string, e env) error {
 	if *journal == "" {
 		return usagef("--journal FILE is required (it makes the search resumable)")
 	}
-	l, err := cf.load()
+	l, set, sel, err := cf.loadWithData(*dataDir, e)
 	if err != nil {
 		return err
-	}
-	set, err := openEvalData(*dataDir, cf.checkpoint)
-	if err != nil {
-		return err
-	}
-	if set == nil {
-		return usagef("--data DIR is required with --checkpoint")
 	}
 	defer set.Close()
-	sel, err := cf.backend(e)
-	if err != nil {
-		return err
-	}
 	defer sel.Close()
 	s, err := newSession(l, set, sel, cf.threads)
 	if err != nil {

@@ -30,22 +30,11 @@ func cmdTUI(ctx context.Context, args []string, e env) error {
 	if f, ok := e.stdout.(*os.File); !ok || !isatty.IsTerminal(f.Fd()) {
 		return fmt.Errorf("the explorer needs a terminal; for scripting use the subcommands (resnas help)")
 	}
-	l, err := cf.load()
+	l, set, sel, err := cf.loadWithData(*dataDir, e)
 	if err != nil {
 		return err
-	}
-	set, err := openEvalData(*dataDir, cf.checkpoint)
-	if err != nil {
-		return err
-	}
-	if set == nil {
-		return usagef("--data DIR is required with --checkpoint (build shards with resnas shards build)")
 	}
 	defer set.Close()
-	sel, err := cf.backend(e)
-	if err != nil {
-		return err
-	}
 	defer sel.Close()
 	s, err := newSession(l, set, sel, cf.threads)
 	if err != nil {
