@@ -134,8 +134,12 @@ func (o *TrainOptions) check() error {
 		return fmt.Errorf("train: batch %d is not a multiple of examples-per-arch %d", o.BatchSize, o.ExamplesPerArch)
 	case o.Train.Len() < o.BatchSize:
 		return fmt.Errorf("train: %d training images, fewer than one batch of %d", o.Train.Len(), o.BatchSize)
-	case o.LR <= 0:
-		return fmt.Errorf("train: learning rate %g: want > 0", o.LR)
+	case o.LR <= 0 || o.WarmupLR < 0 || o.MinLR < 0:
+		return fmt.Errorf("train: learning rates peak %g, warm-up start %g, floor %g: want peak > 0, others ≥ 0", o.LR, o.WarmupLR, o.MinLR)
+	case o.LRWarmupEpochs < 0 || o.ChannelWarmupEpochs < 0:
+		return fmt.Errorf("train: warm-up epochs (learning rate %d, channels %d): want ≥ 0", o.LRWarmupEpochs, o.ChannelWarmupEpochs)
+	case o.WeightDecay < 0 || o.EraseProb < 0 || o.EraseProb > 1:
+		return fmt.Errorf("train: weight decay %g, erase probability %g: want ≥ 0 and a probability", o.WeightDecay, o.EraseProb)
 	case o.LabelSmoothing < 0 || o.LabelSmoothing >= 1:
 		return fmt.Errorf("train: label smoothing %g: want [0, 1)", o.LabelSmoothing)
 	case o.DropPath < 0 || o.DropPath >= 1:
