@@ -4,12 +4,13 @@
 // On amd64 CPUs with AVX2 and FMA they run as 8-lane assembly; elsewhere (or built with the
 // purego tag) as plain Go that follows the assembly step by step. exp and erf use the
 // same float32 approximations as the scalar code they replace (Cephes expf; the Eigen/XLA
-// rational erf): exp within 2 ulps relative, erf within 5e-7 absolute. Sums keep 32 partial
+// rational erf): exp within 1e-7 relative, erf within 5e-7 absolute. Sums keep 32 partial
 // sums (4 vectors × 8 lanes) combined in a fixed order, so a result depends only on the data,
 // never on the slice's alignment.
 //
-// Every kernel reads len of its first input and requires the other slices to be at least as
-// long (it panics otherwise, like an out-of-range index). Outputs may alias inputs only
+// Every kernel reads the length of its first input (the one named in its doc comment) and
+// requires the other slices to be at least as long; it panics otherwise, like an
+// out-of-range index, since the assembly has no bounds checks. Outputs may alias inputs only
 // exactly (same first element), where a doc comment says so.
 package vecmath
 
@@ -38,6 +39,9 @@ func softmax(y, x []float32, scale float32, avx2 bool) {
 		return
 	}
 	checkLen(len(y), len(x), "vecmath: Softmax: len(y) < len(x)")
+	if !(scale > 0) {
+		panic("vecmath: Softmax: scale must be positive")
+	}
 	if avx2 {
 		softmaxAVX2(&y[0], &x[0], len(x), scale)
 		return

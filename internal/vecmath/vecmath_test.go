@@ -286,8 +286,9 @@ func TestGELUAccuracy(t *testing.T) {
 			if yd[i] != y[i] {
 				t.Fatalf("%s: GELUDeriv's y(%g) = %g, GELU gives %g", name, x, yd[i], y[i])
 			}
-			bref := geluRef(float64(bx[i] - bias[i] + bias[i])) // bx now holds GELU(x−b+b)
-			if e := math.Abs(float64(bx[i]) - geluRef(float64((x-bias[i])+bias[i]))); e > tol {
+			// BiasGELU's input was x−b; the kernel adds b back in float32.
+			bref := geluRef(float64((x - bias[i]) + bias[i]))
+			if e := math.Abs(float64(bx[i]) - bref); e > tol {
 				t.Fatalf("%s: BiasGELU at x=%g: %g, want %g", name, x, bx[i], bref)
 			}
 			dref := geluDerivRef(xf)
@@ -841,5 +842,18 @@ func TestShortSlicesPanic(t *testing.T) {
 				f()
 			}()
 		}
+	}
+}
+
+func TestSoftmaxScaleMustBePositive(t *testing.T) {
+	for _, scale := range []float32{0, -1, float32(math.NaN())} {
+		func() {
+			defer func() {
+				if msg, _ := recover().(string); msg != "vecmath: Softmax: scale must be positive" {
+					t.Errorf("scale %g: recovered %q", scale, msg)
+				}
+			}()
+			Softmax(make([]float32, 3), make([]float32, 3), scale)
+		}()
 	}
 }
