@@ -46,3 +46,28 @@ func geluVector(y, d, x []float32) int {
 	}
 	return n
 }
+
+// maxAVX2 returns the maximum of x; len(x) must be a positive multiple of 8.
+//
+//go:noescape
+func maxAVX2(x []float32) float32
+
+// expSubSumAVX2 replaces x[i] by e^(x[i]−sub) (x[i] ≤ sub) and returns their sum; len(x) must
+// be a multiple of 8.
+//
+//go:noescape
+func expSubSumAVX2(x []float32, sub float32) float32
+
+// softmaxVector is softmaxRow's max and exp-and-sum passes with AVX2 on the longest
+// multiple-of-8 prefix of y; ok is false when the CPU lacks AVX2 or y is shorter than 8.
+func softmaxVector(y []float32) (mx, sum float32, done int, ok bool) {
+	n := len(y) &^ 7
+	if !haveAVX2FMA || n == 0 {
+		return 0, 0, 0, false
+	}
+	mx = maxAVX2(y[:n])
+	for _, v := range y[n:] {
+		mx = max(mx, v)
+	}
+	return mx, expSubSumAVX2(y[:n], mx), n, true
+}

@@ -82,3 +82,31 @@ func TestGELUVectorMatchesScalar(t *testing.T) {
 	}
 	t.Logf("vector vs scalar: max |Δy| %.2g, |Δd| %.2g", maxY, maxD)
 }
+
+// TestSoftmaxVectorMatchesScalar compares rows long enough for the AVX2 passes (with a scalar
+// tail) against float64 softmax, including very negative entries that flush to zero.
+func TestSoftmaxVectorMatchesScalar(t *testing.T) {
+	for _, n := range []int{1, 7, 8, 9, 65, 257} {
+		x := make([]float32, n)
+		for i := range x {
+			x[i] = float32(math.Sin(float64(i)*1.7)) * 12
+		}
+		x[n/2] = -200
+		y := make([]float32, n)
+		softmaxRow(y, x, 1)
+		mx := math.Inf(-1)
+		for _, v := range x {
+			mx = max(mx, float64(v))
+		}
+		var z float64
+		for _, v := range x {
+			z += math.Exp(float64(v) - mx)
+		}
+		for i, v := range x {
+			want := math.Exp(float64(v)-mx) / z
+			if math.Abs(float64(y[i])-want) > 1e-6*max(want, 1e-3) {
+				t.Fatalf("n=%d: softmax[%d] = %g, want %g", n, i, y[i], want)
+			}
+		}
+	}
+}

@@ -1,10 +1,6 @@
 package nn
 
-import (
-	"math"
-
-	"github.com/resnas/resnas/internal/gemm"
-)
+import "github.com/resnas/resnas/internal/gemm"
 
 // SoftmaxForward writes y = softmax(scale·x) row by row (y may alias x). x, y (N, C);
 // scale must be positive.
@@ -17,14 +13,37 @@ func SoftmaxForward(e *Exec, y, x gemm.Mat, scale float32) {
 }
 
 func softmaxRow(y, x []float32, scale float32) {
-	mx := float32(math.Inf(-1))
-	for _, v := range x {
-		if v > mx {
-			mx = v
-		}
+	if len(x) == 0 {
+		return
 	}
-	for j, v := range x {
-		y[j] = (v - mx) * scale
+	if scale != 1 {
+		for j, v := range x {
+			y[j] = v * scale
+		}
+	} else if &y[0] != &x[0] {
+		copy(y, x)
+	}
+	if mx, s, n, ok := softmaxVector(y); ok {
+		tail := y[n:]
+		for j, v := range tail {
+			tail[j] = v - mx
+		}
+		expNeg(tail)
+		for _, p := range tail {
+			s += p
+		}
+		inv := 1 / s
+		for j := range y {
+			y[j] *= inv
+		}
+		return
+	}
+	mx := y[0]
+	for _, v := range y {
+		mx = max(mx, v)
+	}
+	for j, v := range y {
+		y[j] = v - mx
 	}
 	expNeg(y)
 	var s float32
