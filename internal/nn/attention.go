@@ -4,6 +4,7 @@ import (
 	"math"
 
 	"github.com/resnas/resnas/internal/gemm"
+	"github.com/resnas/resnas/internal/vecmath"
 )
 
 // Attention describes multi-head self-attention over a fused qkv buffer (reference.md §3.4,
@@ -50,7 +51,7 @@ func AttentionForward(e *Exec, a Attention, out, qkv gemm.Mat, probs []float32) 
 			gemm.Mul(e.Gemm, false, true, scale, q, k, 0, p)
 			for i := 0; i < p.Rows; i++ {
 				r := row(p, i)
-				softmaxRow(r, r, 1)
+				vecmath.Softmax(r, r, 1)
 			}
 			o := out.Sub(img*a.Tokens, (img+1)*a.Tokens, h*a.HeadDim, (h+1)*a.HeadDim)
 			gemm.Mul(e.Gemm, false, false, 1, p, v, 0, o)
@@ -78,14 +79,7 @@ func AttentionBackward(e *Exec, a Attention, dqkv, dout, qkv gemm.Mat, probs, sc
 			gemm.Mul(e.Gemm, true, false, 1, p, do, 1, dv)
 			gemm.Mul(e.Gemm, false, true, 1, do, v, 0, dp)
 			for i := 0; i < t; i++ {
-				pr, dr := row(p, i), row(dp, i)
-				var dot float32
-				for j, pv := range pr {
-					dot += dr[j] * pv
-				}
-				for j, pv := range pr {
-					dr[j] = pv * (dr[j] - dot)
-				}
+				vecmath.SoftmaxBackwardInPlace(row(dp, i), row(p, i), 1)
 			}
 			gemm.Mul(e.Gemm, false, false, scale, dp, k, 1, dq)
 			gemm.Mul(e.Gemm, true, false, scale, dp, q, 1, dk)

@@ -1,6 +1,9 @@
 package nn
 
-import "github.com/resnas/resnas/internal/gemm"
+import (
+	"github.com/resnas/resnas/internal/gemm"
+	"github.com/resnas/resnas/internal/vecmath"
+)
 
 // LinearForward computes y = x·wᵀ + b.
 //
@@ -12,10 +15,7 @@ func LinearForward(e *Exec, y, x, w gemm.Mat, b []float32) {
 		b = b[:y.Cols]
 		e.For(y.Rows, 256, func(lo, hi int) {
 			for i := lo; i < hi; i++ {
-				r := row(y, i)
-				for j, v := range b {
-					r[j] += v
-				}
+				vecmath.Add(row(y, i), b)
 			}
 		})
 	}

@@ -4,6 +4,7 @@ import (
 	"math"
 
 	"github.com/resnas/resnas/internal/gemm"
+	"github.com/resnas/resnas/internal/vecmath"
 )
 
 // ResidualForward adds a residual branch with drop-path: x[r] += scale[r/tokens]·f[r], one
@@ -19,10 +20,7 @@ func ResidualForward(e *Exec, x, f gemm.Mat, tokens int, scale []float32) {
 			if s == 0 {
 				continue
 			}
-			xr, fr := row(x, i), row(f, i)
-			for j := range xr {
-				xr[j] += s * fr[j]
-			}
+			vecmath.Axpy(s, row(f, i), row(x, i))
 		}
 	})
 }
@@ -39,10 +37,7 @@ func ResidualBackward(e *Exec, df, dx gemm.Mat, tokens int, scale []float32) {
 			if s == 0 {
 				continue
 			}
-			dr, fr := row(dx, i), row(df, i)
-			for j := range fr {
-				fr[j] += s * dr[j]
-			}
+			vecmath.Axpy(s, row(dx, i), row(df, i))
 		}
 	})
 }
