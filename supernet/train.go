@@ -330,21 +330,21 @@ func (t *trainer) trainStep(rng *rand.Rand, epoch int, lr float64) float64 {
 	return loss
 }
 
-// drawDropPath draws the per-image drop-path scales of a group running sub-network a for
-// every block (two independent draws per block, one per residual branch, as the reference's
-// DropPath module is called twice).
-func (t *trainer) drawDropPath(rng *rand.Rand, a model.Arch) {
+// drawDropPath draws the per-image drop-path scales of group a (images [a·g, (a+1)·g))
+// running sub-network arch for every block (two independent draws per block, one per
+// residual branch, as the reference's DropPath module is called twice).
+func (t *trainer) drawDropPath(rng *rand.Rand, arch model.Arch, a int) {
 	u := t.uniform
-	for i := range a.Layers {
-		la, lp := &t.net.acts[i], &t.p.layers[i]
-		if a.Layers[i].Type != model.TypeBlock {
+	g := t.opts.ExamplesPerArch
+	for i := range arch.Layers {
+		if arch.Layers[i].Type != model.TypeBlock {
 			continue
 		}
-		for _, dst := range [][]float32{la.drop1, la.drop2} {
+		for _, dst := range t.net.drop[i] {
 			for j := range u {
 				u[j] = rng.Float32()
 			}
-			nn.DropPathScales(dst, u, lp.dropRate)
+			nn.DropPathScales(dst[a*g:(a+1)*g], u, t.p.layers[i].dropRate)
 		}
 	}
 }
@@ -353,17 +353,12 @@ func (t *trainer) drawDropPath(rng *rand.Rand, a model.Arch) {
 // per group of ExamplesPerArch images of the batch in t.net.img) and returns that loss.
 func (t *trainer) forwardBackward(rng *rand.Rand, archs []model.Arch, smoothing float32) float64 {
 	net := t.net
+	for a, arch := range archs {
+		t.drawDropPath(rng, arch, a)
+	}
 	t.p.zeroGrad()
 	net.stemForward()
-	clear(net.dStemOut)
-	var sum float64
-	g := t.opts.ExamplesPerArch
-	for a, arch := range archs {
-		labels := t.labels[a*g : (a+1)*g]
-		t.drawDropPath(rng, arch)
-		sum += net.groupForward(arch, a*g, labels, smoothing)
-		net.groupBackward(arch, a*g, labels, smoothing, 1/float32(t.opts.BatchSize))
-	}
+	sum := net.run(archs, t.labels, smoothing, true, 1/float32(t.opts.BatchSize))
 	net.stemBackward()
 	return sum / float64(t.opts.BatchSize)
 }

@@ -15,10 +15,10 @@ func (t *trainer) evaluate(ctx context.Context, a model.Arch) (float64, error) {
 	o, net := t.opts, t.net
 	net.bnEval = true
 	defer func() { net.bnEval = false }()
-	for i := range net.acts {
-		for j := range net.acts[i].drop1 {
-			net.acts[i].drop1[j], net.acts[i].drop2[j] = 1, 1
-		}
+	net.noDropPath()
+	groups := make([]model.Arch, o.BatchSize/o.ExamplesPerArch)
+	for i := range groups {
+		groups[i] = a
 	}
 	in := o.Space.Input
 	ch, s := in.Channels, in.Size
@@ -43,19 +43,17 @@ func (t *trainer) evaluate(ctx context.Context, a model.Arch) (float64, error) {
 			}
 		}
 		net.stemForward()
-		for first := 0; first < n; first += g {
-			net.groupForward(a, first, t.labels[first:first+g], 0)
-			for i := 0; i < g && first+i < n; i++ {
-				row := net.logits[i*k : (i+1)*k]
-				best := 0
-				for j := range row {
-					if row[j] > row[best] {
-						best = j
-					}
+		net.run(groups[:(n+g-1)/g], t.labels, 0, false, 0)
+		for i := 0; i < n; i++ {
+			row := net.logits[i*k : (i+1)*k]
+			best := 0
+			for j := range row {
+				if row[j] > row[best] {
+					best = j
 				}
-				if best == t.labels[first+i] {
-					correct++
-				}
+			}
+			if best == t.labels[i] {
+				correct++
 			}
 		}
 	}

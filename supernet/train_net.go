@@ -12,30 +12,51 @@ import (
 // ExamplesPerArch images, each group one sub-network computed on sub-block views of the
 // weights (compute.md §5: no masks, no copies). Buffers are sized once for the largest
 // sub-network and a group, and reused.
+//
+// After the stem, the work is data-parallel: each of the lanes (one per worker) runs every
+// group's sub-network on its own slice of the group's images, single-threaded, into its own
+// activations and gradient buffer; the lanes' gradients are summed in lane order at the end.
+// That costs one synchronisation per step instead of one per kernel, and every GEMM runs
+// whole on one core. The split depends only on the group size and the number of workers, so
+// results are deterministic for a given Workers.
 type trainNet struct {
-	e      *nn.Exec
+	e      *nn.Exec // every worker: the stem and the gradient reduction
 	p      *supernetParams
 	batch  int // images per step
 	group  int // images per sub-network
 	bnEval bool
 
 	// Stem over the whole batch, channels-last.
-	img                      []float32 // batch·S² × Cin
-	stemConv                 [3]nn.Conv
-	cols, dcols              [3][]float32
-	convOut, pre, post       [3][]float32 // conv output, BN output, ReLU output
-	bnMean, bnRstd           [3][]float32
-	stemOut, dStemOut, dTmp  []float32 // post[2] + post[0], its gradient, scratch
-	dPre, dConvStem          []float32
-	bnPartial                []float64
+	img                     []float32 // batch·S² × Cin
+	stemConv                [3]nn.Conv
+	cols, dcols             [3][]float32
+	convOut, pre, post      [3][]float32 // conv output, BN output, ReLU output
+	bnMean, bnRstd          [3][]float32
+	stemOut, dStemOut, dTmp []float32 // post[2] + post[0], its gradient, scratch
+	dPre, dConvStem         []float32
+	bnPartial               []float64
+
+	// Per image of the batch.
+	drop          [][2][]float32 // per layer, the drop-path scales of its two branches (blocks only)
+	logits, probs []float32      // batch × classes
+	losses        []float32
+	lanes         []*lane
+}
+
+// lane runs images [lo, hi) of every group: its own activations, scratch and gradients.
+type lane struct {
+	e      *nn.Exec // one worker
+	lo, hi int
+	slab   []float32 // gradients, laid out as supernetParams.grad (lane 0 uses that one)
+
 	projConv                 nn.Conv
 	projCols, dProjCols      []float32
 	patches, dPatches        []float32
 	acts                     []layerActs
 	final                    []float32 // output of the last layer
 	feat, featMean, featRstd []float32
-	logits, probs, dLogits   []float32
-	losses                   []float32
+	dLogits                  []float32
+	grids                    []int // backward's scratch: the grid side at each layer
 
 	// Backward scratch shared by all layers.
 	dX, dXAlt, dF, dH, dQKV, dO, dA, dG []float32
@@ -47,7 +68,6 @@ type layerActs struct {
 	h1, qkv, o, x1, h2, a, g   []float32 // a: fc1 output, then GELU'(fc1 output)
 	mean1, rstd1, mean2, rstd2 []float32
 	probs                      []float32
-	drop1, drop2               []float32 // per-image drop-path scales
 	red                        nn.ReductionBuffers
 	redXN, redCols, redConv    []float32
 }
@@ -76,56 +96,100 @@ func newTrainNet(e *nn.Exec, p *supernetParams, batch, group int) *trainNet {
 	t.stemOut, t.dStemOut, t.dTmp, t.dPre = make([]float32, rows*m), make([]float32, rows*m), make([]float32, rows*m), make([]float32, rows*m)
 	t.dConvStem = make([]float32, rows*m)
 	t.bnPartial = make([]float64, 2*max(1, e.Workers)*m)
-	k := in.Patch / 2
-	g := in.Grid()
-	t.projConv = nn.Conv{Images: group, InH: h1, InW: h1, InC: m, K: k, Stride: k, InImageRows: h1 * h1}
-	t.projCols = make([]float32, t.projConv.ColsRows()*t.projConv.ColsCols())
-	t.dProjCols = make([]float32, len(t.projCols))
+
+	t.drop = make([][2][]float32, len(a.Layers))
+	for i, l := range a.Layers {
+		if l.Type == model.TypeBlock {
+			t.drop[i] = [2][]float32{make([]float32, batch), make([]float32, batch)}
+		}
+	}
+	t.noDropPath()
+	cls := a.Head.Classes
+	t.logits, t.probs, t.losses = make([]float32, batch*cls), make([]float32, batch*cls), make([]float32, batch)
+
+	w := min(max(1, e.Workers), group)
+	t.lanes = make([]*lane, w)
+	for i := range t.lanes {
+		l := newLane(p, group*i/w, group*(i+1)/w, h1)
+		l.e = &nn.Exec{Gemm: e.Gemm, Workers: 1}
+		if i == 0 {
+			l.slab = p.grad
+		} else {
+			l.slab = make([]float32, len(p.grad))
+		}
+		t.lanes[i] = l
+	}
+	return t
+}
+
+// newLane allocates a lane's buffers for images [lo, hi) of a group at the largest sizes;
+// h1 is the side of the stem's output.
+func newLane(p *supernetParams, lo, hi, h1 int) *lane {
+	a := p.maxArch
+	n := hi - lo
+	l := &lane{lo: lo, hi: hi}
+	k := p.in.Patch / 2
+	g := p.in.Grid()
+	l.projConv = nn.Conv{Images: n, InH: h1, InW: h1, InC: p.mid, K: k, Stride: k, InImageRows: h1 * h1}
+	l.projCols = make([]float32, l.projConv.ColsRows()*l.projConv.ColsCols())
+	l.dProjCols = make([]float32, len(l.projCols))
 	c0 := a.Stem.Width
-	t.patches, t.dPatches = make([]float32, group*g*g*c0), make([]float32, group*g*g*c0)
+	l.patches, l.dPatches = make([]float32, n*g*g*c0), make([]float32, n*g*g*c0)
 
 	// Per-layer activations at the largest sizes; scratch at the largest of any layer.
 	tok, c := 1+g*g, c0
-	maxNC, maxNHD, maxNM, maxT := group*tok*c, 0, 0, tok
-	t.acts = make([]layerActs, len(a.Layers))
-	for i, l := range a.Layers {
-		la := &t.acts[i]
-		n := group * tok
-		la.in = make([]float32, n*c)
-		switch l.Type {
+	maxNC, maxNHD, maxNM, maxT := n*tok*c, 0, 0, tok
+	l.acts = make([]layerActs, len(a.Layers))
+	for i, ly := range a.Layers {
+		la := &l.acts[i]
+		rows := n * tok
+		la.in = make([]float32, rows*c)
+		switch ly.Type {
 		case model.TypeBlock:
-			hd := l.Heads * l.HeadDim
-			la.h1, la.x1, la.h2 = make([]float32, n*c), make([]float32, n*c), make([]float32, n*c)
-			la.qkv, la.o = make([]float32, 3*n*hd), make([]float32, n*hd)
-			la.a, la.g = make([]float32, n*l.MLP), make([]float32, n*l.MLP)
-			la.mean1, la.rstd1, la.mean2, la.rstd2 = make([]float32, n), make([]float32, n), make([]float32, n), make([]float32, n)
-			pl := group * l.Heads * tok * tok
-			la.probs = make([]float32, pl)
-			la.drop1, la.drop2 = make([]float32, group), make([]float32, group)
-			maxNHD, maxNM = max(maxNHD, 3*n*hd), max(maxNM, n*l.MLP)
+			hd := ly.Heads * ly.HeadDim
+			la.h1, la.x1, la.h2 = make([]float32, rows*c), make([]float32, rows*c), make([]float32, rows*c)
+			la.qkv, la.o = make([]float32, 3*rows*hd), make([]float32, rows*hd)
+			la.a, la.g = make([]float32, rows*ly.MLP), make([]float32, rows*ly.MLP)
+			la.mean1, la.rstd1, la.mean2, la.rstd2 = make([]float32, rows), make([]float32, rows), make([]float32, rows), make([]float32, rows)
+			la.probs = make([]float32, n*ly.Heads*tok*tok)
+			maxNHD, maxNM = max(maxNHD, 3*rows*hd), max(maxNM, rows*ly.MLP)
 		case model.TypeReduction:
-			r := nn.Reduction{Images: group, Grid: g, In: l.In, Out: l.Out}
+			r := nn.Reduction{Images: n, Grid: g, In: ly.In, Out: ly.Out}
 			cv := r.Conv()
-			la.red.Mean, la.red.Rstd = make([]float32, n), make([]float32, n)
-			la.redXN = make([]float32, n*l.In)
+			la.red.Mean, la.red.Rstd = make([]float32, rows), make([]float32, rows)
+			la.redXN = make([]float32, rows*ly.In)
 			la.redCols = make([]float32, cv.ColsRows()*cv.ColsCols())
-			la.redConv = make([]float32, cv.ColsRows()*l.Out)
+			la.redConv = make([]float32, cv.ColsRows()*ly.Out)
 			maxNHD = max(maxNHD, len(la.redCols)) // its im2col gradient borrows dQKV
 			g /= 2
-			tok, c = 1+g*g, l.Out
+			tok, c = 1+g*g, ly.Out
 		}
-		maxNC = max(maxNC, group*tok*c)
+		maxNC = max(maxNC, n*tok*c)
 	}
-	t.final = make([]float32, group*tok*c)
-	t.feat, t.featMean, t.featRstd = make([]float32, group*c), make([]float32, group), make([]float32, group)
-	cls := a.Head.Classes
-	t.logits, t.probs, t.dLogits, t.losses = make([]float32, group*cls), make([]float32, group*cls), make([]float32, group*cls), make([]float32, group)
-	t.dX, t.dXAlt, t.dF, t.dH = make([]float32, maxNC), make([]float32, maxNC), make([]float32, maxNC), make([]float32, maxNC)
-	t.dQKV, t.dO = make([]float32, maxNHD), make([]float32, maxNHD)
-	t.dA, t.dG = make([]float32, maxNM), make([]float32, maxNM)
-	t.attnScratch = make([]float32, max(1, e.Workers)*maxT*maxT)
-	return t
+	l.final = make([]float32, n*tok*c)
+	l.feat, l.featMean, l.featRstd = make([]float32, n*c), make([]float32, n), make([]float32, n)
+	l.dLogits = make([]float32, n*a.Head.Classes)
+	l.grids = make([]int, len(a.Layers))
+	l.dX, l.dXAlt, l.dF, l.dH = make([]float32, maxNC), make([]float32, maxNC), make([]float32, maxNC), make([]float32, maxNC)
+	l.dQKV, l.dO = make([]float32, maxNHD), make([]float32, maxNHD)
+	l.dA, l.dG = make([]float32, maxNM), make([]float32, maxNM)
+	l.attnScratch = make([]float32, maxT*maxT)
+	return l
 }
+
+// noDropPath sets every drop-path scale to 1 (evaluation, or training without drop-path).
+func (t *trainNet) noDropPath() {
+	for _, d := range t.drop {
+		for _, s := range d {
+			for j := range s {
+				s[j] = 1
+			}
+		}
+	}
+}
+
+// grad is the lane's gradient of parameter p.
+func (l *lane) grad(p *param) []float32 { return l.slab[p.off : p.off+len(p.w)] }
 
 // dense views the first rows·cols values of buf as a dense matrix.
 func dense(buf []float32, rows, cols int) gemm.Mat { return gemm.NewMat(rows, cols, buf[:rows*cols]) }

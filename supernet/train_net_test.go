@@ -37,15 +37,9 @@ func TestTrainForwardMatchesInference(t *testing.T) {
 	for i := 0; i < o.ExamplesPerArch; i++ { // the network input, back to NCHW (1 channel)
 		copy(nchw[i*img:(i+1)*img], tr.net.img[i*img:(i+1)*img])
 	}
+	tr.net.noDropPath()
 	for _, a := range archs {
-		for i := range a.Layers {
-			if a.Layers[i].Type == model.TypeBlock {
-				for j := range tr.net.acts[i].drop1 {
-					tr.net.acts[i].drop1[j], tr.net.acts[i].drop2[j] = 1, 1
-				}
-			}
-		}
-		tr.net.groupForward(a, 0, tr.labels[:o.ExamplesPerArch], 0)
+		tr.net.run([]model.Arch{a}, tr.labels, 0, false, 0)
 		net, err := model.NewNet(tr.p.weights(), a, in, tr.opts.Gemm, model.NetOptions{Threads: 2})
 		if err != nil {
 			t.Fatalf("%s: %v", a, err)
@@ -100,11 +94,7 @@ func TestTrainGradients(t *testing.T) {
 	const smoothing = 0.1
 	loss := func() float64 {
 		tr.net.stemForward()
-		var s float64
-		for a, arch := range archs {
-			s += tr.net.groupForward(arch, a*o.ExamplesPerArch, tr.labels[a*o.ExamplesPerArch:(a+1)*o.ExamplesPerArch], smoothing)
-		}
-		return s / float64(o.BatchSize)
+		return tr.net.run(archs, tr.labels, smoothing, false, 0) / float64(o.BatchSize)
 	}
 	tr.forwardBackward(rng, archs, smoothing)
 	a0 := archs[0]

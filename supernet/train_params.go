@@ -18,6 +18,7 @@ type param struct {
 	w, g  []float32
 	m, v  []float32
 	decay bool // weight decay applies (not for 1-D tensors and tokens, as timm's optimizer)
+	off   int  // where g starts in supernetParams.grad
 }
 
 // mat views the tensor (data is w or g) as a matrix: first axis × the product of the rest,
@@ -65,6 +66,9 @@ type supernetParams struct {
 	normW, normB *param
 	headW, headB *param
 	trainable    []*param // everything but BatchNorm running statistics
+	// grad holds every trainable tensor's gradient back to back (param.g is its part), so
+	// gradients are zeroed and summed across training lanes in single passes.
+	grad []float32
 }
 
 // newSupernetParams allocates the supernet's tensors for space s and initialises them as the
@@ -77,6 +81,7 @@ func newSupernetParams(s Space, in model.Input, dropPath float64, rng *rand.Rand
 		return nil, fmt.Errorf("space %s: largest architecture: %w", s.Name, err)
 	}
 	sp := &supernetParams{space: s, in: in, maxArch: a, byKey: map[string]*param{}, mid: a.Stem.Mid}
+	gradLen := 0
 	for _, ps := range model.ParamShapes(a, in) {
 		n := 1
 		for _, d := range ps.Shape {
@@ -85,12 +90,18 @@ func newSupernetParams(s Space, in model.Input, dropPath float64, rng *rand.Rand
 		p := &param{key: ps.Key, shape: ps.Shape, w: make([]float32, n)}
 		buffer := strings.HasSuffix(p.key, "running_mean") || strings.HasSuffix(p.key, "running_var")
 		if !buffer {
-			p.g, p.m, p.v = make([]float32, n), make([]float32, n), make([]float32, n)
+			p.m, p.v = make([]float32, n), make([]float32, n)
 			p.decay = len(p.shape) > 1 && p.key != "tokens"
+			p.off = gradLen
+			gradLen += n
 			sp.trainable = append(sp.trainable, p)
 		}
 		sp.all = append(sp.all, p)
 		sp.byKey[p.key] = p
+	}
+	sp.grad = make([]float32, gradLen)
+	for _, p := range sp.trainable {
+		p.g = sp.grad[p.off : p.off+len(p.w)]
 	}
 	get := func(k string) *param {
 		p := sp.byKey[k]
@@ -202,11 +213,7 @@ func (sp *supernetParams) weights() model.Weights {
 	return w
 }
 
-func (sp *supernetParams) zeroGrad() {
-	for _, p := range sp.trainable {
-		clear(p.g)
-	}
-}
+func (sp *supernetParams) zeroGrad() { clear(sp.grad) }
 
 // setWeights copies w into the supernet's tensors (all of them must be present, at exactly
 // the supernet's shapes), e.g. to continue from a published supernet. Moments are left alone.

@@ -75,12 +75,7 @@ func TestTrainForwardReference(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", c.Name, err)
 		}
-		for i := range net.acts {
-			for j := range net.acts[i].drop1 {
-				net.acts[i].drop1[j], net.acts[i].drop2[j] = 1, 1
-			}
-		}
-		net.groupForward(a, 0, make([]int, n), 0)
+		net.run([]model.Arch{a}, make([]int, n), 0, false, 0)
 		var maxDiff float64
 		k := a.Head.Classes
 		for img, row := range c.Logits {
