@@ -42,21 +42,29 @@ func (a Attention) probs(p []float32, img, h int) gemm.Mat {
 // AttentionForward computes, per (image, head), P = softmax(q·kᵀ/√D) and out_h = P·v.
 // out (Images·Tokens, Heads·HeadDim); probs (ProbsLen) keeps P for backward.
 func AttentionForward(e *Exec, a Attention, out, qkv gemm.Mat, probs []float32) {
+	n := a.Images * a.Heads
+	if e.serial(n, 1) {
+		a.forward(e.Gemm, out, qkv, probs, 0, n)
+		return
+	}
+	e.For(n, 1, func(lo, hi int) { a.forward(e.Gemm, out, qkv, probs, lo, hi) })
+}
+
+// forward runs the (image, head) pairs ih in [lo, hi), ih = image·Heads + head.
+func (a Attention) forward(be gemm.Backend, out, qkv gemm.Mat, probs []float32, lo, hi int) {
 	scale := a.scale()
-	e.For(a.Images*a.Heads, 1, func(lo, hi int) {
-		for ih := lo; ih < hi; ih++ {
-			img, h := ih/a.Heads, ih%a.Heads
-			q, k, v := a.views(qkv, img, h)
-			p := a.probs(probs, img, h)
-			gemm.Mul(e.Gemm, false, true, scale, q, k, 0, p)
-			for i := 0; i < p.Rows; i++ {
-				r := row(p, i)
-				vecmath.Softmax(r, r, 1)
-			}
-			o := out.Sub(img*a.Tokens, (img+1)*a.Tokens, h*a.HeadDim, (h+1)*a.HeadDim)
-			gemm.Mul(e.Gemm, false, false, 1, p, v, 0, o)
+	for ih := lo; ih < hi; ih++ {
+		img, h := ih/a.Heads, ih%a.Heads
+		q, k, v := a.views(qkv, img, h)
+		p := a.probs(probs, img, h)
+		gemm.Mul(be, false, true, scale, q, k, 0, p)
+		for i := 0; i < p.Rows; i++ {
+			r := row(p, i)
+			vecmath.Softmax(r, r, 1)
 		}
-	})
+		o := out.Sub(img*a.Tokens, (img+1)*a.Tokens, h*a.HeadDim, (h+1)*a.HeadDim)
+		gemm.Mul(be, false, false, 1, p, v, 0, o)
+	}
 }
 
 // AttentionBackward adds the gradients of AttentionForward into dqkv (laid out like qkv):
@@ -66,23 +74,33 @@ func AttentionForward(e *Exec, a Attention, out, qkv gemm.Mat, probs []float32) 
 //
 // scratch holds Workers·ScratchLen floats.
 func AttentionBackward(e *Exec, a Attention, dqkv, dout, qkv gemm.Mat, probs, scratch []float32) {
+	n, t := a.Images*a.Heads, a.Tokens
+	if e.serial(n, 1) {
+		a.backward(e.Gemm, dqkv, dout, qkv, probs, scratch[:t*t], 0, n)
+		return
+	}
+	e.ForWorker(n, 1, func(w, lo, hi int) {
+		a.backward(e.Gemm, dqkv, dout, qkv, probs, scratch[w*t*t:(w+1)*t*t], lo, hi)
+	})
+}
+
+// backward runs the (image, head) pairs in [lo, hi) with dP in scratch (ScratchLen floats).
+func (a Attention) backward(be gemm.Backend, dqkv, dout, qkv gemm.Mat, probs, scratch []float32, lo, hi int) {
 	scale := a.scale()
 	t := a.Tokens
-	e.ForWorker(a.Images*a.Heads, 1, func(w, lo, hi int) {
-		dp := gemm.NewMat(t, t, scratch[w*t*t:(w+1)*t*t])
-		for ih := lo; ih < hi; ih++ {
-			img, h := ih/a.Heads, ih%a.Heads
-			q, k, v := a.views(qkv, img, h)
-			dq, dk, dv := a.views(dqkv, img, h)
-			p := a.probs(probs, img, h)
-			do := dout.Sub(img*t, (img+1)*t, h*a.HeadDim, (h+1)*a.HeadDim)
-			gemm.Mul(e.Gemm, true, false, 1, p, do, 1, dv)
-			gemm.Mul(e.Gemm, false, true, 1, do, v, 0, dp)
-			for i := 0; i < t; i++ {
-				vecmath.SoftmaxBackwardInPlace(row(dp, i), row(p, i), 1)
-			}
-			gemm.Mul(e.Gemm, false, false, scale, dp, k, 1, dq)
-			gemm.Mul(e.Gemm, true, false, scale, dp, q, 1, dk)
+	dp := gemm.NewMat(t, t, scratch)
+	for ih := lo; ih < hi; ih++ {
+		img, h := ih/a.Heads, ih%a.Heads
+		q, k, v := a.views(qkv, img, h)
+		dq, dk, dv := a.views(dqkv, img, h)
+		p := a.probs(probs, img, h)
+		do := dout.Sub(img*t, (img+1)*t, h*a.HeadDim, (h+1)*a.HeadDim)
+		gemm.Mul(be, true, false, 1, p, do, 1, dv)
+		gemm.Mul(be, false, true, 1, do, v, 0, dp)
+		for i := 0; i < t; i++ {
+			vecmath.SoftmaxBackwardInPlace(row(dp, i), row(p, i), 1)
 		}
-	})
+		gemm.Mul(be, false, false, scale, dp, k, 1, dq)
+		gemm.Mul(be, true, false, scale, dp, q, 1, dk)
+	}
 }

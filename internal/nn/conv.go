@@ -27,64 +27,79 @@ func (c Conv) ColsCols() int { return c.InC * c.K * c.K }
 
 // Im2col fills cols (ColsRows, ColsCols) from x, with zeros where the kernel covers padding.
 func Im2col(e *Exec, c Conv, cols, x gemm.Mat) {
+	n := c.Images * c.OutH()
+	if e.serial(n, 4) {
+		c.im2col(cols, x, 0, n)
+		return
+	}
+	e.For(n, 4, func(lo, hi int) { c.im2col(cols, x, lo, hi) })
+}
+
+// im2col fills the cols rows of output rows r in [lo, hi), r = image·OutH + oy.
+func (c Conv) im2col(cols, x gemm.Mat, lo, hi int) {
 	oh, ow, kk := c.OutH(), c.OutW(), c.K*c.K
-	e.For(c.Images*oh, 4, func(lo, hi int) {
-		for r := lo; r < hi; r++ {
-			n, oy := r/oh, r%oh
-			for ox := 0; ox < ow; ox++ {
-				dst := row(cols, r*ow+ox)
-				for ky := 0; ky < c.K; ky++ {
-					iy := oy*c.Stride - c.Pad + ky
-					for kx := 0; kx < c.K; kx++ {
-						ix := ox*c.Stride - c.Pad + kx
-						o := ky*c.K + kx
-						if iy < 0 || iy >= c.InH || ix < 0 || ix >= c.InW {
-							for ci := 0; ci < c.InC; ci++ {
-								dst[ci*kk+o] = 0
-							}
-							continue
-						}
-						src := x.Data[(n*c.InImageRows+c.InFirst+iy*c.InW+ix)*x.Stride:]
+	for r := lo; r < hi; r++ {
+		n, oy := r/oh, r%oh
+		for ox := 0; ox < ow; ox++ {
+			dst := row(cols, r*ow+ox)
+			for ky := 0; ky < c.K; ky++ {
+				iy := oy*c.Stride - c.Pad + ky
+				for kx := 0; kx < c.K; kx++ {
+					ix := ox*c.Stride - c.Pad + kx
+					o := ky*c.K + kx
+					if iy < 0 || iy >= c.InH || ix < 0 || ix >= c.InW {
 						for ci := 0; ci < c.InC; ci++ {
-							dst[ci*kk+o] = src[ci]
+							dst[ci*kk+o] = 0
 						}
+						continue
+					}
+					src := x.Data[(n*c.InImageRows+c.InFirst+iy*c.InW+ix)*x.Stride:]
+					for ci := 0; ci < c.InC; ci++ {
+						dst[ci*kk+o] = src[ci]
 					}
 				}
 			}
 		}
-	})
+	}
 }
 
 // Col2im adds the im2col gradient dcols back onto dx (the adjoint of Im2col). Images are
 // split across workers, so no two write the same row.
 func Col2im(e *Exec, c Conv, dx, dcols gemm.Mat) {
+	if e.serial(c.Images, 1) {
+		c.col2im(dx, dcols, 0, c.Images)
+		return
+	}
+	e.For(c.Images, 1, func(lo, hi int) { c.col2im(dx, dcols, lo, hi) })
+}
+
+// col2im adds the gradients of images [lo, hi).
+func (c Conv) col2im(dx, dcols gemm.Mat, lo, hi int) {
 	oh, ow, kk := c.OutH(), c.OutW(), c.K*c.K
-	e.For(c.Images, 1, func(lo, hi int) {
-		for n := lo; n < hi; n++ {
-			for oy := 0; oy < oh; oy++ {
-				for ox := 0; ox < ow; ox++ {
-					src := row(dcols, (n*oh+oy)*ow+ox)
-					for ky := 0; ky < c.K; ky++ {
-						iy := oy*c.Stride - c.Pad + ky
-						if iy < 0 || iy >= c.InH {
+	for n := lo; n < hi; n++ {
+		for oy := 0; oy < oh; oy++ {
+			for ox := 0; ox < ow; ox++ {
+				src := row(dcols, (n*oh+oy)*ow+ox)
+				for ky := 0; ky < c.K; ky++ {
+					iy := oy*c.Stride - c.Pad + ky
+					if iy < 0 || iy >= c.InH {
+						continue
+					}
+					for kx := 0; kx < c.K; kx++ {
+						ix := ox*c.Stride - c.Pad + kx
+						if ix < 0 || ix >= c.InW {
 							continue
 						}
-						for kx := 0; kx < c.K; kx++ {
-							ix := ox*c.Stride - c.Pad + kx
-							if ix < 0 || ix >= c.InW {
-								continue
-							}
-							o := ky*c.K + kx
-							dst := dx.Data[(n*c.InImageRows+c.InFirst+iy*c.InW+ix)*dx.Stride:]
-							for ci := 0; ci < c.InC; ci++ {
-								dst[ci] += src[ci*kk+o]
-							}
+						o := ky*c.K + kx
+						dst := dx.Data[(n*c.InImageRows+c.InFirst+iy*c.InW+ix)*dx.Stride:]
+						for ci := 0; ci < c.InC; ci++ {
+							dst[ci] += src[ci*kk+o]
 						}
 					}
 				}
 			}
 		}
-	})
+	}
 }
 
 // ConvForward computes y = im2col(x)·wᵀ + b, keeping cols for backward.

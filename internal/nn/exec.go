@@ -44,6 +44,13 @@ func (e *Exec) workers() int {
 	return e.Workers
 }
 
+// serial reports whether For(n, grain, ·) runs as one chunk on the calling goroutine. Kernels
+// then call their range function directly: a closure handed to For escapes to the heap, and
+// per-step allocations would follow every kernel call of a single-worker Exec.
+func (e *Exec) serial(n, grain int) bool {
+	return e.workers() == 1 || n <= max(grain, 1)
+}
+
 // For runs f over [0, n) split into at most Workers contiguous chunks of at least grain items,
 // in parallel, and returns when all are done. The split depends only on n, grain and
 // Workers, so per-chunk results are deterministic.

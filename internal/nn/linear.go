@@ -11,13 +11,21 @@ import (
 //	y (N, out).
 func LinearForward(e *Exec, y, x, w gemm.Mat, b []float32) {
 	e.Mul(false, true, 1, x, w, 0, y)
-	if b != nil {
-		b = b[:y.Cols]
-		e.For(y.Rows, 256, func(lo, hi int) {
-			for i := lo; i < hi; i++ {
-				vecmath.Add(row(y, i), b)
-			}
-		})
+	if b == nil {
+		return
+	}
+	if e.serial(y.Rows, 256) {
+		addRowVector(y, b, 0, y.Rows)
+		return
+	}
+	e.For(y.Rows, 256, func(lo, hi int) { addRowVector(y, b, lo, hi) })
+}
+
+// addRowVector adds b to rows [lo, hi) of y.
+func addRowVector(y gemm.Mat, b []float32, lo, hi int) {
+	b = b[:y.Cols]
+	for i := lo; i < hi; i++ {
+		vecmath.Add(row(y, i), b)
 	}
 }
 

@@ -11,35 +11,35 @@ import (
 // scale per sample (0 for a dropped path, 1/keep otherwise, as timm's drop_path); a nil scale
 // means 1 everywhere. x, f (Images·tokens, C).
 func ResidualForward(e *Exec, x, f gemm.Mat, tokens int, scale []float32) {
-	e.For(x.Rows, 64, func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			s := float32(1)
-			if scale != nil {
-				s = scale[i/tokens]
-			}
-			if s == 0 {
-				continue
-			}
-			vecmath.Axpy(s, row(f, i), row(x, i))
-		}
-	})
+	if e.serial(x.Rows, 64) {
+		scaledAddRows(x, f, tokens, scale, 0, x.Rows)
+		return
+	}
+	e.For(x.Rows, 64, func(lo, hi int) { scaledAddRows(x, f, tokens, scale, lo, hi) })
 }
 
 // ResidualBackward adds the branch gradient df[r] += scale[r/tokens]·dx[r]; the identity
 // path's gradient is dx itself, which the caller keeps.
 func ResidualBackward(e *Exec, df, dx gemm.Mat, tokens int, scale []float32) {
-	e.For(dx.Rows, 64, func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			s := float32(1)
-			if scale != nil {
-				s = scale[i/tokens]
-			}
-			if s == 0 {
-				continue
-			}
-			vecmath.Axpy(s, row(dx, i), row(df, i))
+	if e.serial(dx.Rows, 64) {
+		scaledAddRows(df, dx, tokens, scale, 0, dx.Rows)
+		return
+	}
+	e.For(dx.Rows, 64, func(lo, hi int) { scaledAddRows(df, dx, tokens, scale, lo, hi) })
+}
+
+// scaledAddRows adds scale[r/tokens]·src[r] to rows r in [lo, hi) of dst (nil scale: 1).
+func scaledAddRows(dst, src gemm.Mat, tokens int, scale []float32, lo, hi int) {
+	for i := lo; i < hi; i++ {
+		s := float32(1)
+		if scale != nil {
+			s = scale[i/tokens]
 		}
-	})
+		if s == 0 {
+			continue
+		}
+		vecmath.Axpy(s, row(src, i), row(dst, i))
+	}
 }
 
 // DropPathScales fills scale (one per sample) for drop probability p from uniform draws u in

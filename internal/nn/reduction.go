@@ -1,6 +1,9 @@
 package nn
 
-import "github.com/resnas/resnas/internal/gemm"
+import (
+	"github.com/resnas/resnas/internal/gemm"
+	"github.com/resnas/resnas/internal/vecmath"
+)
 
 // Reduction is the residual spatial reduction (reference.md §3.5) on a token sequence with one
 // class token: input (Images·(1+Grid²), In), output (Images·(1+(Grid/2)²), Out), Out ≥ In.
@@ -54,33 +57,39 @@ func clsRows(m gemm.Mat, images, tokens int) gemm.Mat {
 
 // ReductionForward computes y from x (see Reduction).
 func ReductionForward(e *Exec, r Reduction, y, x gemm.Mat, p ReductionParams, b ReductionBuffers) {
-	ti, to, og := r.InTokens(), r.OutTokens(), r.OutGrid()
+	ti, to := r.InTokens(), r.OutTokens()
 	LayerNormForward(e, b.XN, x, p.NormW, p.NormB, b.Mean, b.Rstd)
 	ConvForward(e, r.Conv(), b.ConvOut, b.Cols, b.XN, p.ConvW, p.ConvB)
 	LinearForward(e, clsRows(y, r.Images, to), clsRows(b.XN, r.Images, ti), p.TokW, p.TokB)
-	e.For(r.Images, 1, func(lo, hi int) {
-		for n := lo; n < hi; n++ {
-			yc, xc := row(y, n*to), row(x, n*ti)
-			for j := 0; j < r.In; j++ {
-				yc[j] += xc[j]
-			}
-			for oy := 0; oy < og; oy++ {
-				for ox := 0; ox < og; ox++ {
-					pi := oy*og + ox
-					yr, cr, pr := row(y, n*to+1+pi), row(b.ConvOut, n*og*og+pi), row(p.Pos, pi)
-					for j := range yr {
-						yr[j] = cr[j] + pr[j]
-					}
-					i00 := n*ti + 1 + 2*oy*r.Grid + 2*ox
-					a, bb := row(x, i00), row(x, i00+1)
-					c, d := row(x, i00+r.Grid), row(x, i00+r.Grid+1)
-					for j := 0; j < r.In; j++ {
-						yr[j] += 0.25 * (a[j] + bb[j] + c[j] + d[j])
-					}
+	pos, convOut := p.Pos, b.ConvOut // captured alone: p and b stay on the stack
+	if e.serial(r.Images, 1) {
+		r.forwardSkips(y, x, pos, convOut, 0, r.Images)
+		return
+	}
+	e.For(r.Images, 1, func(lo, hi int) { r.forwardSkips(y, x, pos, convOut, lo, hi) })
+}
+
+// forwardSkips completes images [lo, hi) of y: the class token's skip path, and conv output +
+// pos_embed + the 2×2 average of the input patches.
+func (r Reduction) forwardSkips(y, x, pos, convOut gemm.Mat, lo, hi int) {
+	ti, to, og := r.InTokens(), r.OutTokens(), r.OutGrid()
+	for n := lo; n < hi; n++ {
+		vecmath.Add(row(y, n*to)[:r.In], row(x, n*ti))
+		for oy := 0; oy < og; oy++ {
+			for ox := 0; ox < og; ox++ {
+				pi := oy*og + ox
+				yr := row(y, n*to+1+pi)
+				copy(yr, row(convOut, n*og*og+pi))
+				vecmath.Add(yr, row(pos, pi))
+				i00 := n*ti + 1 + 2*oy*r.Grid + 2*ox
+				a, bb := row(x, i00), row(x, i00+1)
+				c, d := row(x, i00+r.Grid), row(x, i00+r.Grid+1)
+				for j := 0; j < r.In; j++ {
+					yr[j] += 0.25 * (a[j] + bb[j] + c[j] + d[j])
 				}
 			}
 		}
-	})
+	}
 }
 
 // ReductionBackward adds the gradients of ReductionForward into dx and g (same views as p, of
@@ -91,40 +100,50 @@ func ReductionBackward(e *Exec, r Reduction, dx, dy, x gemm.Mat, p, g ReductionP
 		clear(row(b.DXN, i))
 	}
 	// Skip paths, conv-output gradient gathered densely, and pos_embed's gradient.
-	e.For(r.Images, 1, func(lo, hi int) {
-		for n := lo; n < hi; n++ {
-			dc, dyc := row(dx, n*ti), row(dy, n*to)
-			for j := 0; j < r.In; j++ {
-				dc[j] += dyc[j]
-			}
-			for oy := 0; oy < og; oy++ {
-				for ox := 0; ox < og; ox++ {
-					pi := oy*og + ox
-					dyr := row(dy, n*to+1+pi)
-					copy(row(b.DConv, n*og*og+pi), dyr)
-					i00 := n*ti + 1 + 2*oy*r.Grid + 2*ox
-					for _, i := range [4]int{i00, i00 + 1, i00 + r.Grid, i00 + r.Grid + 1} {
-						dr := row(dx, i)
-						for j := 0; j < r.In; j++ {
-							dr[j] += 0.25 * dyr[j]
-						}
-					}
-				}
-			}
-		}
-	})
-	e.For(og*og, 1, func(lo, hi int) {
-		for pi := lo; pi < hi; pi++ {
-			gp := row(g.Pos, pi)
-			for n := 0; n < r.Images; n++ {
-				for j, v := range row(dy, n*to+1+pi) {
-					gp[j] += v
-				}
-			}
-		}
-	})
+	dConv, gPos := b.DConv, g.Pos // captured alone: b and g stay on the stack
+	if e.serial(r.Images, 1) {
+		r.backwardSkips(dx, dy, dConv, 0, r.Images)
+	} else {
+		e.For(r.Images, 1, func(lo, hi int) { r.backwardSkips(dx, dy, dConv, lo, hi) })
+	}
+	if e.serial(og*og, 1) {
+		r.posGrad(gPos, dy, 0, og*og)
+	} else {
+		e.For(og*og, 1, func(lo, hi int) { r.posGrad(gPos, dy, lo, hi) })
+	}
 	ConvBackward(e, r.Conv(), b.DXN, g.ConvW, g.ConvB, b.DConv, b.Cols, b.DCols, p.ConvW)
 	LinearBackward(e, clsRows(b.DXN, r.Images, ti), g.TokW, g.TokB,
 		clsRows(dy, r.Images, to), clsRows(b.XN, r.Images, ti), p.TokW)
 	LayerNormBackward(e, dx, g.NormW, g.NormB, b.DXN, x, p.NormW, b.Mean, b.Rstd)
+}
+
+// backwardSkips adds the skip paths' gradients of images [lo, hi) into dx and gathers the
+// conv output's gradient densely into dConv.
+func (r Reduction) backwardSkips(dx, dy, dConv gemm.Mat, lo, hi int) {
+	ti, to, og := r.InTokens(), r.OutTokens(), r.OutGrid()
+	for n := lo; n < hi; n++ {
+		vecmath.Add(row(dx, n*ti), row(dy, n*to)[:r.In])
+		for oy := 0; oy < og; oy++ {
+			for ox := 0; ox < og; ox++ {
+				pi := oy*og + ox
+				dyr := row(dy, n*to+1+pi)
+				copy(row(dConv, n*og*og+pi), dyr)
+				i00 := n*ti + 1 + 2*oy*r.Grid + 2*ox
+				for _, i := range [4]int{i00, i00 + 1, i00 + r.Grid, i00 + r.Grid + 1} {
+					vecmath.Axpy(0.25, dyr[:r.In], row(dx, i))
+				}
+			}
+		}
+	}
+}
+
+// posGrad adds pos_embed's gradient at output patches [lo, hi), summed over images in order.
+func (r Reduction) posGrad(gPos, dy gemm.Mat, lo, hi int) {
+	to := r.OutTokens()
+	for pi := lo; pi < hi; pi++ {
+		gp := row(gPos, pi)
+		for n := 0; n < r.Images; n++ {
+			vecmath.Add(gp, row(dy, n*to+1+pi))
+		}
+	}
 }
