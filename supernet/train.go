@@ -326,7 +326,7 @@ func (t *trainer) trainStep(rng *rand.Rand, epoch int, lr float64) float64 {
 	}
 	loss := t.forwardBackward(rng, archs, float32(o.LabelSmoothing))
 	t.step++
-	t.adam.step(t.e, t.p.trainable, lr, t.step)
+	t.adam.step(t.e, t.p, lr, t.step)
 	return loss
 }
 

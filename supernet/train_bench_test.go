@@ -54,7 +54,7 @@ func benchTrainStep(b *testing.B, largest bool) {
 		tr.loadBatch(rng)
 		tr.forwardBackward(rng, archs, 0.1)
 		tr.step++
-		tr.adam.step(tr.e, tr.p.trainable, 1e-3, tr.step)
+		tr.adam.step(tr.e, tr.p, 1e-3, tr.step)
 	}
 	step() // warm caches
 	b.ResetTimer()

@@ -18,7 +18,7 @@ type param struct {
 	w, g  []float32
 	m, v  []float32
 	decay bool // weight decay applies (not for 1-D tensors and tokens, as timm's optimizer)
-	off   int  // where g starts in supernetParams.grad
+	off   int  // where a trainable tensor starts in supernetParams' slabs
 }
 
 // mat views the tensor (data is w or g) as a matrix: first axis × the product of the rest,
@@ -66,9 +66,9 @@ type supernetParams struct {
 	normW, normB *param
 	headW, headB *param
 	trainable    []*param // everything but BatchNorm running statistics
-	// grad holds every trainable tensor's gradient back to back (param.g is its part), so
-	// gradients are zeroed and summed across training lanes in single passes.
-	grad []float32
+	// The trainable tensors' weights, gradients and AdamW moments, each back to back in
+	// trainable order (param.w, g, m, v are parts at param.off).
+	weight, grad, m, v []float32
 }
 
 // newSupernetParams allocates the supernet's tensors for space s and initialises them as the
@@ -81,27 +81,43 @@ func newSupernetParams(s Space, in model.Input, dropPath float64, rng *rand.Rand
 		return nil, fmt.Errorf("space %s: largest architecture: %w", s.Name, err)
 	}
 	sp := &supernetParams{space: s, in: in, maxArch: a, byKey: map[string]*param{}, mid: a.Stem.Mid}
-	gradLen := 0
-	for _, ps := range model.ParamShapes(a, in) {
+	// Trainable tensors live back to back in one slab per role (weights, gradients, moments),
+	// at the same offsets, so the optimizer and the gradient reduction run in flat passes.
+	shapes := model.ParamShapes(a, in)
+	size := func(shape []int) int {
 		n := 1
-		for _, d := range ps.Shape {
+		for _, d := range shape {
 			n *= d
 		}
-		p := &param{key: ps.Key, shape: ps.Shape, w: make([]float32, n)}
-		buffer := strings.HasSuffix(p.key, "running_mean") || strings.HasSuffix(p.key, "running_var")
-		if !buffer {
-			p.m, p.v = make([]float32, n), make([]float32, n)
+		return n
+	}
+	isBuffer := func(key string) bool {
+		return strings.HasSuffix(key, "running_mean") || strings.HasSuffix(key, "running_var")
+	}
+	slabLen := 0
+	for _, ps := range shapes {
+		if !isBuffer(ps.Key) {
+			slabLen += size(ps.Shape)
+		}
+	}
+	sp.weight, sp.grad = make([]float32, slabLen), make([]float32, slabLen)
+	sp.m, sp.v = make([]float32, slabLen), make([]float32, slabLen)
+	off := 0
+	for _, ps := range shapes {
+		n := size(ps.Shape)
+		p := &param{key: ps.Key, shape: ps.Shape}
+		if isBuffer(p.key) {
+			p.w = make([]float32, n)
+		} else {
+			p.off = off
+			off += n
+			p.w, p.g = sp.weight[p.off:p.off+n:p.off+n], sp.grad[p.off:p.off+n:p.off+n]
+			p.m, p.v = sp.m[p.off:p.off+n:p.off+n], sp.v[p.off:p.off+n:p.off+n]
 			p.decay = len(p.shape) > 1 && p.key != "tokens"
-			p.off = gradLen
-			gradLen += n
 			sp.trainable = append(sp.trainable, p)
 		}
 		sp.all = append(sp.all, p)
 		sp.byKey[p.key] = p
-	}
-	sp.grad = make([]float32, gradLen)
-	for _, p := range sp.trainable {
-		p.g = sp.grad[p.off : p.off+len(p.w)]
 	}
 	get := func(k string) *param {
 		p := sp.byKey[k]
