@@ -21,13 +21,15 @@ type tinyWorld struct {
 	src, train, test, ckpt string
 }
 
-func newTinyWorld(t *testing.T) tinyWorld {
+func newTinyWorld(t *testing.T) tinyWorld { return newWorld(t, 120) }
+
+// newWorld is newTinyWorld with n images.
+func newWorld(t *testing.T, n int) tinyWorld {
 	t.Helper()
 	dir := t.TempDir()
 	w := tinyWorld{src: filepath.Join(dir, "idx"), train: filepath.Join(dir, "train"), test: filepath.Join(dir, "test"), ckpt: filepath.Join(dir, "random.safetensors")}
 	os.MkdirAll(w.src, 0o755)
 	rng := rand.New(rand.NewPCG(3, 4))
-	n := 120
 	img := make([]byte, 16+n*28*28)
 	binary.BigEndian.PutUint32(img[0:], 0x803)
 	binary.BigEndian.PutUint32(img[4:], uint32(n))
