@@ -175,3 +175,38 @@ func TestTrainEvalExport(t *testing.T) {
 		t.Fatalf("eval of the exported sub-network: %s", errs)
 	}
 }
+
+// TestBadData: damaged or mismatched shards give one line naming the problem.
+func TestBadData(t *testing.T) {
+	w := newTinyWorld(t)
+	// A flipped byte in a copy of the test shards.
+	flipped := filepath.Join(t.TempDir(), "flipped")
+	os.MkdirAll(flipped, 0o755)
+	ents, _ := os.ReadDir(w.test)
+	var shard string
+	for _, e := range ents {
+		b, _ := os.ReadFile(filepath.Join(w.test, e.Name()))
+		if strings.HasSuffix(e.Name(), ".bin") {
+			b[len(b)-1] ^= 0x40
+			shard = e.Name()
+		}
+		os.WriteFile(filepath.Join(flipped, e.Name()), b, 0o644)
+	}
+	empty := t.TempDir()
+	for _, c := range []struct {
+		name      string
+		args      []string
+		fragments []string
+	}{
+		{"flipped byte", []string{"eval", "--checkpoint", w.ckpt, "--arch", "max", "--data", flipped}, []string{shard, "sha256"}},
+		{"missing manifest", []string{"eval", "--checkpoint", w.ckpt, "--arch", "max", "--data", empty}, []string{"manifest.json"}},
+		{"wrong image size for the checkpoint", []string{"eval", "--checkpoint", devDir + "supernet.pth.tar", "--arch", "max", "--data", w.test}, []string{"32×32", "112×112"}},
+		{"train data of another geometry", []string{"train", "--space", "dev-small", "--data", w.train, "--epochs", "1", "--out", filepath.Join(t.TempDir(), "x.safetensors")}, []string{"dev-small"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			code, out, errs := runCmd(t, c.args...)
+			wantOneLineError(t, code, out, errs, c.fragments...)
+			t.Logf("%s", strings.TrimSpace(errs))
+		})
+	}
+}
