@@ -79,7 +79,7 @@ func (o *oracle) probeCost(y *G.Node, r []float32, rows, cols int) *G.Node {
 func closeTo(t *testing.T, name string, got, want []float32, tol float64) {
 	t.Helper()
 	if len(got) != len(want) {
-		t.Fatalf("%s: %d values, gorgonia %d", name, len(got), len(want))
+		t.Fatalf("%s: %d values, reference %d", name, len(got), len(want))
 	}
 	var maxDiff, maxAbs float64
 	for i := range got {
@@ -87,9 +87,9 @@ func closeTo(t *testing.T, name string, got, want []float32, tol float64) {
 		maxAbs = max(maxAbs, math.Abs(float64(want[i])))
 	}
 	if maxDiff > tol*max(maxAbs, 1) {
-		t.Errorf("%s: max |ours − gorgonia| = %.3g (max |gorgonia| %.3g)", name, maxDiff, maxAbs)
+		t.Errorf("%s: max |ours − reference| = %.3g (max |reference| %.3g)", name, maxDiff, maxAbs)
 	} else {
-		t.Logf("%s: max |ours − gorgonia| = %.2g", name, maxDiff)
+		t.Logf("%s: max |ours − reference| = %.2g", name, maxDiff)
 	}
 }
 

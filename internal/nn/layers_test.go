@@ -421,3 +421,57 @@ func TestReductionGrad(t *testing.T) {
 	checkGrad(t, "token_transform.bias", tb, gtb, []int{0, 1, 2, 3, 4}, loss)
 	outsideUntouched(t, "patch_reduce.weight grad", gcw.Data, r.Out, r.In*9, inMax*9, 0)
 }
+
+// TestConvStreamedMatchesConv runs enough images for several cache-sized chunks per worker
+// (with a chunk cut short at each worker's end) and compares the streamed convolution with
+// ConvForward/ConvBackward; the per-worker weight gradients must sum to the whole one.
+func TestConvStreamedMatchesConv(t *testing.T) {
+	e := testExec()
+	rng := rand.New(rand.NewPCG(15, 16))
+	// 6×6 outputs per image: 14 images per 512-row chunk, 37 images in all.
+	c := Conv{Images: 37, InH: 12, InW: 12, InC: 3, K: 3, Stride: 2, Pad: 1, InImageRows: 145, InFirst: 1}
+	const cout, cinMax = 5, 4
+	x := gemm.NewMat(c.Images*c.InImageRows, c.InC, randSlice(rng, c.Images*c.InImageRows*c.InC, 1))
+	W := gemm.NewMat(cout, cinMax*9, randSlice(rng, cout*cinMax*9, 0.5)).Sub(0, cout, 0, c.InC*9)
+	b := randSlice(rng, cout, 0.5)
+	dy := gemm.NewMat(c.ColsRows(), cout, randSlice(rng, c.ColsRows()*cout, 1))
+
+	cols := gemm.NewMat(c.ColsRows(), c.ColsCols(), zeros(c.ColsRows()*c.ColsCols()))
+	dcols := gemm.NewMat(cols.Rows, cols.Cols, zeros(cols.Rows*cols.Cols))
+	y := gemm.NewMat(c.ColsRows(), cout, zeros(c.ColsRows()*cout))
+	dx := gemm.NewMat(x.Rows, x.Cols, zeros(x.Rows*x.Cols))
+	dW := gemm.NewMat(cout, cinMax*9, zeros(cout*cinMax*9)).Sub(0, cout, 0, c.InC*9)
+	db := zeros(cout)
+	ConvForward(e, c, y, cols, x, W, b)
+	ConvBackward(e, c, dx, dW, db, dy, cols, dcols, W)
+
+	scratch := zeros(e.Workers * c.StreamScratchLen())
+	for i := range scratch {
+		scratch[i] = float32(math.NaN()) // scratch contents must never leak into results
+	}
+	y2 := gemm.NewMat(c.ColsRows(), cout, zeros(c.ColsRows()*cout))
+	dx2 := gemm.NewMat(x.Rows, x.Cols, zeros(x.Rows*x.Cols))
+	dWs := make([]gemm.Mat, e.Workers)
+	for k := range dWs {
+		dWs[k] = gemm.NewMat(cout, cinMax*9, zeros(cout*cinMax*9)).Sub(0, cout, 0, c.InC*9)
+	}
+	db2 := zeros(cout)
+	ConvForwardStreamed(e, c, y2, x, W, b, scratch)
+	ConvBackwardStreamed(e, c, dx2, dWs, db2, dy, x, W, scratch)
+	dW2 := zeros(cout * c.InC * 9)
+	for _, d := range dWs {
+		for i := 0; i < cout; i++ {
+			for j := 0; j < c.InC*9; j++ {
+				dW2[i*c.InC*9+j] += d.At(i, j)
+			}
+		}
+	}
+	dW1 := zeros(cout * c.InC * 9)
+	for i := 0; i < cout; i++ {
+		copy(dW1[i*c.InC*9:(i+1)*c.InC*9], dW.Row(i))
+	}
+	closeTo(t, "y", y2.Data, y.Data, 1e-5)
+	closeTo(t, "dx", dx2.Data, dx.Data, 1e-5)
+	closeTo(t, "dW", dW2, dW1, 1e-4)
+	closeTo(t, "db", db2, db, 1e-5)
+}
