@@ -363,5 +363,6 @@ func (t *trainer) forwardBackward(rng *rand.Rand, archs []model.Arch, smoothing 
 	net.stemForward()
 	sum := net.run(archs, t.labels, smoothing, true, 1/float32(t.opts.BatchSize))
 	net.stemBackward()
+	net.reduceGrads()
 	return sum / float64(t.opts.BatchSize)
 }

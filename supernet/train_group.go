@@ -11,14 +11,17 @@ import (
 // the stem output (stemForward must have run) to the per-image losses, every lane on its
 // share of each group, in parallel, and returns the summed loss. With train set it also
 // back-propagates the loss scaled by lossScale (1/batch for the batch-mean loss) into the
-// parameter gradients and t.dStemOut (which it clears first): the lanes' gradients end up
-// summed into the parameters' own. Drop-path scales must already be in t.drop.
+// lanes' gradients and t.dStemOut (which it clears first); reduceGrads sums the lanes'
+// gradients into the parameters' own. Drop-path scales must already be in t.drop.
 func (t *trainNet) run(archs []model.Arch, labels []int, smoothing float32, train bool, lossScale float32) float64 {
 	if train {
 		clear(t.dStemOut)
 	}
 	t.e.For(len(t.lanes), 1, func(lo, hi int) {
 		for _, ln := range t.lanes[lo:hi] {
+			if ln.hi == ln.lo {
+				continue // fewer images per group than lanes
+			}
 			for a, arch := range archs {
 				ln.forward(t, arch, a*t.group, labels, smoothing)
 				if train {
@@ -27,9 +30,6 @@ func (t *trainNet) run(archs []model.Arch, labels []int, smoothing float32, trai
 			}
 		}
 	})
-	if train && len(t.lanes) > 1 {
-		t.reduceGrads()
-	}
 	var sum float64
 	for _, v := range t.losses[:len(archs)*t.group] {
 		sum += float64(v)
@@ -40,6 +40,9 @@ func (t *trainNet) run(archs []model.Arch, labels []int, smoothing float32, trai
 // reduceGrads adds the other lanes' gradients into the first lane's (the parameters' own), in
 // lane order, and clears them for the next step.
 func (t *trainNet) reduceGrads() {
+	if len(t.lanes) == 1 {
+		return
+	}
 	dst := t.p.grad
 	t.e.For(len(dst), 1<<14, func(lo, hi int) {
 		for _, ln := range t.lanes[1:] {

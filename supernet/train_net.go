@@ -3,6 +3,7 @@ package supernet
 import (
 	"github.com/resnas/resnas/internal/gemm"
 	"github.com/resnas/resnas/internal/nn"
+	"github.com/resnas/resnas/internal/vecmath"
 	"github.com/resnas/resnas/model"
 )
 
@@ -29,10 +30,11 @@ type trainNet struct {
 	// Stem over the whole batch, channels-last.
 	img                     []float32 // batch·S² × Cin
 	stemConv                [3]nn.Conv
-	cols, dcols             [3][]float32
+	convScratch             []float32    // the streamed convolutions' per-worker im2col chunks
 	convOut, pre, post      [3][]float32 // conv output, BN output, ReLU output
 	bnMean, bnRstd          [3][]float32
-	stemOut, dStemOut, dTmp []float32 // post[2] + post[0], its gradient, scratch
+	stemOut, dStemOut, dTmp []float32  // post[2] + post[0], its gradient, scratch
+	convGrads               []gemm.Mat // a stem convolution's weight gradient in each lane
 	dPre, dConvStem         []float32
 	bnPartial               []float64
 
@@ -83,16 +85,15 @@ func newTrainNet(e *nn.Exec, p *supernetParams, batch, group int) *trainNet {
 	t.stemConv[1] = nn.Conv{Images: batch, InH: h1, InW: h1, InC: m, K: 3, Stride: 1, Pad: 1, InImageRows: h1 * h1}
 	t.stemConv[2] = t.stemConv[1]
 	rows := batch * h1 * h1
+	scratch := 0
 	for i, c := range t.stemConv {
-		t.cols[i] = make([]float32, c.ColsRows()*c.ColsCols())
+		scratch = max(scratch, c.StreamScratchLen())
 		t.convOut[i] = make([]float32, rows*m)
 		t.pre[i] = make([]float32, rows*m)
 		t.post[i] = make([]float32, rows*m)
 		t.bnMean[i], t.bnRstd[i] = make([]float32, m), make([]float32, m)
 	}
-	t.dcols[0] = nil // the input image needs no gradient
-	t.dcols[1] = make([]float32, len(t.cols[1]))
-	t.dcols[2] = t.dcols[1]
+	t.convScratch = make([]float32, max(1, e.Workers)*scratch)
 	t.stemOut, t.dStemOut, t.dTmp, t.dPre = make([]float32, rows*m), make([]float32, rows*m), make([]float32, rows*m), make([]float32, rows*m)
 	t.dConvStem = make([]float32, rows*m)
 	t.bnPartial = make([]float64, 2*max(1, e.Workers)*m)
@@ -107,8 +108,11 @@ func newTrainNet(e *nn.Exec, p *supernetParams, batch, group int) *trainNet {
 	cls := a.Head.Classes
 	t.logits, t.probs, t.losses = make([]float32, batch*cls), make([]float32, batch*cls), make([]float32, batch)
 
-	w := min(max(1, e.Workers), group)
+	// One lane per worker (the stem's convolutions give worker k's weight gradient to lane k);
+	// with fewer images per group than workers, some lanes have none.
+	w := max(1, e.Workers)
 	t.lanes = make([]*lane, w)
+	t.convGrads = make([]gemm.Mat, w)
 	for i := range t.lanes {
 		l := newLane(p, group*i/w, group*(i+1)/w, h1)
 		l.e = &nn.Exec{Gemm: e.Gemm, Workers: 1}
@@ -212,7 +216,7 @@ func (t *trainNet) stemForward() {
 		w := p.conv[i].mat(p.conv[i].w)
 		rows := c.ColsRows()
 		co, pre := dense(t.convOut[i], rows, m), dense(t.pre[i], rows, m)
-		nn.ConvForward(e, c, co, dense(t.cols[i], rows, c.ColsCols()), in, w, nil)
+		nn.ConvForwardStreamed(e, c, co, in, w, nil, t.convScratch)
 		bn := p.bn[i]
 		if t.bnEval {
 			nn.BatchNormEvalForward(e, pre, co, bn.w.w, bn.b.w, bn.mean.w, bn.vari.w, t.bnMean[i], t.bnRstd[i])
@@ -222,13 +226,22 @@ func (t *trainNet) stemForward() {
 		nn.ReLUForward(e, t.post[i], t.pre[i])
 		in = dense(t.post[i], rows, m)
 	}
-	for i := range t.stemOut {
-		t.stemOut[i] = t.post[2][i] + t.post[0][i]
+	copy(t.stemOut, t.post[2])
+	vecmath.Add(t.stemOut, t.post[0])
+}
+
+// stemInput is the input of stem convolution i: the image, or the previous ReLU's output.
+func (t *trainNet) stemInput(i int) gemm.Mat {
+	if i == 0 {
+		return dense(t.img, len(t.img)/t.p.in.Channels, t.p.in.Channels)
 	}
+	return dense(t.post[i-1], t.stemConv[i-1].ColsRows(), t.p.mid)
 }
 
 // stemBackward back-propagates t.dStemOut (the gradient of the stem output, accumulated by
-// every group's conv_proj) through the stem into the stem's parameter gradients.
+// every group's conv_proj) through the stem into the stem's parameter gradients: BatchNorm's
+// into the parameters' own, each convolution's into the lanes' (worker k's images into lane
+// k's), for reduceGrads to sum.
 func (t *trainNet) stemBackward() {
 	p, e, m := t.p, t.e, t.p.mid
 	rows := t.stemConv[0].ColsRows()
@@ -251,7 +264,7 @@ func (t *trainNet) stemBackward() {
 		} else {
 			nn.BatchNormTrainBackward(e, dConv, bn.w.g, bn.b.g, dPre, co, bn.w.w, t.bnMean[i], t.bnRstd[i], t.bnPartial)
 		}
-		var dIn gemm.Mat
+		var dIn gemm.Mat // none for the image
 		switch i {
 		case 2: // input post[1]: fresh gradient
 			dIn = zeroed(t.dStemOut, rows, m) // dStemOut is consumed (copied into dPost0 above)
@@ -259,10 +272,10 @@ func (t *trainNet) stemBackward() {
 		case 1: // input post[0]: add into its accumulator
 			dIn = dense(dPost0, rows, m)
 		}
-		var dcols gemm.Mat
-		if i > 0 {
-			dcols = dense(t.dcols[i], c.ColsRows(), c.ColsCols())
+		cw := p.conv[i]
+		for k, ln := range t.lanes {
+			t.convGrads[k] = cw.mat(ln.grad(cw))
 		}
-		nn.ConvBackward(e, c, dIn, p.conv[i].mat(p.conv[i].g), nil, dConv, dense(t.cols[i], c.ColsRows(), c.ColsCols()), dcols, p.conv[i].mat(p.conv[i].w))
+		nn.ConvBackwardStreamed(e, c, dIn, t.convGrads, nil, dConv, t.stemInput(i), cw.mat(cw.w), t.convScratch)
 	}
 }
