@@ -205,3 +205,40 @@ func TestEvaluateMatchesInference(t *testing.T) {
 		}
 	}
 }
+
+// TestGradientsAcrossWorkers computes one step's gradients with 1, 2 and 3 workers: the
+// lanes split each group's images differently (3 workers on groups of 2 images leave a lane
+// empty), and the stem's convolutions split the batch, yet every split must give the same
+// gradients up to float32 summation order.
+func TestGradientsAcrossWorkers(t *testing.T) {
+	var ref []float32
+	for _, workers := range []int{1, 2, 3} {
+		o := tinyOptions(newSynthImages(16, 1, 16, 5, 4))
+		o.BatchSize, o.ExamplesPerArch, o.Workers = 8, 2, workers
+		tr, err := newTrainer(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rng := rand.New(rand.NewPCG(5, 5))
+		for i := range tr.idx {
+			tr.idx[i] = i
+		}
+		tr.loadBatch(rng)
+		archs := SampleArchs(rng, o.Space, 5, 1, o.BatchSize/o.ExamplesPerArch)
+		tr.forwardBackward(rng, archs, 0.1)
+		if ref == nil {
+			ref = append([]float32(nil), tr.p.grad...)
+			continue
+		}
+		var maxDiff, maxAbs float64
+		for i, v := range tr.p.grad {
+			maxDiff = max(maxDiff, math.Abs(float64(v-ref[i])))
+			maxAbs = max(maxAbs, math.Abs(float64(ref[i])))
+		}
+		if maxDiff > 1e-5*max(maxAbs, 1) {
+			t.Errorf("%d workers: gradients differ from 1 worker's by up to %.3g (max |grad| %.3g)", workers, maxDiff, maxAbs)
+		} else {
+			t.Logf("%d workers: max |Δgrad| %.2g of %.2g", workers, maxDiff, maxAbs)
+		}
+	}
+}
