@@ -1,6 +1,9 @@
 package nn
 
-import "github.com/resnas/resnas/internal/gemm"
+import (
+	"github.com/resnas/resnas/internal/gemm"
+	"github.com/resnas/resnas/internal/vecmath"
+)
 
 // Conv is a 2-D convolution over channels-last (NHWC) activations, computed as im2col + GEMM.
 // Input pixel (iy, ix) of image n is row n·InImageRows + InFirst + iy·InW + ix of x, so a
@@ -133,9 +136,10 @@ const streamRows = 512
 func (c Conv) streamImages() int { return max(1, streamRows/(c.OutH()*c.OutW())) }
 
 // StreamScratchLen is the scratch one worker needs in ConvForwardStreamed and
-// ConvBackwardStreamed: an im2col chunk and its gradient.
-func (c Conv) StreamScratchLen() int {
-	return 2 * min(c.streamImages(), max(c.Images, 1)) * c.OutH() * c.OutW() * c.ColsCols()
+// ConvBackwardStreamed for cout output channels: an im2col chunk and its gradient, and the
+// weight and its gradient in tap-major order.
+func (c Conv) StreamScratchLen(cout int) int {
+	return 2*min(c.streamImages(), max(c.Images, 1))*c.OutH()*c.OutW()*c.ColsCols() + 2*cout*c.ColsCols()
 }
 
 // chunk describes images [first, first+m) of c's input as a convolution of its own (the
@@ -145,22 +149,123 @@ func (c Conv) chunk(first, m int) Conv {
 	return c
 }
 
+// The streamed convolutions order im2col columns tap-major (o·InC + ci, o = ky·K + kx)
+// rather than as the weight does (ci·K² + o): each tap's channels are then one contiguous
+// copy, and a row of taps over adjacent pixels one copy of K·InC values, where the
+// channel-major order scatters every value (im2col was 5% of a training step). The weight
+// and its gradient are permuted to match, a few KB per call.
+
+// tapMajor writes w (Cout, InC·K², channel-major columns) tap-major into dst, (Cout, K²·InC).
+func (c Conv) tapMajor(dst, w gemm.Mat) {
+	kk := c.K * c.K
+	for co := 0; co < w.Rows; co++ {
+		src, d := row(w, co), row(dst, co)
+		for ci := 0; ci < c.InC; ci++ {
+			for o := 0; o < kk; o++ {
+				d[o*c.InC+ci] = src[ci*kk+o]
+			}
+		}
+	}
+}
+
+// addChannelMajor adds the tap-major gradient src back into dw in the weight's order.
+func (c Conv) addChannelMajor(dw, src gemm.Mat) {
+	kk := c.K * c.K
+	for co := 0; co < dw.Rows; co++ {
+		s, d := row(src, co), row(dw, co)
+		for ci := 0; ci < c.InC; ci++ {
+			for o := 0; o < kk; o++ {
+				d[ci*kk+o] += s[o*c.InC+ci]
+			}
+		}
+	}
+}
+
+// im2colTaps fills rows r in [lo, hi) of the tap-major im2col, r = image·OutH + oy.
+func (c Conv) im2colTaps(cols, x gemm.Mat, lo, hi int) {
+	oh, ow, k, ch := c.OutH(), c.OutW(), c.K, c.InC
+	dense := x.Stride == ch // adjacent pixels' channels are adjacent
+	for r := lo; r < hi; r++ {
+		n, oy := r/oh, r%oh
+		for ox := 0; ox < ow; ox++ {
+			dst := row(cols, r*ow+ox)
+			ix0 := ox*c.Stride - c.Pad
+			for ky := 0; ky < k; ky++ {
+				iy := oy*c.Stride - c.Pad + ky
+				d := dst[ky*k*ch : (ky+1)*k*ch]
+				if iy < 0 || iy >= c.InH {
+					clear(d)
+					continue
+				}
+				first := n*c.InImageRows + c.InFirst + iy*c.InW // pixel (iy, 0)
+				if dense && ix0 >= 0 && ix0+k <= c.InW {
+					copy(d, x.Data[(first+ix0)*ch:(first+ix0+k)*ch])
+					continue
+				}
+				for kx := 0; kx < k; kx++ {
+					ix := ix0 + kx
+					if ix < 0 || ix >= c.InW {
+						clear(d[kx*ch : (kx+1)*ch])
+						continue
+					}
+					copy(d[kx*ch:(kx+1)*ch], x.Data[(first+ix)*x.Stride:][:ch])
+				}
+			}
+		}
+	}
+}
+
+// col2imTaps adds the tap-major im2col gradient of images [lo, hi) onto dx.
+func (c Conv) col2imTaps(dx, dcols gemm.Mat, lo, hi int) {
+	oh, ow, k, ch := c.OutH(), c.OutW(), c.K, c.InC
+	dense := dx.Stride == ch
+	for n := lo; n < hi; n++ {
+		for oy := 0; oy < oh; oy++ {
+			for ox := 0; ox < ow; ox++ {
+				src := row(dcols, (n*oh+oy)*ow+ox)
+				ix0 := ox*c.Stride - c.Pad
+				for ky := 0; ky < k; ky++ {
+					iy := oy*c.Stride - c.Pad + ky
+					if iy < 0 || iy >= c.InH {
+						continue
+					}
+					s := src[ky*k*ch : (ky+1)*k*ch]
+					first := n*c.InImageRows + c.InFirst + iy*c.InW
+					if dense && ix0 >= 0 && ix0+k <= c.InW {
+						vecmath.Add(dx.Data[(first+ix0)*ch:(first+ix0+k)*ch], s)
+						continue
+					}
+					for kx := 0; kx < k; kx++ {
+						if ix := ix0 + kx; ix >= 0 && ix < c.InW {
+							vecmath.Add(dx.Data[(first+ix)*dx.Stride:][:ch], s[kx*ch:(kx+1)*ch])
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
 // ConvForwardStreamed computes y = im2col(x)·wᵀ + b like ConvForward, a few images at a time
-// through cache-sized scratch (Workers·StreamScratchLen floats), keeping nothing for backward.
+// through cache-sized scratch (Workers·StreamScratchLen(w.Rows) floats), keeping nothing for
+// backward.
 func ConvForwardStreamed(e *Exec, c Conv, y, x, w gemm.Mat, b []float32, scratch []float32) {
-	per, step, px := c.StreamScratchLen(), c.streamImages(), c.OutH()*c.OutW()
+	per, step, px := c.StreamScratchLen(w.Rows), c.streamImages(), c.OutH()*c.OutW()
+	wt := gemm.NewMat(w.Rows, c.ColsCols(), scratch[per-2*w.Rows*c.ColsCols():]) // worker 0's
+	c.tapMajor(wt, w)
 	e.ForWorker(c.Images, step, func(wk, lo, hi int) {
-		cols := scratch[wk*per : wk*per+per/2]
+		cols := scratch[wk*per:]
 		for n := lo; n < hi; n += step {
 			m := min(step, hi-n)
-			ch := c.chunk(n, m)
 			cm := gemm.NewMat(m*px, c.ColsCols(), cols)
-			ch.im2col(cm, x, 0, m*c.OutH())
+			c.chunk(n, m).im2colTaps(cm, x, 0, m*c.OutH())
 			yc := y.Sub(n*px, (n+m)*px, 0, y.Cols)
-			gemm.Mul(e.Gemm, false, true, 1, cm, w, 0, yc)
+			beta := float32(0)
 			if b != nil {
-				addRowVector(yc, b, 0, yc.Rows)
+				fillRows(yc, b, 0, yc.Rows)
+				beta = 1
 			}
+			gemm.Mul(e.Gemm, false, true, 1, cm, wt, beta, yc)
 		}
 	})
 }
@@ -173,23 +278,30 @@ func ConvBackwardStreamed(e *Exec, c Conv, dx gemm.Mat, dw []gemm.Mat, db []floa
 	if len(dw) < e.workers() {
 		panic("nn: ConvBackwardStreamed: fewer weight gradients than workers")
 	}
-	per, step, px := c.StreamScratchLen(), c.streamImages(), c.OutH()*c.OutW()
+	per, step, px := c.StreamScratchLen(w.Rows), c.streamImages(), c.OutH()*c.OutW()
+	chunkLen, wLen := (per-2*w.Rows*c.ColsCols())/2, w.Rows*c.ColsCols()
+	wt := gemm.NewMat(w.Rows, c.ColsCols(), scratch[2*chunkLen:]) // worker 0's
+	c.tapMajor(wt, w)
 	e.ForWorker(c.Images, step, func(wk, lo, hi int) {
-		cols, dcols := scratch[wk*per:wk*per+per/2], scratch[wk*per+per/2:(wk+1)*per]
+		s := scratch[wk*per : (wk+1)*per]
+		cols, dcols := s[:chunkLen], s[chunkLen:2*chunkLen]
+		dwt := gemm.NewMat(w.Rows, c.ColsCols(), s[2*chunkLen+wLen:])
+		clear(dwt.Data)
 		for n := lo; n < hi; n += step {
 			m := min(step, hi-n)
 			ch := c.chunk(n, m)
 			cm := gemm.NewMat(m*px, c.ColsCols(), cols)
-			ch.im2col(cm, x, 0, m*c.OutH())
+			ch.im2colTaps(cm, x, 0, m*c.OutH())
 			dyc := dy.Sub(n*px, (n+m)*px, 0, dy.Cols)
-			gemm.Mul(e.Gemm, true, false, 1, dyc, cm, 1, dw[wk])
+			gemm.Mul(e.Gemm, true, false, 1, dyc, cm, 1, dwt)
 			if dx.Rows == 0 {
 				continue
 			}
 			dcm := gemm.NewMat(m*px, c.ColsCols(), dcols)
-			gemm.Mul(e.Gemm, false, false, 1, dyc, w, 0, dcm)
-			ch.col2im(dx, dcm, 0, m)
+			gemm.Mul(e.Gemm, false, false, 1, dyc, wt, 0, dcm)
+			ch.col2imTaps(dx, dcm, 0, m)
 		}
+		c.addChannelMajor(dw[wk], dwt)
 	})
 	if db != nil {
 		ColumnSums(e, db[:dy.Cols], dy)

@@ -426,12 +426,18 @@ func TestReductionGrad(t *testing.T) {
 // (with a chunk cut short at each worker's end) and compares the streamed convolution with
 // ConvForward/ConvBackward; the per-worker weight gradients must sum to the whole one.
 func TestConvStreamedMatchesConv(t *testing.T) {
+	for _, stride := range []int{3, 5} { // input rows dense, and a view of wider rows
+		convStreamedMatchesConv(t, stride)
+	}
+}
+
+func convStreamedMatchesConv(t *testing.T, xStride int) {
 	e := testExec()
-	rng := rand.New(rand.NewPCG(15, 16))
+	rng := rand.New(rand.NewPCG(15, uint64(xStride)))
 	// 6×6 outputs per image: 14 images per 512-row chunk, 37 images in all.
 	c := Conv{Images: 37, InH: 12, InW: 12, InC: 3, K: 3, Stride: 2, Pad: 1, InImageRows: 145, InFirst: 1}
 	const cout, cinMax = 5, 4
-	x := gemm.NewMat(c.Images*c.InImageRows, c.InC, randSlice(rng, c.Images*c.InImageRows*c.InC, 1))
+	x := gemm.NewMat(c.Images*c.InImageRows, xStride, randSlice(rng, c.Images*c.InImageRows*xStride, 1)).Sub(0, c.Images*c.InImageRows, 0, c.InC)
 	W := gemm.NewMat(cout, cinMax*9, randSlice(rng, cout*cinMax*9, 0.5)).Sub(0, cout, 0, c.InC*9)
 	b := randSlice(rng, cout, 0.5)
 	dy := gemm.NewMat(c.ColsRows(), cout, randSlice(rng, c.ColsRows()*cout, 1))
@@ -439,18 +445,18 @@ func TestConvStreamedMatchesConv(t *testing.T) {
 	cols := gemm.NewMat(c.ColsRows(), c.ColsCols(), zeros(c.ColsRows()*c.ColsCols()))
 	dcols := gemm.NewMat(cols.Rows, cols.Cols, zeros(cols.Rows*cols.Cols))
 	y := gemm.NewMat(c.ColsRows(), cout, zeros(c.ColsRows()*cout))
-	dx := gemm.NewMat(x.Rows, x.Cols, zeros(x.Rows*x.Cols))
+	dx := gemm.NewMat(x.Rows, xStride, zeros(x.Rows*xStride)).Sub(0, x.Rows, 0, x.Cols)
 	dW := gemm.NewMat(cout, cinMax*9, zeros(cout*cinMax*9)).Sub(0, cout, 0, c.InC*9)
 	db := zeros(cout)
 	ConvForward(e, c, y, cols, x, W, b)
 	ConvBackward(e, c, dx, dW, db, dy, cols, dcols, W)
 
-	scratch := zeros(e.Workers * c.StreamScratchLen())
+	scratch := zeros(e.Workers * c.StreamScratchLen(cout))
 	for i := range scratch {
 		scratch[i] = float32(math.NaN()) // scratch contents must never leak into results
 	}
 	y2 := gemm.NewMat(c.ColsRows(), cout, zeros(c.ColsRows()*cout))
-	dx2 := gemm.NewMat(x.Rows, x.Cols, zeros(x.Rows*x.Cols))
+	dx2 := gemm.NewMat(x.Rows, xStride, zeros(x.Rows*xStride)).Sub(0, x.Rows, 0, x.Cols)
 	dWs := make([]gemm.Mat, e.Workers)
 	for k := range dWs {
 		dWs[k] = gemm.NewMat(cout, cinMax*9, zeros(cout*cinMax*9)).Sub(0, cout, 0, c.InC*9)

@@ -1,31 +1,32 @@
 package nn
 
-import (
-	"github.com/resnas/resnas/internal/gemm"
-	"github.com/resnas/resnas/internal/vecmath"
-)
+import "github.com/resnas/resnas/internal/gemm"
 
 // LinearForward computes y = x·wᵀ + b.
 //
 //	x (N, in), w (out, in) — usually a sub-block view of a max-size weight —, b (out) or nil,
 //	y (N, out).
+//
+// With a bias, y's rows start as b and the GEMM adds into them (beta = 1), as addmm does:
+// with beta = 0 the BLAS library clears y first, and the bias would take a pass of its own.
 func LinearForward(e *Exec, y, x, w gemm.Mat, b []float32) {
-	e.Mul(false, true, 1, x, w, 0, y)
 	if b == nil {
+		e.Mul(false, true, 1, x, w, 0, y)
 		return
 	}
 	if e.serial(y.Rows, 256) {
-		addRowVector(y, b, 0, y.Rows)
-		return
+		fillRows(y, b, 0, y.Rows)
+	} else {
+		e.For(y.Rows, 256, func(lo, hi int) { fillRows(y, b, lo, hi) })
 	}
-	e.For(y.Rows, 256, func(lo, hi int) { addRowVector(y, b, lo, hi) })
+	e.Mul(false, true, 1, x, w, 1, y)
 }
 
-// addRowVector adds b to rows [lo, hi) of y.
-func addRowVector(y gemm.Mat, b []float32, lo, hi int) {
+// fillRows sets rows [lo, hi) of y to b.
+func fillRows(y gemm.Mat, b []float32, lo, hi int) {
 	b = b[:y.Cols]
 	for i := lo; i < hi; i++ {
-		vecmath.Add(row(y, i), b)
+		copy(row(y, i), b)
 	}
 }
 
