@@ -87,7 +87,7 @@ func newTrainNet(e *nn.Exec, p *supernetParams, batch, group int) *trainNet {
 	rows := batch * h1 * h1
 	scratch := 0
 	for i, c := range t.stemConv {
-		scratch = max(scratch, c.StreamScratchLen())
+		scratch = max(scratch, c.StreamScratchLen(m))
 		t.convOut[i] = make([]float32, rows*m)
 		t.pre[i] = make([]float32, rows*m)
 		t.post[i] = make([]float32, rows*m)
