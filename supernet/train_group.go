@@ -146,21 +146,52 @@ func reductionParams(lp *layerParams, r nn.Reduction, pick func(*param) []float3
 	}
 }
 
-// qkvSections lists the row ranges of the fused qkv weight (or gradient, data) that a block
-// with hd = heads·head_dim uses, viewed at its first c columns, with where each range's bias
-// starts and which columns of the dense (N, 3·hd) qkv activation it produces. Each section's
-// first hd rows are its first heads (reference.md §4.4); at the largest width the three
-// sections are adjacent and form one matrix, so one GEMM does them all.
-func qkvSections(lp *layerParams, data []float32, hd, c int) (w [3]gemm.Mat, bias, col [3]int, n int) {
-	full := lp.qkvW.mat(data)
+// qkvWeight returns the fused qkv weight (hd·3 rows, c columns) and bias that a block with
+// hd = heads·head_dim uses: each section's first hd rows, its first heads (reference.md
+// §4.4). At the largest width the three sections are adjacent and the views are the
+// supernet's own; otherwise they are packed into the lane's scratch, a few KB, so that the
+// block still runs one GEMM with 3·hd outputs rather than three with hd.
+func (ln *lane) qkvWeight(lp *layerParams, hd, c int) (gemm.Mat, []float32) {
+	full := lp.qkvW.mat(lp.qkvW.w)
 	if hd == lp.maxHD {
-		return [3]gemm.Mat{full.Sub(0, 3*hd, 0, c)}, [3]int{}, [3]int{}, 1
+		return full.Sub(0, 3*hd, 0, c), lp.qkvB.w[:3*hd]
 	}
+	w, b := dense(ln.qkvW, 3*hd, c), ln.qkvB[:3*hd]
 	for s := 0; s < 3; s++ {
 		o := s * lp.maxHD
-		w[s], bias[s], col[s] = full.Sub(o, o+hd, 0, c), o, s*hd
+		for r := 0; r < hd; r++ {
+			copy(w.Row(s*hd+r), full.Row(o + r)[:c])
+		}
+		copy(b[s*hd:(s+1)*hd], lp.qkvB.w[o:o+hd])
 	}
-	return w, bias, col, 3
+	return w, b
+}
+
+// qkvGrad returns where the qkv weight and bias gradients of a block go: the lane's own
+// gradient views at the largest width, else cleared scratch for addQKVGrad to scatter.
+func (ln *lane) qkvGrad(lp *layerParams, hd, c int) (gemm.Mat, []float32) {
+	if hd == lp.maxHD {
+		return lp.qkvW.mat(ln.grad(lp.qkvW)).Sub(0, 3*hd, 0, c), ln.grad(lp.qkvB)[:3*hd]
+	}
+	w, b := zeroed(ln.dQKVW, 3*hd, c), ln.dQKVB[:3*hd]
+	clear(b)
+	return w, b
+}
+
+// addQKVGrad adds packed qkv gradients (from qkvGrad's scratch) into the lane's gradient
+// sections; at the largest width they are already there.
+func (ln *lane) addQKVGrad(lp *layerParams, hd, c int, w gemm.Mat, b []float32) {
+	if hd == lp.maxHD {
+		return
+	}
+	gw, gb := lp.qkvW.mat(ln.grad(lp.qkvW)), ln.grad(lp.qkvB)
+	for s := 0; s < 3; s++ {
+		o := s * lp.maxHD
+		for r := 0; r < hd; r++ {
+			vecmath.Add(gw.Row(o + r)[:c], w.Row(s*hd+r))
+		}
+		vecmath.Add(gb[o:o+hd], b[s*hd:(s+1)*hd])
+	}
 }
 
 func (ln *lane) blockForward(l model.Layer, la *layerActs, lp *layerParams, x, out gemm.Mat, tok int, drop [2][]float32, img0 int) {
@@ -170,10 +201,8 @@ func (ln *lane) blockForward(l model.Layer, la *layerActs, lp *layerParams, x, o
 	h1 := dense(la.h1, n, c)
 	nn.LayerNormForward(e, h1, x, lp.norm1w.w, lp.norm1b.w, la.mean1, la.rstd1)
 	qkv := dense(la.qkv, n, 3*hd)
-	ws, bias, col, ns := qkvSections(lp, lp.qkvW.w, hd, c)
-	for s := range ns {
-		nn.LinearForward(e, qkv.Sub(0, n, col[s], col[s]+ws[s].Rows), h1, ws[s], lp.qkvB.w[bias[s]:bias[s]+ws[s].Rows])
-	}
+	qw, qb := ln.qkvWeight(lp, hd, c)
+	nn.LinearForward(e, qkv, h1, qw, qb)
 	at := nn.Attention{Images: images, Tokens: tok, Heads: l.Heads, HeadDim: l.HeadDim, Section: hd}
 	o := dense(la.o, n, hd)
 	nn.AttentionForward(e, at, o, qkv, la.probs)
@@ -288,13 +317,10 @@ func (ln *lane) blockBackward(l model.Layer, la *layerActs, lp *layerParams, dX 
 	nn.AttentionBackward(e, at, dQKV, dO, qkv, la.probs, ln.attnScratch)
 	dH = zeroed(ln.dH, n, c)
 	h1 := dense(la.h1, n, c)
-	ws, bias, col, ns := qkvSections(lp, lp.qkvW.w, hd, c)
-	gws, _, _, _ := qkvSections(lp, ln.grad(lp.qkvW), hd, c)
-	gb := ln.grad(lp.qkvB)
-	for s := range ns {
-		r := ws[s].Rows
-		nn.LinearBackward(e, dH, gws[s], gb[bias[s]:bias[s]+r], dQKV.Sub(0, n, col[s], col[s]+r), h1, ws[s])
-	}
+	qw, _ := ln.qkvWeight(lp, hd, c)
+	gw, gb := ln.qkvGrad(lp, hd, c)
+	nn.LinearBackward(e, dH, gw, gb, dQKV, h1, qw)
+	ln.addQKVGrad(lp, hd, c, gw, gb)
 	x := dense(la.in, n, c)
 	nn.LayerNormBackward(e, dX, ln.grad(lp.norm1w), ln.grad(lp.norm1b), dH, x, lp.norm1w.w, la.mean1, la.rstd1)
 }

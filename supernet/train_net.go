@@ -59,6 +59,9 @@ type lane struct {
 	feat, featMean, featRstd []float32
 	dLogits                  []float32
 	grids                    []int // backward's scratch: the grid side at each layer
+	// A sub-network's qkv weight and bias packed (its heads of each section adjacent), and
+	// their gradients before they are added back into the sections.
+	qkvW, qkvB, dQKVW, dQKVB []float32
 
 	// Backward scratch shared by all layers.
 	dX, dXAlt, dF, dH, dQKV, dO, dA, dG []float32
@@ -143,6 +146,7 @@ func newLane(p *supernetParams, lo, hi, h1 int) *lane {
 	// Per-layer activations at the largest sizes; scratch at the largest of any layer.
 	tok, c := 1+g*g, c0
 	maxNC, maxNHD, maxNM, maxT := n*tok*c, 0, 0, tok
+	maxQKV, maxQKVB := 0, 0
 	l.acts = make([]layerActs, len(a.Layers))
 	for i, ly := range a.Layers {
 		la := &l.acts[i]
@@ -151,6 +155,8 @@ func newLane(p *supernetParams, lo, hi, h1 int) *lane {
 		switch ly.Type {
 		case model.TypeBlock:
 			hd := ly.Heads * ly.HeadDim
+			maxQKV = max(maxQKV, 3*hd*c)
+			maxQKVB = max(maxQKVB, 3*hd)
 			la.h1, la.x1, la.h2 = make([]float32, rows*c), make([]float32, rows*c), make([]float32, rows*c)
 			la.qkv, la.o = make([]float32, 3*rows*hd), make([]float32, rows*hd)
 			la.a, la.g = make([]float32, rows*ly.MLP), make([]float32, rows*ly.MLP)
@@ -174,6 +180,8 @@ func newLane(p *supernetParams, lo, hi, h1 int) *lane {
 	l.feat, l.featMean, l.featRstd = make([]float32, n*c), make([]float32, n), make([]float32, n)
 	l.dLogits = make([]float32, n*a.Head.Classes)
 	l.grids = make([]int, len(a.Layers))
+	l.qkvW, l.dQKVW = make([]float32, maxQKV), make([]float32, maxQKV)
+	l.qkvB, l.dQKVB = make([]float32, maxQKVB), make([]float32, maxQKVB)
 	l.dX, l.dXAlt, l.dF, l.dH = make([]float32, maxNC), make([]float32, maxNC), make([]float32, maxNC), make([]float32, maxNC)
 	l.dQKV, l.dO = make([]float32, maxNHD), make([]float32, maxNHD)
 	l.dA, l.dG = make([]float32, maxNM), make([]float32, maxNM)
