@@ -33,7 +33,9 @@ type TrainOptions struct {
 	Train Images       // training images, geometry Space.Input
 	Val   Images       // optional: top-1 of the largest and smallest sub-networks after each epoch
 	Gemm  gemm.Backend // nil: pure Go (gonum)
-	// Workers is the number of goroutines kernels use; 0 means runtime.NumCPU().
+	// Workers is the number of goroutines training uses; 0 means runtime.NumCPU(). Each
+	// keeps its own activations and gradients (4 bytes per supernet parameter), and results
+	// are reproducible for a given Workers (it sets the order of floating-point sums).
 	Workers int
 
 	Epochs          int
