@@ -38,6 +38,7 @@ func cmdTrain(ctx context.Context, args []string, e env) error {
 	fs.Float64Var(&d.DropPath, "drop-path", d.DropPath, "largest drop-path rate")
 	fs.Float64Var(&d.EraseProb, "erase", d.EraseProb, "random-erasing probability")
 	fs.Uint64Var(&d.Seed, "seed", d.Seed, "random seed (data order, augmentation, architecture draws)")
+	fs.BoolVar(&d.Sandwich, "sandwich", d.Sandwich, "train the largest and smallest sub-networks in every batch (not in the reference)")
 	asJSON := fs.Bool("json", false, "print a JSON summary at the end (progress goes to stderr)")
 	if err := parseFlags(fs, args, e); err != nil {
 		return err
