@@ -59,6 +59,9 @@ func cmdTUI(ctx context.Context, args []string, e env) error {
 			presets = append(presets, tui.Preset{Name: name, Arch: a})
 		}
 	}
+	// The explorer names each search's journal; the last one is what a stopped search resumes from.
+	var lastJournal string
+	var lastBudget tui.Budget
 	opts := tui.Options{
 		Space: l.space, Input: l.input, Initial: initial, Presets: presets,
 		Evaluator: tui.EvaluatorFunc(func(ctx context.Context, req tui.EvalRequest) (tui.Estimate, error) {
@@ -75,7 +78,8 @@ func cmdTUI(ctx context.Context, args []string, e env) error {
 			if b.MaxMACs > 0 {
 				o.Constraints = evolution.MACsWindow(b.MaxMACs, evolution.ReferenceWindowRatio)
 			}
-			return evolution.Config{Space: l.space, Options: o, Journal: searchJournal(*journal, b),
+			lastJournal, lastBudget = searchJournal(*journal, b), b
+			return evolution.Config{Space: l.space, Options: o, Journal: lastJournal,
 				Evaluator: s.fitness(0, false), Checkpoint: l.ck.SHA256, Data: s.dataHash()}
 		}},
 		Exporter: tui.ExporterFunc(func(ctx context.Context, dir string, rec tui.SubnetRecord) ([]string, error) {
@@ -104,7 +108,14 @@ func cmdTUI(ctx context.Context, args []string, e env) error {
 		return err
 	}
 	if m, ok := final.(tui.Model); ok && (m.SearchOutcome() == "stopped" || m.SearchOutcome() == "running") {
-		fmt.Fprintf(e.stderr, "search stopped; its journal is in %s (resnas search --journal … resumes it)\n", *journal)
+		resume := fmt.Sprintf("resnas search --generations %d --journal %s", lastBudget.Generations, lastJournal)
+		if lastBudget.MaxMACs > 0 {
+			resume += fmt.Sprintf(" --max-macs %d", lastBudget.MaxMACs)
+		}
+		if cf.checkpoint != "" {
+			resume += " --checkpoint " + cf.checkpoint + " --data " + *dataDir
+		}
+		fmt.Fprintf(e.stderr, "search stopped; resume it with: %s\n", resume)
 	}
 	return nil
 }
