@@ -97,6 +97,7 @@ func cmdTUI(ctx context.Context, args []string, e env) error {
 			return exportSubnet(l, rec.Arch, dir, metrics)
 		}),
 		Generations:    evolution.DefaultOptions().Generations,
+		Seed:           uint64(time.Now().UnixNano()), // r gives a different random architecture each session
 		CheckpointName: checkpointLabel(l),
 		ExportDir:      *exportDir,
 		Context:        ctx,
