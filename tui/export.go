@@ -102,11 +102,19 @@ func historyCSV(pts []point, rates map[string]Rate, front []int) []byte {
 // writePNG draws the plot pane's content with gonum/plot: every point, the front as a line
 // and the current architecture as a cross.
 func (j exportJob) writePNG(w io.Writer) error {
+	// MACs in G for ImageNet-sized networks, in M for small ones (the shipped default is 17 M).
+	unit, unitName := 1e9, "G"
+	for _, p := range j.pts {
+		if p.macs > 0 && p.macs < 1e9 {
+			unit, unitName = 1e6, "M"
+			break
+		}
+	}
 	x := func(p point) float64 {
 		if j.xThroughput {
 			return j.rates[p.key].ImagesPerSec
 		}
-		return float64(p.macs) / 1e9
+		return float64(p.macs) / unit
 	}
 	var all, front, cur plotter.XYs
 	for _, p := range j.pts {
@@ -123,7 +131,7 @@ func (j exportJob) writePNG(w io.Writer) error {
 	}
 	pl := gonplot.New()
 	pl.Title.Text = j.title
-	pl.X.Label.Text = "MACs (G)"
+	pl.X.Label.Text = "MACs (" + unitName + ")"
 	if j.xThroughput {
 		pl.X.Label.Text = "throughput (images/s)"
 	}
@@ -158,6 +166,8 @@ func (j exportJob) writePNG(w io.Writer) error {
 		pl.Legend.Add("current", s)
 	}
 	pl.Legend.Left = false // bottom right: the front rises to the top right
+	pl.Legend.Top = false
+	pl.Legend.XOffs = -vg.Points(8) // keep the legend's glyphs inside the canvas
 	wt, err := pl.WriterTo(7*vg.Inch, 4.5*vg.Inch, "png")
 	if err != nil {
 		return err
