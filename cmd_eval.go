@@ -79,19 +79,11 @@ func cmdBench(ctx context.Context, args []string, e env) error {
 	if err != nil {
 		return err
 	}
-	a, err := l.resolveArch(cf.arch)
-	if err != nil {
-		return err
-	}
-	sel, err := cf.backend(e)
+	n, a, sel, err := cf.netFor(l, e)
 	if err != nil {
 		return err
 	}
 	defer sel.Close()
-	n, err := l.net(a, sel, cf.threads)
-	if err != nil {
-		return err
-	}
 	tp, err := profiler.MeasureThroughput(ctx, n, profiler.ThroughputOptions{Batch: *batch, Repeats: *repeats})
 	if err != nil {
 		return err

@@ -86,6 +86,25 @@ func (c *computeFlags) loadWithData(dataDir string, e env) (*loaded, *data.Set, 
 	return l, set, sel, nil
 }
 
+// netFor resolves --arch against l and builds its network on the backend the flags choose.
+// On success the caller closes sel.
+func (c *computeFlags) netFor(l *loaded, e env) (*model.Net, model.Arch, backend.Selected, error) {
+	var sel backend.Selected
+	a, err := l.resolveArch(c.arch)
+	if err != nil {
+		return nil, a, sel, err
+	}
+	if sel, err = c.backend(e); err != nil {
+		return nil, a, sel, err
+	}
+	n, err := l.net(a, sel, c.threads)
+	if err != nil {
+		sel.Close()
+		return nil, a, sel, err
+	}
+	return n, a, sel, nil
+}
+
 func cmdPredict(ctx context.Context, args []string, e env) error {
 	fs := newFlags("predict")
 	var cf computeFlags
@@ -113,19 +132,11 @@ func cmdPredict(ctx context.Context, args []string, e env) error {
 	if err != nil {
 		return err
 	}
-	a, err := l.resolveArch(cf.arch)
-	if err != nil {
-		return err
-	}
-	sel, err := cf.backend(e)
+	n, _, sel, err := cf.netFor(l, e)
 	if err != nil {
 		return err
 	}
 	defer sel.Close()
-	n, err := l.net(a, sel, cf.threads)
-	if err != nil {
-		return err
-	}
 	logits := make([]float32, dims[0]*n.Classes())
 	if err := n.Forward(ctx, x, dims[0], logits); err != nil {
 		return err
