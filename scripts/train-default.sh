@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 work=${1:-/tmp/resnas-default}
 src=/usr/share/datasets/fashion-mnist
-epochs=${EPOCHS:-15}
+epochs=${EPOCHS:-28}
 seed=${SEED:-1}
 [ -d "$src" ] || { echo "no $src: apt-get install dataset-fashion-mnist" >&2; exit 1; }
 mkdir -p "$work"
