@@ -19,7 +19,7 @@ rm -rf "$work/train" "$work/test" "$work/test-small"
 start=$(date +%s)
 # Every recipe flag is explicit, so a change of defaults does not change what this builds.
 "$work/resnas" train --space fmnist --data "$work/train" --out "$work/supernet.safetensors" \
-  --epochs "$epochs" --seed "$seed" --batch 128 --examples-per-arch 32 --channel-warmup 5 \
+  --epochs "$epochs" --seed "$seed" --batch 128 --examples-per-arch 32 --channel-warmup 7 --sandwich \
   --lr 0.002 --lr-warmup 1 --wd 0.05 --smoothing 0.1 --drop-path 0.05 --erase 0 \
   --json | tee "$work/train.json"
 echo "training wall time: $(( $(date +%s) - start )) s" | tee "$work/train-time.txt"
