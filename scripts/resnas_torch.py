@@ -421,6 +421,8 @@ def slice_state_dict(src, shapes):
     reference's rule (reference.md §4.4): first-k on every axis, qkv per q/k/v section."""
     out = {}
     for key, shape in shapes.items():
+        if key.endswith("num_batches_tracked") and key not in src:
+            continue  # resnas files do not store it; the sub-network keeps its own
         if key not in src:
             raise KeyError("supernet weights have no %s (another architecture?)" % key)
         s, shape = src[key], tuple(shape)
