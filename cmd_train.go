@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,7 +12,6 @@ import (
 	"github.com/resnas/resnas/checkpoints"
 	"github.com/resnas/resnas/data"
 	"github.com/resnas/resnas/internal/gemm/backend"
-	"github.com/resnas/resnas/model"
 	"github.com/resnas/resnas/supernet"
 )
 
@@ -80,6 +78,7 @@ func cmdTrain(ctx context.Context, args []string, e env) error {
 	}
 	d.Space, d.Train, d.Val, d.Gemm, d.Workers = *sp, train, val, sel.Backend, *threads
 	d.Dir, d.Resume = *stateDir, *resume
+	d.Mean, d.Std, d.Command = m.Mean, m.Std, "resnas train "+strings.Join(args, " ")
 	if *resume {
 		if _, err := os.Stat(filepath.Join(*stateDir, supernet.StateFile)); err != nil {
 			return fmt.Errorf("--resume: no training state in %s (start without --resume)", *stateDir)
@@ -106,20 +105,14 @@ func cmdTrain(ctx context.Context, args []string, e env) error {
 		}
 		return err
 	}
-	w, err := trainedWeights(filepath.Join(*stateDir, supernet.StateFile), sp, m)
+	// The trainer wrote the finished supernet with its metadata; --out is that file, re-saved
+	// (so --float16 applies and the output appears atomically).
+	ck, err := checkpoints.Load(filepath.Join(*stateDir, supernet.WeightsFile), checkpoints.Options{})
 	if err != nil {
 		return err
 	}
-	seed := int64(d.Seed)
-	meta := checkpoints.Meta{
-		Arch: sp.Max().String(), Space: sp.Name, Input: sp.Input, Classes: sp.Classes, Mean: m.Mean, Std: m.Std,
-		Provenance: checkpoints.Provenance{Source: *dataDir, Command: "resnas train " + strings.Join(args, " "), Seed: &seed, Created: time.Now().UTC(),
-			Accuracy: map[string]float64{"subval_top1_largest": last.ValTop1Largest, "subval_top1_smallest": last.ValTop1Smallest}},
-	}
-	if sj, err := json.Marshal(sp); err == nil {
-		meta.SpaceJSON = sj
-	}
-	if err := checkpoints.Save(*out, w, meta, checkpoints.SaveOptions{Float16: *half}); err != nil {
+	ck.Meta.Provenance.Source = *dataDir
+	if err := checkpoints.Save(*out, ck.Weights, ck.Meta, checkpoints.SaveOptions{Float16: *half}); err != nil {
 		return err
 	}
 	res := map[string]any{"out": *out, "epochs": d.Epochs, "seconds": time.Since(start).Seconds(),
@@ -129,28 +122,4 @@ func cmdTrain(ctx context.Context, args []string, e env) error {
 	}
 	fmt.Fprintf(e.stdout, "wrote %s (%d epochs, %s)\n", *out, d.Epochs, time.Since(start).Round(time.Second))
 	return nil
-}
-
-// trainedWeights reads the supernet tensors out of a training state file (which also holds
-// the optimizer moments) and checks that they hold the space's largest network.
-func trainedWeights(path string, sp *supernet.Space, m *data.Manifest) (model.Weights, error) {
-	ck, err := checkpoints.Load(path, checkpoints.Options{})
-	if err != nil {
-		return nil, err
-	}
-	w := model.Weights{}
-	for k, t := range ck.Weights {
-		if !strings.HasPrefix(k, "optim.") {
-			w[k] = t
-		}
-	}
-	if !model.MatchesExactly(w, sp.Max(), sp.Input) {
-		return nil, fmt.Errorf("%s: weights do not hold space %s's largest network", path, sp.Name)
-	}
-	for _, v := range w["cls_head.weight"].Data {
-		if math.IsNaN(float64(v)) {
-			return nil, fmt.Errorf("%s: weights contain NaN (lower --lr)", path)
-		}
-	}
-	return w, nil
 }
