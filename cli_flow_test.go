@@ -210,3 +210,33 @@ func TestBadData(t *testing.T) {
 		})
 	}
 }
+
+// TestConvertThenPredict converts the reference supernet to resnas safetensors; the result
+// records its space, geometry and source hash, and predicts the same golden logits.
+func TestConvertThenPredict(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "dev.safetensors")
+	if code, _, errs := runCmd(t, "convert", devDir+"supernet.pth.tar", out, "--json"); code != 0 {
+		t.Fatalf("convert: %s", errs)
+	}
+	ck, err := checkpoints.Load(out, checkpoints.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, _ := checkpoints.Load(devDir+"supernet.pth.tar", checkpoints.Options{})
+	m := ck.Meta
+	if m.Space != "dev-small" || m.Input.Size != 112 || m.Input.Patch != 14 || m.Classes != 10 || m.Provenance.SHA256 != src.SHA256 {
+		t.Fatalf("metadata %+v", m)
+	}
+	c := goldenCases(t)[1]
+	code, stdout, errs := runCmd(t, "predict", "--checkpoint", out, "--arch", c.NetworkDef, "--input", devDir+"input.f32", "--shape", "4,3,112,112")
+	if code != 0 {
+		t.Fatalf("predict: %s", errs)
+	}
+	var first []float64
+	json.Unmarshal([]byte(strings.SplitN(stdout, "\n", 2)[0]), &first)
+	for j, v := range first {
+		if d := v - c.Logits[0][j]; d > 1e-4 || d < -1e-4 {
+			t.Fatalf("logit %d: %v, want %v", j, v, c.Logits[0][j])
+		}
+	}
+}

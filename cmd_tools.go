@@ -127,8 +127,8 @@ func cmdConvert(ctx context.Context, args []string, e env) error {
 	if err != nil {
 		return err
 	}
-	meta := l.ck.Meta
-	meta.Input = l.input
+	// What the shapes and the flags tell; checkpoints fills in the rest (run args, provenance).
+	meta := checkpoints.Meta{Input: l.input}
 	if *arch != "" {
 		a, err := l.resolveArch(*arch)
 		if err != nil {
@@ -142,15 +142,8 @@ func cmdConvert(ctx context.Context, args []string, e env) error {
 		meta.Space = l.space.Name
 		meta.Classes = l.space.Classes
 	}
-	if meta.Provenance.Source == "" {
-		meta.Provenance.Source = pos[0]
-	}
-	if meta.Provenance.SHA256 == "" {
-		meta.Provenance.SHA256 = l.ck.SHA256
-	}
 	meta.Provenance.Command = "resnas convert " + pos[0] + " " + pos[1]
-	meta.Provenance.Created = time.Now().UTC()
-	if err := checkpoints.Save(pos[1], l.ck.Weights, meta, checkpoints.SaveOptions{Float16: *half}); err != nil {
+	if err := checkpoints.ConvertLoaded(l.ck, pos[1], meta, checkpoints.SaveOptions{Float16: *half}); err != nil {
 		return err
 	}
 	res := map[string]any{"out": pos[1], "tensors": len(l.ck.Weights), "arch": meta.Arch, "space": meta.Space, "source": l.ck.Source}

@@ -31,12 +31,19 @@ func Convert(in, out string, opts ConvertOptions) error {
 	if err != nil {
 		return err
 	}
-	meta := mergeMeta(metaFromArgs(ck.Meta, ck.Args), opts.Meta)
+	return ConvertLoaded(ck, out, opts.Meta, opts.Save)
+}
+
+// ConvertLoaded is Convert for a checkpoint already in memory (a caller that inspected it
+// first): the metadata the file carries or its run's args imply, overridden by the non-zero
+// fields of over, with the geometry completed from the weights.
+func ConvertLoaded(ck *Checkpoint, out string, over Meta, save SaveOptions) error {
+	meta := mergeMeta(metaFromArgs(ck.Meta, ck.Args), over)
 	meta = completeGeometry(meta, ck.Weights, ck.Source != SourceSafetensors)
 	if meta.Provenance.Created.IsZero() {
 		meta.Provenance.Created = time.Now().UTC()
 	}
-	return Save(out, ck.Weights, meta, opts.Save)
+	return Save(out, ck.Weights, meta, save)
 }
 
 // metaFromArgs fills m from the reference's argparse args where they say something resnas uses.
