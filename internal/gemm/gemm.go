@@ -57,15 +57,8 @@ func (m Mat) At(i, j int) float32 { return m.Data[i*m.Stride+j] }
 // Mul computes c = alpha·op(a)·op(b) + beta·c with shape checks done here, once, so kernels can
 // trust them. transA/transB say whether a and b are used transposed.
 func Mul(be Backend, transA, transB bool, alpha float32, a, b Mat, beta float32, c Mat) {
-	m, k := a.Rows, a.Cols
-	if transA {
-		m, k = k, m
-	}
-	kb, n := b.Rows, b.Cols
-	if transB {
-		kb, n = n, kb
-	}
-	if k != kb || c.Rows != m || c.Cols != n {
+	m, n, k, ok := MulShape(a.Rows, a.Cols, transA, b.Rows, b.Cols, transB, c.Rows, c.Cols)
+	if !ok {
 		panic("gemm: shape mismatch in Mul")
 	}
 	if m == 0 || n == 0 {
@@ -83,6 +76,20 @@ func Mul(be Backend, transA, transB bool, alpha float32, a, b Mat, beta float32,
 		tB = blas.Trans
 	}
 	be.Sgemm(tA, tB, m, n, k, alpha, a.Data, a.Stride, b.Data, b.Stride, beta, c.Data, c.Stride)
+}
+
+// MulShape gives the m, n, k of c = op(a)·op(b) from the operands' shapes, and whether they
+// agree with each other and with c's shape; every backend's Mul checks shapes through it.
+func MulShape(aRows, aCols int, transA bool, bRows, bCols int, transB bool, cRows, cCols int) (m, n, k int, ok bool) {
+	m, k = aRows, aCols
+	if transA {
+		m, k = k, m
+	}
+	kb, n := bRows, bCols
+	if transB {
+		kb, n = n, kb
+	}
+	return m, n, k, k == kb && cRows == m && cCols == n
 }
 
 func scale(c Mat, beta float32) {

@@ -5,6 +5,7 @@ import (
 
 	"gonum.org/v1/gonum/blas"
 
+	"github.com/resnas/resnas/internal/gemm"
 	"github.com/resnas/resnas/internal/gemm/backend/native"
 )
 
@@ -98,15 +99,8 @@ func (d *Device) sgemmStrided(tA, tB blas.Transpose, m, n, k int, alpha float32,
 // Mul computes c = alpha·op(a)·op(b) + beta·c on device views, the twin of gemm.Mul: shapes are
 // checked here, and an empty inner dimension scales c by beta (through cuBLAS with k = 0).
 func (d *Device) Mul(transA, transB bool, alpha float32, a, b DMat, beta float32, c DMat) error {
-	m, k := a.Rows, a.Cols
-	if transA {
-		m, k = k, m
-	}
-	kb, n := b.Rows, b.Cols
-	if transB {
-		kb, n = n, kb
-	}
-	if k != kb || c.Rows != m || c.Cols != n {
+	m, n, k, ok := gemm.MulShape(a.Rows, a.Cols, transA, b.Rows, b.Cols, transB, c.Rows, c.Cols)
+	if !ok {
 		panic("cuda: shape mismatch in Mul")
 	}
 	if m == 0 || n == 0 {
