@@ -19,6 +19,9 @@ const (
 type NetOptions struct {
 	// Threads is the number of cores the forward pass may use; 0 means runtime.NumCPU().
 	Threads int
+	// Device, when set, runs the forward pass on its GPU. The Net's weights must be the ones
+	// uploaded there (the same Weights, or a copy of the map sharing their tensors).
+	Device *DeviceWeights
 }
 
 // Net runs one architecture on a set of weights. When the weights are a supernet's, every
@@ -41,6 +44,8 @@ type Net struct {
 	head   linearView
 
 	grids []int // token grid side of each stage
+
+	gpu *gpuNet // set when the forward pass runs on a GPU
 
 	mu         sync.Mutex
 	wg         sync.WaitGroup
@@ -161,8 +166,16 @@ func NewNet(w Weights, arch Arch, in Input, be gemm.Backend, opts NetOptions) (*
 	if n.head, err = v.linear("cls_head", arch.Head.Classes, c); err != nil {
 		return nil, err
 	}
+	if opts.Device != nil {
+		if n.gpu, err = newGPUNet(n, opts.Device); err != nil {
+			return nil, err
+		}
+	}
 	return n, nil
 }
+
+// OnGPU reports whether the forward pass runs on a GPU.
+func (n *Net) OnGPU() bool { return n.gpu != nil }
 
 // Arch returns the architecture the network runs.
 func (n *Net) Arch() Arch { return n.arch.Clone() }
@@ -186,6 +199,9 @@ func (n *Net) Forward(ctx context.Context, x []float32, batch int, logits []floa
 	}
 	if batch == 0 {
 		return nil
+	}
+	if n.gpu != nil {
+		return n.forwardGPU(ctx, x, batch, logits)
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()

@@ -4,17 +4,17 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"unsafe"
 
 	"github.com/resnas/resnas/internal/gemm/backend/native"
+	"github.com/resnas/resnas/internal/gemm/cuda/cudafake"
 )
 
 // The tests run each GPU check on two devices where they can: "fake", a CPU stand-in for
-// libcuda and cuBLAS built from testdata/fakecuda.c when a C compiler is present (it checks
+// libcuda and cuBLAS built from cudafake/fakecuda.c.in when a C compiler is present (it checks
 // argument order, device bounds and that calls come from the context's thread), and "gpu",
 // the real driver when Open succeeds. On a machine with neither, only loader tests run.
 
@@ -36,26 +36,9 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// buildFake compiles the fake driver into dir as libcuda.so.1, with libcublas.so.12 a link to
-// the same file (one loaded object, so the cuBLAS half sees the driver half's context), and
-// returns "" or why it could not.
+// buildFake compiles the fake driver into dir and returns "" or why it could not.
 func buildFake(dir string) string {
-	cc, err := exec.LookPath("cc")
-	if err != nil {
-		return "no C compiler (cc) to build the fake CUDA driver"
-	}
-	src, err := filepath.Abs("testdata/fakecuda.c")
-	if err != nil {
-		return err.Error()
-	}
-	if _, err := os.Stat(src); err != nil {
-		return "testdata/fakecuda.c not found (test binary run outside its package directory)"
-	}
-	out, err := exec.Command(cc, "-shared", "-fPIC", "-O2", "-o", filepath.Join(dir, driverLib), src, "-lpthread").CombinedOutput()
-	if err != nil {
-		return fmt.Sprintf("building the fake CUDA driver: %v: %s", err, out)
-	}
-	if err := os.Symlink(driverLib, filepath.Join(dir, "libcublas.so.12")); err != nil {
+	if _, err := cudafake.Build(dir, ""); err != nil {
 		return err.Error()
 	}
 	return ""

@@ -241,3 +241,9 @@ func (d *Device) checkBLAS(fn string, s blasStatus) error {
 	}
 	return &Error{Func: fn, Code: int(s), Name: name}
 }
+
+// OpenLibraries is Open with the driver and cuBLAS taken from the given files only, for a CUDA
+// installation outside the usual places, or a stand-in.
+func OpenLibraries(driver, blas string) (*Device, error) {
+	return openWith(libSearch{driver: []string{driver}, blas: []string{blas}}, 0)
+}
