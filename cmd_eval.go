@@ -34,7 +34,11 @@ func cmdEval(ctx context.Context, args []string, e env) error {
 	if err != nil {
 		return err
 	}
-	ev, err := evaluate.New(set, evaluate.Options{Weights: l.ck.Weights, Input: l.input, Backend: sel.Backend, Threads: cf.threads, Batch: *batch, RecalibrateBN: *recal})
+	dw, err := l.deviceWeights(sel)
+	if err != nil {
+		return err
+	}
+	ev, err := evaluate.New(set, evaluate.Options{Weights: l.ck.Weights, Input: l.input, Backend: sel.Backend, Threads: cf.threads, Batch: *batch, RecalibrateBN: *recal, Device: dw})
 	if err != nil {
 		return err
 	}
@@ -98,7 +102,10 @@ func cmdBench(ctx context.Context, args []string, e env) error {
 		GFLOPs  float64 `json:"gflop_per_sec"` // 2·MACs per image × images/s
 		Arch    string  `json:"network_def"`
 		Img     int     `json:"img"`
-	}{tp, sel.Device, sel.Name, sel.Threads, macs, 2 * float64(macs) * tp.ImagesPerSec / 1e9, a.String(), l.input.Size}
+		// Resident is true when weights and activations stay on the GPU between layers.
+		Resident bool   `json:"gpu_resident"`
+		Detail   string `json:"backend_detail"`
+	}{tp, sel.Device, sel.Name, sel.Threads, macs, 2 * float64(macs) * tp.ImagesPerSec / 1e9, a.String(), l.input.Size, n.OnGPU(), sel.Detail}
 	if *asJSON {
 		return json.NewEncoder(e.stdout).Encode(res)
 	}

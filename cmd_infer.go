@@ -61,6 +61,10 @@ func (c *computeFlags) backend(e env) (backend.Selected, error) {
 	for _, n := range sel.Notes {
 		fmt.Fprintf(e.stderr, "resnas: %s\n", n)
 	}
+	if sel.Device == "cuda" && dev == "auto" {
+		// auto may land on either; say which, so a CPU figure is never taken for a GPU one.
+		fmt.Fprintf(e.stderr, "resnas: running on the GPU: %s\n", sel.Detail)
+	}
 	return sel, nil
 }
 

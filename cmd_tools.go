@@ -196,7 +196,11 @@ func cmdExport(ctx context.Context, args []string, e env) error {
 			return err
 		}
 		defer sel.Close()
-		ev, err := evaluate.New(set, evaluate.Options{Weights: l.ck.Weights, Input: l.input, Backend: sel.Backend, Threads: cf.threads})
+		dw, err := l.deviceWeights(sel)
+		if err != nil {
+			return err
+		}
+		ev, err := evaluate.New(set, evaluate.Options{Weights: l.ck.Weights, Input: l.input, Backend: sel.Backend, Threads: cf.threads, Device: dw})
 		if err != nil {
 			return err
 		}

@@ -21,6 +21,8 @@ type loaded struct {
 	space   *supernet.Space // nil for a checkpoint of no known space
 	maxArch model.Arch      // valid when hasMax
 	hasMax  bool
+
+	gpu *model.DeviceWeights // the weights on the GPU, uploaded on first use
 }
 
 type loadOptions struct {
@@ -167,9 +169,30 @@ func (l *loaded) net(a model.Arch, sel backend.Selected, threads int) (*model.Ne
 			return nil, err
 		}
 	}
-	n, err := model.NewNet(l.ck.Weights, a, l.input, sel.Backend, model.NetOptions{Threads: threads})
+	dw, err := l.deviceWeights(sel)
+	if err != nil {
+		return nil, err
+	}
+	n, err := model.NewNet(l.ck.Weights, a, l.input, sel.Backend, model.NetOptions{Threads: threads, Device: dw})
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", l.name, err)
 	}
 	return n, nil
+}
+
+// deviceWeights uploads the checkpoint to the GPU the first time a CUDA backend asks, so that
+// every sub-network then runs there on views of one copy; nil on the CPU.
+func (l *loaded) deviceWeights(sel backend.Selected) (*model.DeviceWeights, error) {
+	if sel.CUDA == nil {
+		return nil, nil
+	}
+	if l.gpu != nil && l.gpu.Device() == sel.CUDA {
+		return l.gpu, nil
+	}
+	dw, err := model.UploadWeights(sel.CUDA, l.ck.Weights)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", l.name, err)
+	}
+	l.gpu = dw
+	return dw, nil
 }

@@ -39,11 +39,16 @@ func newSession(l *loaded, set *data.Set, sel backend.Selected, threads int) (*s
 		return nil, err
 	}
 	s := &session{l: l, set: set, sel: sel, threads: threads}
-	var err error
-	if s.plain, err = evaluate.New(set, evaluate.Options{Weights: l.ck.Weights, Input: l.input, Backend: sel.Backend, Threads: threads}); err != nil {
+	dw, err := l.deviceWeights(sel)
+	if err != nil {
 		return nil, err
 	}
-	if s.recal, err = evaluate.New(set, evaluate.Options{Weights: l.ck.Weights, Input: l.input, Backend: sel.Backend, Threads: threads, RecalibrateBN: recalibrationImages}); err != nil {
+	opts := evaluate.Options{Weights: l.ck.Weights, Input: l.input, Backend: sel.Backend, Threads: threads, Device: dw}
+	if s.plain, err = evaluate.New(set, opts); err != nil {
+		return nil, err
+	}
+	opts.RecalibrateBN = recalibrationImages
+	if s.recal, err = evaluate.New(set, opts); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -90,7 +95,7 @@ func (s *session) fitness(limit int, recalibrate bool) evolution.EvaluatorFunc {
 
 // throughput measures images/s of a on this session's backend.
 func (s *session) throughput(ctx context.Context, a model.Arch, batch int) (profiler.Throughput, error) {
-	n, err := model.NewNet(s.l.ck.Weights, a, s.l.input, s.sel.Backend, model.NetOptions{Threads: s.threads})
+	n, err := s.l.net(a, s.sel, s.threads)
 	if err != nil {
 		return profiler.Throughput{}, err
 	}

@@ -35,6 +35,8 @@ type Options struct {
 	Backend gemm.Backend
 	Threads int
 	Batch   int // images per forward; default 256
+	// Device, when set, runs the networks on its GPU (Weights must be the uploaded ones).
+	Device *model.DeviceWeights
 	// RecalibrateBN, when > 0, re-estimates the stem BatchNorm statistics on that many images
 	// of the set before evaluating (reference evaluation uses the checkpoint's: 0).
 	RecalibrateBN int
@@ -99,7 +101,7 @@ func (e *Evaluator) Evaluate(ctx context.Context, a model.Arch, limit int, progr
 	if err != nil {
 		return Result{}, err
 	}
-	net, err := model.NewNet(w, a, e.opts.Input, e.opts.Backend, model.NetOptions{Threads: e.opts.Threads})
+	net, err := model.NewNet(w, a, e.opts.Input, e.opts.Backend, model.NetOptions{Threads: e.opts.Threads, Device: e.opts.Device})
 	if err != nil {
 		return Result{}, err
 	}
