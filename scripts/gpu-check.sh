@@ -12,7 +12,8 @@
 #    PASS when max |logit diff| ≤ 1e-3; the distance of each to the reference goldens is shown too.
 # 2. parity on ViT-ResNAS-Tiny at 224 px (random weights, written once to a resnas safetensors
 #    file): resnas --device cuda against PyTorch CUDA on two images, same 1e-3 bound.
-# 3. throughput of Tiny at each batch: `resnas bench --device cuda` against PyTorch CUDA on the
+# 3. throughput of Tiny at each batch: `resnas bench --device cuda` (which must report
+#    gpu_resident: weights and activations on the GPU, PTX kernels) against PyTorch CUDA on the
 #    same weights (eager, reference-style attention; and with fused SDPA where torch has it),
 #    plain float32 on both sides (TF32 off), alternated A/B/C per round; median images/s and ratios.
 # The summary goes to stdout and, when $OUT is set, to $OUT/gpu-check.txt and $OUT/gpu-check.json.
@@ -171,6 +172,9 @@ if [ "$throughput" = 1 ]; then
 		for r in $(seq 1 "$rounds"); do
 			if "$bin" bench --checkpoint "$tiny" --arch vit-resnas-tiny --device "$device" --batch "$b" --repeats "$repeats" --json >"$work/a.json" 2>"$work/a.err"; then
 				record "bench:$b" resnas "$(jget "$work/a.json" images_per_sec)" ok
+				if [ "$device" = cuda ] && [ "$(jget "$work/a.json" gpu_resident)" != True ]; then
+					fail "resnas bench --batch $b did not run GPU-resident (gpu_resident false)"
+				fi
 			else
 				fail "resnas bench --batch $b: $(tail -1 "$work/a.err")"
 				record "bench:$b" resnas nan FAIL
