@@ -36,9 +36,10 @@ const (
 
 // Kernels are the kernels loaded on one device.
 type Kernels struct {
-	dev *cuda.Device
-	mod *cuda.Module
-	fn  map[string]cuda.Function
+	dev       *cuda.Device
+	mod       *cuda.Module
+	fn        map[string]cuda.Function
+	maxBlocks int // grid cap; tests lower it to exercise the grid-stride loops
 }
 
 // Load JIT-compiles the PTX on dev and looks up every kernel.
@@ -47,7 +48,7 @@ func Load(dev *cuda.Device) (*Kernels, error) {
 	if err != nil {
 		return nil, fmt.Errorf("loading the GPU kernels: %w", err)
 	}
-	k := &Kernels{dev: dev, mod: mod, fn: make(map[string]cuda.Function, len(Names))}
+	k := &Kernels{dev: dev, mod: mod, fn: make(map[string]cuda.Function, len(Names)), maxBlocks: maxBlocks}
 	for _, name := range Names {
 		f, err := mod.Function(name)
 		if err != nil {
@@ -68,7 +69,7 @@ func (k *Kernels) launch(name string, work, block int, args ...any) error {
 	if work <= 0 {
 		return nil
 	}
-	blocks := min((work+block-1)/block, maxBlocks)
+	blocks := min((work+block-1)/block, k.maxBlocks)
 	return k.dev.Launch(k.fn[name], cuda.Dim3{X: blocks}, cuda.Dim3{X: block}, 0, args...)
 }
 
