@@ -262,12 +262,24 @@ type journalWriter struct {
 }
 
 // openJournal starts a new journal with header h, or reopens j for appending after cutting
-// off a truncated last line.
+// off a truncated last line. The file is locked first: a second search on the same journal
+// would interleave lines and corrupt both.
 func openJournal(path string, h Header, j *journalFile) (*journalWriter, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("journal: %w", err)
+	}
+	if err := lockFile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("journal %s is in use by another search (%v); wait for it to end or pass another --journal", path, err)
+	}
+	fail := func(err error) (*journalWriter, error) {
+		f.Close()
+		return nil, fmt.Errorf("journal: %w", err)
+	}
 	if j == nil || j.validLen == 0 {
-		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
-		if err != nil {
-			return nil, fmt.Errorf("journal: %w", err)
+		if err := f.Truncate(0); err != nil {
+			return fail(err)
 		}
 		w := &journalWriter{f}
 		if err := w.append(headerLine{Kind: lineHeader, Header: h}); err != nil {
@@ -277,25 +289,20 @@ func openJournal(path string, h Header, j *journalFile) (*journalWriter, error) 
 		syncDir(path)
 		return w, nil
 	}
-	if err := os.Truncate(path, j.validLen); err != nil {
-		return nil, fmt.Errorf("journal: cutting off the truncated last line: %w", err)
+	if err := f.Truncate(j.validLen); err != nil {
+		return fail(fmt.Errorf("cutting off the truncated last line: %w", err))
 	}
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_APPEND, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("journal: %w", err)
+	if _, err := f.Seek(0, io.SeekEnd); err != nil {
+		return fail(err)
 	}
 	// A last line that lost only its newline gets it back before anything is appended.
-	if j.validLen > 0 {
-		last := make([]byte, 1)
-		if _, err := f.ReadAt(last, j.validLen-1); err != nil && err != io.EOF {
-			f.Close()
-			return nil, fmt.Errorf("journal: %w", err)
-		}
-		if last[0] != '\n' {
-			if _, err := f.Write([]byte{'\n'}); err != nil {
-				f.Close()
-				return nil, fmt.Errorf("journal: %w", err)
-			}
+	last := make([]byte, 1)
+	if _, err := f.ReadAt(last, j.validLen-1); err != nil && err != io.EOF {
+		return fail(err)
+	}
+	if last[0] != '\n' {
+		if _, err := f.Write([]byte{'\n'}); err != nil {
+			return fail(err)
 		}
 	}
 	return &journalWriter{f}, nil

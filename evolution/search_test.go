@@ -661,3 +661,56 @@ func TestConcurrentSteering(t *testing.T) {
 		}
 	}
 }
+
+// TestSecondWriterIsRefused: while one search writes a journal, a second search on the same
+// file fails with a clear message instead of interleaving lines, and the first finishes with
+// the same results as if it had been alone.
+func TestSecondWriterIsRefused(t *testing.T) {
+	want := csvOf(t, baseConfig(t, 7))
+	dir := t.TempDir()
+	cfg := baseConfig(t, 7)
+	cfg.Journal = filepath.Join(dir, "journal.jsonl")
+	cfg.OutputDir = dir
+	first := newFake()
+	started, release := make(chan struct{}), make(chan struct{})
+	first.before = func(_ context.Context, done int, _ model.Arch) error {
+		if done == 3 {
+			close(started)
+			<-release
+		}
+		return nil
+	}
+	errc := make(chan error, 1)
+	go func() {
+		_, err := runSearch(t, cfg, first)
+		errc <- err
+	}()
+	<-started
+
+	second := cfg
+	second.OutputDir = t.TempDir()
+	second.Evaluator = newFake()
+	s, err := New(second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		for range s.Events() {
+		}
+	}()
+	err = s.Run(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "in use by another search") {
+		t.Fatalf("second search on a journal in use: %v", err)
+	}
+	close(release)
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+	if got := readFile(t, filepath.Join(dir, CSVFile)); got != want {
+		t.Fatalf("the first search's results changed:\n%s\nwant\n%s", got, want)
+	}
+	// Once the first has ended, the journal is free again: a rerun resumes it.
+	if _, err := runSearch(t, cfg, newFake()); err != nil {
+		t.Fatal(err)
+	}
+}
