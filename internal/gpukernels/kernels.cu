@@ -2,8 +2,8 @@
  * Elementwise and row kernels of resnas's GPU forward pass (the GEMMs are cuBLAS).
  *
  * One source, two compilers:
- *   - clang (CUDA device mode, no CUDA SDK needed) turns it into kernels.ptx, which the Go
- *     binary embeds and JIT-loads with cuModuleLoadData: see gen.sh;
+ *   - clang (CUDA device mode, no CUDA SDK needed) turns it into kernels_sm75.ptx and
+ *     kernels_sm52.ptx, which the Go binary embeds and JIT-loads with cuModuleLoadData (gen.sh);
  *   - cc compiles it as plain C into the fake libcuda used by the tests, which runs every
  *     block and thread of a launch in turn on the CPU.
  * So that the fake's sequential run means what the GPU's parallel run means, a kernel never

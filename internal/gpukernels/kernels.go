@@ -6,15 +6,23 @@ package gpukernels
 
 import (
 	_ "embed"
+	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/resnas/resnas/internal/gemm/cuda"
 )
 
-// PTX is the kernels compiled for sm_52 and up; the driver JIT-compiles it for the GPU.
-//
-//go:embed kernels.ptx
-var PTX string
+// PTX holds the kernels compiled for sm_75 and for sm_52, in the order Load tries them: the
+// driver JIT-compiles PTX for its GPU, and a driver or GPU that does not take the first
+// (a Maxwell or Pascal GPU) takes the second.
+var PTX = [...]string{ptxSM75, ptxSM52}
+
+//go:embed kernels_sm75.ptx
+var ptxSM75 string
+
+//go:embed kernels_sm52.ptx
+var ptxSM52 string
 
 // Source is kernels.cu, which the fake driver of the tests compiles to run the same kernels on
 // the CPU.
@@ -44,9 +52,18 @@ type Kernels struct {
 
 // Load JIT-compiles the PTX on dev and looks up every kernel.
 func Load(dev *cuda.Device) (*Kernels, error) {
-	mod, err := dev.LoadModule(PTX)
-	if err != nil {
-		return nil, fmt.Errorf("loading the GPU kernels: %w", err)
+	var mod *cuda.Module
+	var errs []error
+	for _, ptx := range PTX {
+		m, err := dev.LoadModule(ptx)
+		if err == nil {
+			mod = m
+			break
+		}
+		errs = append(errs, fmt.Errorf("%s: %w", target(ptx), err))
+	}
+	if mod == nil {
+		return nil, fmt.Errorf("loading the GPU kernels: %w", errors.Join(errs...))
 	}
 	k := &Kernels{dev: dev, mod: mod, fn: make(map[string]cuda.Function, len(Names)), maxBlocks: maxBlocks}
 	for _, name := range Names {
@@ -58,6 +75,18 @@ func Load(dev *cuda.Device) (*Kernels, error) {
 		k.fn[name] = f
 	}
 	return k, nil
+}
+
+// target is the .target line of a PTX text, for messages.
+func target(ptx string) string {
+	if i := strings.Index(ptx, ".target "); i >= 0 {
+		line := ptx[i+len(".target "):]
+		if j := strings.IndexByte(line, '\n'); j >= 0 {
+			line = line[:j]
+		}
+		return "PTX for " + strings.TrimSpace(line)
+	}
+	return "PTX"
 }
 
 // Close unloads the module.
