@@ -266,6 +266,11 @@ func TestLaunchAxpy(t *testing.T) {
 		if got[n] != y[n] {
 			t.Errorf("element past n changed: %g, want %g", got[n], y[n])
 		}
+		// A JIT failure carries the driver's log.
+		if _, err := d.LoadModule(".version 6.3\n.target sm_75\n.address_size 64\nthis is not ptx;\n"); err == nil ||
+			!strings.Contains(err.Error(), "cuModuleLoadDataEx") || !strings.Contains(err.Error(), "ptxas") {
+			t.Errorf("LoadModule of PTX without kernels: %v, want the JIT log in the error", err)
+		}
 		if _, err := mod.Function("missing"); err == nil || !strings.Contains(err.Error(), `kernel "missing"`) {
 			t.Errorf("Function of a missing kernel: %v", err)
 		}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"runtime"
+	"strings"
 	"unsafe"
 )
 
@@ -23,15 +24,31 @@ type Function struct {
 // Dim3 is a grid or block size; a zero component counts as 1.
 type Dim3 struct{ X, Y, Z int }
 
-// LoadModule JIT-compiles PTX text for the device (cuModuleLoadData), so kernels written for an
-// old target run on newer GPUs.
+// JIT options of cuModuleLoadDataEx (cuda.h's CUjit_option).
+const (
+	jitErrorLogBuffer     = 5
+	jitErrorLogBufferSize = 6
+)
+
+// LoadModule JIT-compiles PTX text for the device (cuModuleLoadDataEx), so kernels written for
+// an old target run on newer GPUs. When the JIT fails, its log is part of the error.
 func (d *Device) LoadModule(ptx string) (*Module, error) {
 	image := append([]byte(ptx), 0)
+	log := make([]byte, 4096)
+	options := [2]int32{jitErrorLogBuffer, jitErrorLogBufferSize}
+	// The driver reads the buffer's address and size from values and writes back the log's
+	// length in place of the size. log lives on the Go heap, which does not move.
+	values := [2]uintptr{uintptr(unsafe.Pointer(&log[0])), uintptr(len(log))}
 	m := &Module{dev: d}
 	err := d.do(func() error {
-		return d.check("cuModuleLoadData", d.drv.cuModuleLoadData(&m.h, &image[0]))
+		r := d.drv.cuModuleLoadDataEx(&m.h, &image[0], 2, &options[0], &values[0])
+		runtime.KeepAlive(log)
+		return d.check("cuModuleLoadDataEx", r)
 	})
 	if err != nil {
+		if msg := strings.TrimSpace(goString(&log[0])); msg != "" {
+			return nil, fmt.Errorf("%w: %s", err, strings.Join(strings.Fields(msg), " "))
+		}
 		return nil, err
 	}
 	return m, nil

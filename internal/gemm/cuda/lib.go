@@ -41,7 +41,7 @@ type driverAPI struct {
 	cuMemcpyDtoH              func(dst []float32, src uint64, bytes uintptr) cuResult
 	cuMemcpy2D                func(p *memcpy2D) cuResult
 	cuMemsetD32               func(dst uint64, value uint32, count uintptr) cuResult
-	cuModuleLoadData          func(mod *uintptr, image *byte) cuResult
+	cuModuleLoadDataEx        func(mod *uintptr, image *byte, numOptions uint32, options *int32, values *uintptr) cuResult
 	cuModuleUnload            func(mod uintptr) cuResult
 	cuModuleGetFunction       func(fn *uintptr, mod uintptr, name string) cuResult
 	cuLaunchKernel            func(f uintptr, gridX, gridY, gridZ, blockX, blockY, blockZ, sharedBytes uint32, stream uintptr, params *uint64, extra uintptr) cuResult
@@ -67,7 +67,7 @@ func (d *driverAPI) symbols() []native.Symbol {
 		{Name: "cuMemcpyDtoH_v2", Fn: &d.cuMemcpyDtoH},
 		{Name: "cuMemcpy2D_v2", Fn: &d.cuMemcpy2D},
 		{Name: "cuMemsetD32_v2", Fn: &d.cuMemsetD32},
-		{Name: "cuModuleLoadData", Fn: &d.cuModuleLoadData},
+		{Name: "cuModuleLoadDataEx", Fn: &d.cuModuleLoadDataEx},
 		{Name: "cuModuleUnload", Fn: &d.cuModuleUnload},
 		{Name: "cuModuleGetFunction", Fn: &d.cuModuleGetFunction},
 		{Name: "cuLaunchKernel", Fn: &d.cuLaunchKernel},
