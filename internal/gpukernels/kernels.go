@@ -48,6 +48,8 @@ type Kernels struct {
 	mod       *cuda.Module
 	fn        map[string]cuda.Function
 	maxBlocks int // grid cap; tests lower it to exercise the grid-stride loops
+
+	trace func(name string, args []any) // tests: sees every launch's arguments
 }
 
 // Load JIT-compiles the PTX on dev and looks up every kernel.
@@ -98,6 +100,9 @@ func (k *Kernels) launch(name string, work, block int, args ...any) error {
 	if work <= 0 {
 		return nil
 	}
+	if k.trace != nil {
+		k.trace(name, args)
+	}
 	blocks := min((work+block-1)/block, k.maxBlocks)
 	return k.dev.Launch(k.fn[name], cuda.Dim3{X: blocks}, cuda.Dim3{X: block}, 0, args...)
 }
@@ -116,6 +121,28 @@ func need(m cuda.DMat) {
 
 func i32(v int) int32 { return int32(v) }
 
+// span is the element range [lo, hi) of a buffer a kernel reads or writes.
+type span struct {
+	buf    *cuda.Buffer
+	lo, hi int
+}
+
+func spanOf(m cuda.DMat) span {
+	if m.Rows == 0 || m.Cols == 0 {
+		return span{}
+	}
+	return span{m.Buf, m.Off, m.Off + (m.Rows-1)*m.Stride + m.Cols}
+}
+
+// disjoint panics when a kernel would write where it reads through a restrict pointer: the
+// GPU reads those through the non-coherent cache, so the overlap would give stale values there
+// (and not on the CPU stand-in of the tests).
+func disjoint(what string, written, read span) {
+	if written.buf != nil && written.buf == read.buf && written.lo < read.hi && read.lo < written.hi {
+		panic(fmt.Sprintf("gpukernels: %s writes [%d, %d) of a buffer it reads at [%d, %d)", what, written.lo, written.hi, read.lo, read.hi))
+	}
+}
+
 // LayerNorm writes LN(x)·w + b into y, row by row; w and b hold x.Cols values.
 func (k *Kernels) LayerNorm(y, x cuda.DMat, w, b cuda.DevPtr, eps float32) error {
 	if y.Rows != x.Rows || y.Cols != x.Cols {
@@ -123,6 +150,7 @@ func (k *Kernels) LayerNorm(y, x cuda.DMat, w, b cuda.DevPtr, eps float32) error
 	}
 	need(x)
 	need(y)
+	disjoint("LayerNorm", spanOf(y), spanOf(x))
 	return k.launch("layernorm", x.Rows, rowBlock, ptr(y), i32(y.Stride), ptr(x), i32(x.Stride), w, b, i32(x.Rows), i32(x.Cols), eps)
 }
 
@@ -155,9 +183,11 @@ func (c Conv) Out() int { return (c.Size+2*c.Pad-c.Kernel)/c.Stride + 1 }
 func (c Conv) check(src, cols *cuda.Buffer, srcOff, colsOff int) {
 	o := c.Out()
 	n := c.Batch * o * o * c.Channels * c.Kernel * c.Kernel
-	if srcOff+c.Batch*c.Channels*c.Size*c.Size > src.Len() || colsOff+n > cols.Len() {
+	srcN := c.Batch * c.Channels * c.Size * c.Size
+	if srcOff+srcN > src.Len() || colsOff+n > cols.Len() {
 		panic("gpukernels: im2col outside its buffers")
 	}
+	disjoint("im2col", span{cols, colsOff, colsOff + n}, span{src, srcOff, srcOff + srcN})
 }
 
 // Im2colRows lays out Batch CHW images (densely from src) as patch rows for tokens = cols·Wᵀ:
@@ -187,6 +217,7 @@ func (k *Kernels) Im2colTokens(cols *cuda.Buffer, src *cuda.Buffer, srcOff, imag
 	if n > cols.Len() || srcOff+(batch-1)*imageStride+g*g*cin > src.Len() {
 		panic("gpukernels: Im2colTokens outside its buffers")
 	}
+	disjoint("Im2colTokens", span{cols, 0, n}, span{src, srcOff, srcOff + (batch-1)*imageStride + g*g*cin})
 	return k.launch("im2col_tokens", n, elementBlock, cols.Ptr(0), src.Ptr(srcOff), int64(imageStride), i32(batch), i32(g), i32(cin))
 }
 
@@ -204,6 +235,7 @@ func (k *Kernels) Add(y, x *cuda.Buffer, n int) error {
 	if n > y.Len() || n > x.Len() {
 		panic("gpukernels: Add outside its buffers")
 	}
+	disjoint("Add", span{y, 0, n}, span{x, 0, n})
 	return k.launch("add", n, elementBlock, y.Ptr(0), x.Ptr(0), int64(n))
 }
 
@@ -215,6 +247,7 @@ func (k *Kernels) EmbedTokens(X cuda.DMat, cls, bias cuda.DevPtr, pos cuda.DMat,
 	if X.Stride != X.Cols || X.Rows != batch*tok || pos.Rows != tok || pos.Cols != X.Cols {
 		panic("gpukernels: EmbedTokens shapes")
 	}
+	disjoint("EmbedTokens", spanOf(X), spanOf(pos))
 	return k.launch("embed_tokens", X.Rows*X.Cols, elementBlock, ptr(X), cls, bias, ptr(pos), i32(pos.Stride), i32(batch), i32(tok), i32(X.Cols))
 }
 
@@ -230,6 +263,8 @@ func (k *Kernels) ReduceFinish(out, x cuda.DMat, clsBias, convBias cuda.DevPtr, 
 		pos.Rows != g2*g2 || pos.Cols != out.Cols || x.Cols > out.Cols {
 		panic("gpukernels: ReduceFinish shapes")
 	}
+	disjoint("ReduceFinish", spanOf(out), spanOf(x))
+	disjoint("ReduceFinish", spanOf(out), spanOf(pos))
 	return k.launch("reduce_finish", out.Rows*out.Cols, elementBlock, ptr(out), ptr(x), clsBias, convBias, ptr(pos), i32(pos.Stride),
 		i32(batch), i32(g), i32(x.Cols), i32(out.Cols))
 }

@@ -2,9 +2,11 @@ package gpukernels
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"os"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -222,4 +224,90 @@ func TestFakeCatchesOverrun(t *testing.T) {
 	}
 	// Freeing the damaged buffer reports it too; the fake then forgets it.
 	y.Free()
+}
+
+// TestLaunchArgumentsMatchPTX calls every launcher and checks each argument's Go type against
+// the kernel's .param list in the PTX: a mismatch would read garbage on a real GPU, while the
+// fake's unpacking follows kernels.cu and could hide it.
+func TestLaunchArgumentsMatchPTX(t *testing.T) {
+	dev, k := loadFake(t)
+	params := map[string][]string{}
+	entry := regexp.MustCompile(`\.entry (\w+)\(([^)]*)\)`)
+	param := regexp.MustCompile(`\.param \.(\w+) `)
+	for _, m := range entry.FindAllStringSubmatch(PTX[0], -1) {
+		for _, p := range param.FindAllStringSubmatch(m[2], -1) {
+			params[m[1]] = append(params[m[1]], p[1])
+		}
+	}
+	seen := map[string]bool{}
+	k.trace = func(name string, args []any) {
+		seen[name] = true
+		want := params[name]
+		if len(args) != len(want) {
+			t.Errorf("%s: %d arguments, the PTX takes %d", name, len(args), len(want))
+			return
+		}
+		for i, a := range args {
+			var got string
+			switch a.(type) {
+			case cuda.DevPtr, int64:
+				got = "u64"
+			case int32:
+				got = "u32"
+			case float32:
+				got = "f32"
+			default:
+				got = fmt.Sprintf("%T", a)
+			}
+			if got != want[i] {
+				t.Errorf("%s argument %d: Go passes %s (%T), the PTX takes .%s", name, i, got, a, want[i])
+			}
+		}
+	}
+	buf := func(n int) *cuda.Buffer { return upload(t, dev, make([]float32, n)) }
+	a, b, v := buf(64), buf(64), buf(16)
+	m := cuda.DMat{Buf: a, Rows: 4, Cols: 4, Stride: 4}
+	m2 := cuda.DMat{Buf: b, Rows: 4, Cols: 4, Stride: 4}
+	p := v.Ptr(0)
+	conv := Conv{Batch: 1, Channels: 1, Size: 4, Kernel: 2, Stride: 2}
+	for _, err := range []error{
+		k.LayerNorm(m2, m, p, p, 1e-6),
+		k.BiasRows(m, p),
+		k.BiasGELU(m, p),
+		k.SoftmaxRows(m),
+		k.Im2colRows(b, 0, a, 0, conv),
+		k.Im2colCols(b, 0, a, 0, conv),
+		k.Im2colTokens(b, a, 1, 9, 1, 2, 1),
+		k.ScaleShiftReLU(a, p, p, 1, 4, 4),
+		k.Add(a, b, 16),
+		k.EmbedTokens(cuda.DMat{Buf: a, Rows: 2, Cols: 4, Stride: 4}, p, p, cuda.DMat{Buf: b, Rows: 2, Cols: 4, Stride: 4}, 1, 2),
+		k.ReduceFinish(cuda.DMat{Buf: a, Rows: 2, Cols: 4, Stride: 4}, cuda.DMat{Buf: b, Rows: 5, Cols: 4, Stride: 4}, p, p,
+			cuda.DMat{Buf: v, Rows: 1, Cols: 4, Stride: 4}, 1, 2),
+	} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := dev.Synchronize(); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range Names {
+		if !seen[name] {
+			t.Errorf("no launcher of %s was called", name)
+		}
+	}
+}
+
+// TestOverlapIsRefused: reading through a restrict pointer what the same launch writes is a
+// programming error caught before the launch.
+func TestOverlapIsRefused(t *testing.T) {
+	dev, k := loadFake(t)
+	a := upload(t, dev, make([]float32, 32))
+	defer func() {
+		if r := recover(); r == nil || !strings.Contains(fmt.Sprint(r), "writes [") {
+			t.Fatalf("in-place LayerNorm: recovered %v, want an overlap panic", r)
+		}
+	}()
+	m := cuda.DMat{Buf: a, Rows: 4, Cols: 4, Stride: 4}
+	k.LayerNorm(m.Sub(0, 3, 0, 4), m.Sub(1, 4, 0, 4), a.Ptr(0), a.Ptr(0), 1e-6)
 }
