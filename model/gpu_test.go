@@ -187,3 +187,60 @@ func TestGPUNetNeedsUploadedWeights(t *testing.T) {
 		t.Fatalf("NewNet on other weights: %v", err)
 	}
 }
+
+// TestGPUMatchesCPUTiny224 runs ViT-ResNAS-Tiny at 224 px (conv stem at 112², 257 tokens in
+// stage 1, up to 10 heads) with random weights: the sizes a GPU user runs, in two chunks.
+func TestGPUMatchesCPUTiny224(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs Tiny at 224 px on the CPU stand-in (a few seconds)")
+	}
+	dev := openFakeGPU(t)
+	a, _ := model.Preset("vit-resnas-tiny")
+	in := model.ReferenceInput()
+	rng := rand.New(rand.NewPCG(5, 6))
+	w := model.Weights{}
+	for _, p := range model.ParamShapes(a, in) {
+		t := model.Tensor{Shape: p.Shape}
+		t.Data = make([]float32, t.Numel())
+		scale := 0.05
+		if strings.HasSuffix(p.Key, "running_var") {
+			for i := range t.Data {
+				t.Data[i] = 1 + float32(rng.Float64())
+			}
+			w[p.Key] = t
+			continue
+		}
+		for i := range t.Data {
+			t.Data[i] = float32(scale * rng.NormFloat64())
+		}
+		w[p.Key] = t
+	}
+	const batch = 2
+	x := make([]float32, batch*in.Channels*in.Size*in.Size)
+	for i := range x {
+		x[i] = float32(rng.NormFloat64())
+	}
+	cpu, err := model.NewNet(w, a, in, gonum.New(), model.NetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := make([]float32, batch*cpu.Classes())
+	if err := cpu.Forward(context.Background(), x, batch, want); err != nil {
+		t.Fatal(err)
+	}
+	dw := upload(t, dev, w)
+	dw.SetWorkspaceBudget(1) // one image per chunk
+	gpu, err := model.NewNet(w, a, in, nil, model.NetOptions{Device: dw})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make([]float32, len(want))
+	if err := gpu.Forward(context.Background(), x, batch, got); err != nil {
+		t.Fatal(err)
+	}
+	d := maxDiff(got, want)
+	t.Logf("Tiny 224: max abs diff to the CPU %.3g (logits up to %.3g)", d, maxDiff(want, make([]float32, len(want))))
+	if !(d <= 1e-4) {
+		t.Errorf("Tiny 224: max abs diff %.3g > 1e-4", d)
+	}
+}
