@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"unsafe"
@@ -200,5 +201,22 @@ func TestCloseReleasesContext(t *testing.T) {
 	}
 	if _, err := d.Alloc(10); !errors.Is(err, ErrClosed) {
 		t.Errorf("Alloc after Close: %v, want ErrClosed", err)
+	}
+}
+
+func TestCompatibleBLAS(t *testing.T) {
+	all := []string{"/a/libcublas.so.13", "/b/libcublas.so.12", "libcublas.so.11", "/c/libcublas.so.12"}
+	for _, c := range []struct {
+		driver int
+		want   []string
+	}{
+		{12040, []string{"/b/libcublas.so.12", "libcublas.so.11", "/c/libcublas.so.12"}},
+		{13000, all},
+		{11080, []string{"libcublas.so.11"}},
+		{0, all}, // unknown driver version: try everything
+	} {
+		if got := compatibleBLAS(all, c.driver); !slices.Equal(got, c.want) {
+			t.Errorf("driver %d: %v, want %v", c.driver, got, c.want)
+		}
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"unsafe"
 
 	"github.com/resnas/resnas/internal/gemm/backend/native"
@@ -184,9 +186,13 @@ func loadLibraries(s libSearch) (*driverAPI, *blasAPI, [2]string, error) {
 	if err := drvLib.Bind(drv.symbols()...); err != nil {
 		return nil, nil, paths, err
 	}
-	blasLib, err := native.Open(s.blas)
+	var version int32
+	if drv.cuDriverGetVersion(&version) != 0 {
+		version = 0
+	}
+	blasLib, err := native.Open(compatibleBLAS(s.blas, int(version)))
 	if errors.Is(err, native.ErrNotFound) {
-		return nil, nil, paths, errors.New("libcublas.so.13, .12 or .11 not found (install cuBLAS from the CUDA toolkit or pip nvidia-cublas-cu12, or set LD_LIBRARY_PATH)")
+		return nil, nil, paths, fmt.Errorf("no cuBLAS that driver CUDA %d.%d runs (libcublas.so.13, .12 or .11, not newer than the driver) found: install cuBLAS from the CUDA toolkit or pip nvidia-cublas-cu12, or set LD_LIBRARY_PATH", version/1000, version%1000/10)
 	}
 	if err != nil {
 		return nil, nil, paths, fmt.Errorf("cuBLAS: %v", err)
@@ -197,6 +203,25 @@ func loadLibraries(s libSearch) (*driverAPI, *blasAPI, [2]string, error) {
 	}
 	paths[0], paths[1] = drvLib.File("cuInit"), blasLib.File("cublasCreate_v2")
 	return drv, bl, paths, nil
+}
+
+// compatibleBLAS drops cuBLAS libraries of a CUDA major version newer than the driver's (a
+// pip cu13 wheel on a CUDA 12 driver loads, then fails in cublasCreate), so an older one that
+// works is found instead. Without a driver version all stay.
+func compatibleBLAS(candidates []string, driverVersion int) []string {
+	if driverVersion <= 0 {
+		return candidates
+	}
+	var out []string
+	for _, c := range candidates {
+		base := filepath.Base(c)
+		major, err := strconv.Atoi(strings.TrimPrefix(base, "libcublas.so."))
+		if err == nil && major*1000 > driverVersion {
+			continue
+		}
+		out = append(out, c)
+	}
+	return out
 }
 
 // goString copies a NUL-terminated C string.
