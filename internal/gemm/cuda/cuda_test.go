@@ -137,7 +137,7 @@ func TestOpenMissingBLAS(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := openWith(fakeSearch(dir), 0)
-	if err == nil || !strings.HasPrefix(err.Error(), "libcublas.so.13, .12 or .11 not found (") || strings.Contains(err.Error(), "\n") {
+	if err == nil || !strings.HasPrefix(err.Error(), "no cuBLAS that driver CUDA 12.4 runs (libcublas.so.13, .12 or .11") || strings.Contains(err.Error(), "\n") {
 		t.Fatalf("open without cuBLAS: %v", err)
 	}
 }
