@@ -11,6 +11,7 @@ import (
 	"github.com/mattn/go-isatty"
 
 	"github.com/resnas/resnas/evolution"
+	"github.com/resnas/resnas/internal/gemm/backend"
 	"github.com/resnas/resnas/model"
 	"github.com/resnas/resnas/profiler"
 	"github.com/resnas/resnas/tui"
@@ -93,12 +94,14 @@ func cmdTUI(ctx context.Context, args []string, e env) error {
 			if rec.Rate.ImagesPerSec > 0 {
 				metrics["images_per_sec"] = rec.Rate.ImagesPerSec
 				metrics["gemm"] = sel.Name
+				metrics["device"] = sel.Device
 			}
 			return exportSubnet(l, rec.Arch, dir, metrics)
 		}),
 		Generations:    evolution.DefaultOptions().Generations,
 		Seed:           uint64(time.Now().UnixNano()), // r gives a different random architecture each session
 		CheckpointName: checkpointLabel(l),
+		Compute:        computeLabel(sel),
 		ExportDir:      *exportDir,
 		Context:        ctx,
 	}
@@ -133,4 +136,12 @@ func checkpointLabel(l *loaded) string {
 		return fmt.Sprintf("default (%s, %.1fM MACs max)", l.space.Name, float64(profiler.MACs(l.space.Max(), l.input))/1e6)
 	}
 	return filepath.Base(l.name)
+}
+
+// computeLabel names where the explorer's sub-networks run: "cpu/openblas", "gpu/NVIDIA H100".
+func computeLabel(sel backend.Selected) string {
+	if sel.CUDA != nil {
+		return "gpu/" + sel.CUDA.Info().Name
+	}
+	return "cpu/" + sel.Name
 }

@@ -414,6 +414,9 @@ func (m Model) titleView() string {
 		left += " · " + m.opts.CheckpointName
 	}
 	left += fmt.Sprintf(" · %dpx", m.opts.Input.Size)
+	if m.opts.Compute != "" {
+		left += " · " + m.opts.Compute
+	}
 	return spread(left, "tab: pane · ?: help", m.width)
 }
 

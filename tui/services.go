@@ -137,6 +137,7 @@ type Options struct {
 
 	Initial        model.Arch // zero: the space's largest architecture
 	CheckpointName string     // shown in the title and stored in exports
+	Compute        string     // where sub-networks run, shown in the title, e.g. "cpu/openblas"
 	Presets        []Preset   // besides largest, smallest and random
 	Seed           uint64     // seeds the random-architecture key
 
