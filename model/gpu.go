@@ -318,56 +318,24 @@ func newGPUNet(n *Net, dw *DeviceWeights) (*gpuNet, error) {
 	return g, nil
 }
 
-// gpuSizes counts the workspace floats for b images of n.
+// gpuSizeList counts the GPU workspace floats for a chunk of images: every activation of
+// every image of the chunk, since the layers run batched over it.
 type gpuSizeList struct {
-	input, tokens, ln, qkv, attn, hidden, scores, cols, stem, logits int
+	input, tokens, qkv, attn, hidden, scores, cols, stem, logits int
 }
 
 func (s gpuSizeList) total() int {
-	return s.input + 2*s.tokens + s.ln + s.qkv + s.attn + s.hidden + s.scores + s.cols + 3*s.stem + s.logits
+	return s.input + 3*s.tokens + s.qkv + s.attn + s.hidden + s.scores + s.cols + 3*s.stem + s.logits
 }
 
 func gpuSizes(n *Net, b int) gpuSizeList {
-	var s gpuSizeList
+	s := n.imageSizes()
 	in := n.in
-	s.input = b * in.Channels * in.Size * in.Size
-	s.logits = b * n.Classes()
-	grid, c := in.Grid(), n.arch.Stem.Width
-	tok := 1 + grid*grid
-	s.tokens = b * tok * c
-	for _, l := range n.layers {
-		switch l.Type {
-		case TypeBlock:
-			if !l.Exists {
-				continue
-			}
-			hd := l.Heads * l.HeadDim
-			s.qkv = max(s.qkv, b*tok*3*hd)
-			s.attn = max(s.attn, b*tok*hd)
-			s.hidden = max(s.hidden, b*tok*l.MLP)
-			s.scores = max(s.scores, l.Heads*b*tok*tok)
-		case TypeReduction:
-			s.ln = max(s.ln, b*tok*c) // the LN'd input outlives the next stage's first tokens
-			g2 := grid / 2
-			s.cols = max(s.cols, b*g2*g2*l.In*9)
-			grid, c = g2, l.Out
-			tok = 1 + grid*grid
-			s.tokens = max(s.tokens, b*tok*c)
-		}
+	return gpuSizeList{
+		input: b * in.Channels * in.Size * in.Size, logits: b * n.Classes(),
+		tokens: b * s.tokens, qkv: b * s.qkv, attn: b * s.attn, hidden: b * s.hidden,
+		scores: b * s.allScores, cols: b * s.cols, stem: b * s.stem,
 	}
-	s.ln = max(s.ln, s.tokens)
-	if n.stem.typ == TypeLinearStem {
-		g := in.Grid()
-		s.cols = max(s.cols, b*g*g*in.Channels*in.Patch*in.Patch)
-	} else {
-		h := convOut(in.Size, 3, 2, 1)
-		m := n.stem.mid
-		s.stem = b * m * h * h
-		k := in.Patch / 2
-		g := h / k
-		s.cols = max(s.cols, b*max(m, in.Channels)*9*h*h, b*g*g*m*k*k)
-	}
-	return s
 }
 
 // gpuWorkspace holds activations on the GPU; buffers only grow.
@@ -381,7 +349,7 @@ func (ws *gpuWorkspace) buffers() []**cuda.Buffer {
 }
 
 func (ws *gpuWorkspace) ensure(dev *cuda.Device, s gpuSizeList) error {
-	want := []int{s.input, s.tokens, s.tokens, s.ln, s.qkv, s.attn, s.hidden, s.scores, s.cols, s.stem, s.stem, s.stem, s.logits}
+	want := []int{s.input, s.tokens, s.tokens, s.tokens, s.qkv, s.attn, s.hidden, s.scores, s.cols, s.stem, s.stem, s.stem, s.logits}
 	for i, p := range ws.buffers() {
 		n := max(1, want[i])
 		if *p != nil && (*p).Len() >= n {

@@ -24,14 +24,24 @@ func grow(buf []float32, n int) []float32 {
 	return buf[:n]
 }
 
-// ensure sizes the buffers for b images of net n.
-func (ws *workspace) ensure(n *Net, b int) {
-	var tokens, ln, qkv, attn, hidden, scores, cols int
+// imageSizes are the largest activations of one image over the net's layers, in floats:
+// what the CPU workspace holds per image (or once, for per-image scratch) and the GPU one per
+// image of a chunk.
+type imageSizes struct {
+	tokens    int // a token matrix (also its LayerNorm)
+	qkv, attn int
+	hidden    int
+	scores    int // one head's tok × tok attention
+	allScores int // every head's
+	cols      int // the largest im2col: stem, patch projection or reduction
+	stem      int // one conv-stem activation (0 for a linear stem)
+}
+
+func (n *Net) imageSizes() imageSizes {
+	var s imageSizes
 	grid, c := n.in.Grid(), n.arch.Stem.Width
 	tok := 1 + grid*grid
-	tokens = b * tok * c
-	ln = tokens
-	scores = tok * tok
+	s.tokens = tok * c
 	for _, l := range n.layers {
 		switch l.Type {
 		case TypeBlock:
@@ -39,41 +49,49 @@ func (ws *workspace) ensure(n *Net, b int) {
 				continue
 			}
 			hd := l.Heads * l.HeadDim
-			qkv = max(qkv, b*tok*3*hd)
-			attn = max(attn, b*tok*hd)
-			hidden = max(hidden, b*tok*l.MLP)
+			s.qkv = max(s.qkv, tok*3*hd)
+			s.attn = max(s.attn, tok*hd)
+			s.hidden = max(s.hidden, tok*l.MLP)
+			s.scores = max(s.scores, tok*tok)
+			s.allScores = max(s.allScores, l.Heads*tok*tok)
 		case TypeReduction:
 			g2 := grid / 2
-			cols = max(cols, g2*g2*l.In*9)
+			s.cols = max(s.cols, g2*g2*l.In*9)
 			grid, c = g2, l.Out
 			tok = 1 + grid*grid
-			tokens = max(tokens, b*tok*c)
+			s.tokens = max(s.tokens, tok*c)
 		}
 	}
 	in := n.in
-	var stem int
 	if n.stem.typ == TypeLinearStem {
 		g := in.Grid()
-		cols = max(cols, g*g*in.Channels*in.Patch*in.Patch)
+		s.cols = max(s.cols, g*g*in.Channels*in.Patch*in.Patch)
 	} else {
-		h := (in.Size-1)/2 + 1
+		h := convOut(in.Size, 3, 2, 1)
 		m := n.stem.mid
-		stem = m * h * h
+		s.stem = m * h * h
 		k := in.Patch / 2
 		g := h / k
-		cols = max(cols, max(m, in.Channels)*9*h*h, g*g*m*k*k)
+		s.cols = max(s.cols, max(m, in.Channels)*9*h*h, g*g*m*k*k)
 	}
-	ws.x = grow(ws.x, tokens)
-	ws.xAlt = grow(ws.xAlt, tokens)
-	ws.ln = grow(ws.ln, max(ln, tokens))
-	ws.qkv = grow(ws.qkv, qkv)
-	ws.attn = grow(ws.attn, attn)
-	ws.hidden = grow(ws.hidden, hidden)
-	ws.scores = grow(ws.scores, scores)
-	ws.cols = grow(ws.cols, cols)
-	ws.stemA = grow(ws.stemA, stem)
-	ws.stemB = grow(ws.stemB, stem)
-	ws.stemC = grow(ws.stemC, stem)
+	return s
+}
+
+// ensure sizes the buffers for b images of net n: token-sized activations for all of them,
+// scratch (scores, im2col, conv stem) for one image at a time.
+func (ws *workspace) ensure(n *Net, b int) {
+	s := n.imageSizes()
+	ws.x = grow(ws.x, b*s.tokens)
+	ws.xAlt = grow(ws.xAlt, b*s.tokens)
+	ws.ln = grow(ws.ln, b*s.tokens)
+	ws.qkv = grow(ws.qkv, b*s.qkv)
+	ws.attn = grow(ws.attn, b*s.attn)
+	ws.hidden = grow(ws.hidden, b*s.hidden)
+	ws.scores = grow(ws.scores, s.scores)
+	ws.cols = grow(ws.cols, s.cols)
+	ws.stemA = grow(ws.stemA, s.stem)
+	ws.stemB = grow(ws.stemB, s.stem)
+	ws.stemC = grow(ws.stemC, s.stem)
 }
 
 // swapTokens exchanges the two token buffers, so a reduction can read one and write the other.
