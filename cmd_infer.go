@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/resnas/resnas/data"
 	"github.com/resnas/resnas/internal/gemm/backend"
+	"github.com/resnas/resnas/internal/gemm/cuda"
 	"github.com/resnas/resnas/model"
 	"github.com/resnas/resnas/profiler"
 )
@@ -35,7 +37,7 @@ func (c *computeFlags) register(fs interface {
 	fs.IntVar(&c.patch, "patch", 14, "patch size of a PyTorch checkpoint (stem downsampling)")
 	fs.IntVar(&c.threads, "threads", 0, "CPU threads (default: all cores)")
 	if withDevice {
-		fs.StringVar(&c.device, "device", "cpu", "cpu, cuda or auto")
+		fs.StringVar(&c.device, "device", "auto", "cpu, cuda or auto (the GPU when CUDA loads, else the CPU)")
 	}
 }
 
@@ -49,7 +51,7 @@ func (c *computeFlags) load() (*loaded, error) {
 func (c *computeFlags) backend(e env) (backend.Selected, error) {
 	dev := c.device
 	if dev == "" {
-		dev = "cpu"
+		dev = "cpu" // commands without --device run on the CPU
 	}
 	if dev != "cpu" && dev != "cuda" && dev != "auto" {
 		return backend.Selected{}, usagef("--device must be cpu, cuda or auto, not %q", dev)
@@ -59,6 +61,9 @@ func (c *computeFlags) backend(e env) (backend.Selected, error) {
 		return sel, err
 	}
 	for _, n := range sel.Notes {
+		if strings.HasPrefix(n, "cuda: ") && errors.Is(sel.CUDAErr, cuda.ErrNoDriver) {
+			continue // no NVIDIA driver: a CPU machine, nothing to report
+		}
 		fmt.Fprintf(e.stderr, "resnas: %s\n", n)
 	}
 	if sel.Device == "cuda" && dev == "auto" {

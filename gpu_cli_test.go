@@ -105,14 +105,24 @@ func TestCLIOnFakeGPU(t *testing.T) {
 }
 
 // TestDeviceCUDAWithoutDriver: asking for the GPU where there is none is a one-line error,
-// and auto falls back to the CPU.
+// and the default (auto) runs on the CPU without a word about CUDA.
 func TestDeviceCUDAWithoutDriver(t *testing.T) {
-	empty := t.TempDir()
-	cmd := child(t, "bench", "--device", "cuda", "--arch", "max", "--batch", "2")
-	cmd.Env = append(cmd.Env, "LD_LIBRARY_PATH="+empty)
 	if _, err := os.Stat("/usr/lib/x86_64-linux-gnu/libcuda.so.1"); err == nil {
 		t.Skip("this machine has an NVIDIA driver")
 	}
+	empty := t.TempDir()
+	auto := child(t, "bench", "--arch", "max", "--batch", "2", "--json")
+	auto.Env = append(auto.Env, "LD_LIBRARY_PATH="+empty)
+	var stdout, stderr strings.Builder
+	auto.Stdout, auto.Stderr = &stdout, &stderr
+	if err := auto.Run(); err != nil {
+		t.Fatalf("bench with the default device: %v\n%s", err, stderr.String())
+	}
+	if !strings.Contains(stdout.String(), `"device":"cpu"`) || strings.Contains(stderr.String(), "cuda") {
+		t.Errorf("default device without a driver: stdout %q, stderr %q; want the CPU and no CUDA note", stdout.String(), stderr.String())
+	}
+	cmd := child(t, "bench", "--device", "cuda", "--arch", "max", "--batch", "2")
+	cmd.Env = append(cmd.Env, "LD_LIBRARY_PATH="+empty)
 	out, err := cmd.CombinedOutput()
 	if err == nil {
 		t.Fatalf("bench --device cuda without a driver succeeded: %s", out)

@@ -126,7 +126,7 @@ for m in $(printf '%s\n' $cases | cut -d: -f1 | sort -u); do
 		np.random.default_rng(7).standard_normal(shape).astype("<f4").tofile(sys.argv[1])
 	EOF
 	if [ "$m" = tiny ]; then shape=2,3,224,224; else shape=2,1,32,32; fi
-	"$bin" predict "${ra[@]}" --threads "$threads" --input "$work/x-$m.f32" --shape "$shape" >"$work/ours-$m.txt"
+	"$bin" predict "${ra[@]}" --device cpu --threads "$threads" --input "$work/x-$m.f32" --shape "$shape" >"$work/ours-$m.txt"
 	rt predict --checkpoint "$tc" --arch "$ta" --threads "$threads" --input "$work/x-$m.f32" --shape "$shape" >"$work/torch-$m.txt"
 	"$py" - "$work/ours-$m.txt" "$work/torch-$m.txt" "$m" <<-'EOF' || status=1
 		import json, sys
@@ -167,7 +167,7 @@ for c in $cases; do
 	rep=$repeats
 	if [ "$b" -lt 8 ]; then rep=$((repeats * 10)); fi
 	for r in $(seq 1 "$rounds"); do
-		"$bin" bench "${ra[@]}" --batch "$b" --threads "$threads" --repeats "$rep" --json >"$work/a.json"
+		"$bin" bench "${ra[@]}" --device cpu --batch "$b" --threads "$threads" --repeats "$rep" --json >"$work/a.json"
 		printf '%s\t%s\t%s\t%s\t%s\n' "$c" resnas "$r" "$(jget "$work/a.json" images_per_sec)" "$(jget "$work/a.json" gflop_per_sec)" >>"$results"
 		rt bench --checkpoint "$tc" --arch "$ta" --batch "$b" --threads "$threads" --repeats "$rep" >"$work/b.json"
 		printf '%s\t%s\t%s\t%s\t%s\n' "$c" pytorch "$r" "$(jget "$work/b.json" images_per_sec)" "$(jget "$work/b.json" gflop_per_sec)" >>"$results"

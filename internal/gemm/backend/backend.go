@@ -50,6 +50,9 @@ type Selected struct {
 	Notes []string
 	// CUDA is the GPU when Device is "cuda", for layers that keep their data on it.
 	CUDA *cuda.Device
+	// CUDAErr is why CUDA was not used when it was tried (errors.Is cuda.ErrNoDriver on a
+	// machine without an NVIDIA driver).
+	CUDAErr error
 
 	close func() error
 }
@@ -102,6 +105,7 @@ func Open(opts Options) (Selected, error) {
 	}
 
 	var notes []string
+	var cudaErr error
 	if opts.Device != "cpu" {
 		dev, err := opts.openCUDA()
 		if err == nil {
@@ -112,15 +116,18 @@ func Open(opts Options) (Selected, error) {
 			return Selected{}, errors.New(note)
 		}
 		notes = append(notes, note)
+		cudaErr = err
 	}
+	var sel Selected
 	if opts.DisableOpenBLAS {
-		return pureGo(append(notes, "openblas: disabled by option")), nil
+		sel = pureGo(append(notes, "openblas: disabled by option"))
+	} else if be, err := opts.openOpenBLAS(); err != nil {
+		sel = pureGo(append(notes, prefixed("openblas", err)))
+	} else {
+		sel = withOpenBLAS(be, opts.Threads, notes)
 	}
-	be, err := opts.openOpenBLAS()
-	if err != nil {
-		return pureGo(append(notes, prefixed("openblas", err))), nil
-	}
-	return withOpenBLAS(be, opts.Threads, notes), nil
+	sel.CUDAErr = cudaErr
+	return sel, nil
 }
 
 func pureGo(notes []string) Selected {

@@ -177,7 +177,7 @@ func loadLibraries(s libSearch) (*driverAPI, *blasAPI, [2]string, error) {
 	var paths [2]string
 	drvLib, err := native.Open(s.driver)
 	if errors.Is(err, native.ErrNotFound) {
-		return nil, nil, paths, fmt.Errorf("%s not found (no NVIDIA driver)", driverLib)
+		return nil, nil, paths, ErrNoDriver
 	}
 	if err != nil {
 		return nil, nil, paths, fmt.Errorf("%s: %v", driverLib, err)
@@ -223,6 +223,10 @@ func compatibleBLAS(candidates []string, driverVersion int) []string {
 	}
 	return out
 }
+
+// ErrNoDriver is Open's error on a machine without the NVIDIA driver: the normal case of a
+// CPU-only machine, which callers choosing automatically need not mention.
+var ErrNoDriver = errors.New(driverLib + " not found (no NVIDIA driver)")
 
 // goString copies a NUL-terminated C string.
 func goString(p *byte) string {
