@@ -404,16 +404,22 @@ func (n *Net) forwardGPU(ctx context.Context, x []float32, batch int, logits []f
 }
 
 // gpuChunk runs b images: the CPU forward's steps, batched over images, every activation on
-// the GPU. Only the images go up and the logits come down.
+// the GPU. Only the images go up and the logits come down. The calls, which only queue work,
+// are issued as one batch from this goroutine.
 func (n *Net) gpuChunk(x []float32, b int, logits []float32) error {
-	g := n.gpu
-	dw := g.dw
-	dev, k := dw.dev, dw.kern
-	ws := &dw.ws
-	if err := ws.ensure(dev, gpuSizes(n, b)); err != nil {
+	dw := n.gpu.dw
+	if err := dw.ws.ensure(dw.dev, gpuSizes(n, b)); err != nil {
 		return err
 	}
-	if err := dev.Upload(ws.input, 0, x); err != nil {
+	return dw.dev.Batch(func(q *cuda.Batch) error { return n.gpuQueue(q, x, b, logits) })
+}
+
+func (n *Net) gpuQueue(q *cuda.Batch, x []float32, b int, logits []float32) error {
+	g := n.gpu
+	dw := g.dw
+	k := dw.kern.In(q)
+	ws := &dw.ws
+	if err := q.Upload(ws.input, 0, x); err != nil {
 		return err
 	}
 	e := errs{}
@@ -434,7 +440,7 @@ func (n *Net) gpuChunk(x []float32, b int, logits []float32) error {
 			geom := gpukernels.Conv{Batch: b, Channels: cin, Size: size, Kernel: 3, Stride: stride, Pad: 1}
 			e.add(k.Im2colCols(ws.cols, 0, from, 0, geom))
 			W := g.conv[i]
-			e.add(dev.SgemmStridedBatched(blas.NoTrans, blas.NoTrans, m, hw, cin*9, 1, W.Buf, W.Off, W.Stride, 0,
+			e.add(q.SgemmStridedBatched(blas.NoTrans, blas.NoTrans, m, hw, cin*9, 1, W.Buf, W.Off, W.Stride, 0,
 				ws.cols, 0, hw, cin*9*hw, 0, dst, 0, hw, m*hw, b))
 			e.add(k.ScaleShiftReLU(dst, g.bnScale[i], g.bnShift[i], b, m, hw))
 		}
@@ -448,7 +454,7 @@ func (n *Net) gpuChunk(x []float32, b int, logits []float32) error {
 	e.add(k.Im2colRows(ws.cols, 0, src, 0, geom))
 	K := channels * patch * patch
 	P := g.proj.W
-	e.add(dev.SgemmStridedBatched(blas.NoTrans, blas.Trans, grid*grid, c, K, 1, ws.cols, 0, K, grid*grid*K,
+	e.add(q.SgemmStridedBatched(blas.NoTrans, blas.Trans, grid*grid, c, K, 1, ws.cols, 0, K, grid*grid*K,
 		P.Buf, P.Off, P.Stride, 0, 0, xBuf, c, c, tok*c, b))
 	e.add(k.EmbedTokens(X, g.tokens, g.proj.b, g.pos, b, tok))
 
@@ -460,7 +466,7 @@ func (n *Net) gpuChunk(x []float32, b int, logits []float32) error {
 		switch l.Type {
 		case TypeBlock:
 			if l.Exists {
-				n.gpuBlock(&e, l, gl, X, b, tok)
+				n.gpuBlock(q, k, &e, l, gl, X, b, tok)
 			}
 		case TypeReduction:
 			gg := l.grid
@@ -472,10 +478,10 @@ func (n *Net) gpuChunk(x []float32, b int, logits []float32) error {
 			out := cuda.DMat{Buf: altBuf, Rows: b * tokOut, Cols: cout, Stride: cout}
 			clsIn := cuda.DMat{Buf: ws.ln, Rows: b, Cols: cin, Stride: tokIn * cin}
 			clsOut := cuda.DMat{Buf: altBuf, Rows: b, Cols: cout, Stride: tokOut * cout}
-			e.add(dev.Mul(false, true, 1, clsIn, gl.tokenTransform.W, 0, clsOut))
+			e.add(q.Mul(false, true, 1, clsIn, gl.tokenTransform.W, 0, clsOut))
 			e.add(k.Im2colTokens(ws.cols, ws.ln, cin, tokIn*cin, b, gg, cin))
 			R := gl.reduce.W
-			e.add(dev.SgemmStridedBatched(blas.NoTrans, blas.Trans, g2*g2, cout, cin*9, 1, ws.cols, 0, cin*9, g2*g2*cin*9,
+			e.add(q.SgemmStridedBatched(blas.NoTrans, blas.Trans, g2*g2, cout, cin*9, 1, ws.cols, 0, cin*9, g2*g2*cin*9,
 				R.Buf, R.Off, R.Stride, 0, 0, altBuf, cout, cout, tokOut*cout, b))
 			e.add(k.ReduceFinish(out, X, gl.tokenTransform.b, gl.reduce.b, gl.reducePos, b, gg))
 			xBuf, altBuf = altBuf, xBuf
@@ -486,18 +492,17 @@ func (n *Net) gpuChunk(x []float32, b int, logits []float32) error {
 	cls := cuda.DMat{Buf: ws.ln, Rows: b, Cols: c, Stride: c}
 	e.add(k.LayerNorm(cls, cuda.DMat{Buf: X.Buf, Rows: b, Cols: c, Stride: tok * c}, g.norm.w, g.norm.b, lnEps))
 	out := cuda.DMat{Buf: ws.logits, Rows: b, Cols: n.Classes(), Stride: n.Classes()}
-	e.add(dev.Mul(false, true, 1, cls, g.head.W, 0, out))
+	e.add(q.Mul(false, true, 1, cls, g.head.W, 0, out))
 	e.add(k.BiasRows(out, g.head.b))
 	if e.err != nil {
 		return e.err
 	}
-	return dev.Download(logits[:b*n.Classes()], ws.logits, 0)
+	return q.Download(logits[:b*n.Classes()], ws.logits, 0)
 }
 
 // gpuBlock queues one pre-norm transformer block on X (b images of tok rows), in place.
-func (n *Net) gpuBlock(e *errs, l *layerView, gl *gpuLayer, X cuda.DMat, b, tok int) {
-	dw := n.gpu.dw
-	dev, k, ws := dw.dev, dw.kern, &dw.ws
+func (n *Net) gpuBlock(q *cuda.Batch, k *gpukernels.Kernels, e *errs, l *layerView, gl *gpuLayer, X cuda.DMat, b, tok int) {
+	ws := &n.gpu.dw.ws
 	rows, c := X.Rows, X.Cols
 	d := l.HeadDim
 	hd := l.Heads * d
@@ -505,12 +510,12 @@ func (n *Net) gpuBlock(e *errs, l *layerView, gl *gpuLayer, X cuda.DMat, b, tok 
 	e.add(k.LayerNorm(Y, X, gl.norm1.w, gl.norm1.b, lnEps))
 	QKV := cuda.DMat{Buf: ws.qkv, Rows: rows, Cols: 3 * hd, Stride: 3 * hd}
 	if l.fusedQKV {
-		e.add(dev.Mul(false, true, 1, Y, gl.qkvFused.W, 0, QKV))
+		e.add(q.Mul(false, true, 1, Y, gl.qkvFused.W, 0, QKV))
 		e.add(k.BiasRows(QKV, gl.qkvFused.b))
 	} else {
 		for s, sec := range gl.qkv {
 			dst := QKV.Sub(0, rows, s*hd, (s+1)*hd)
-			e.add(dev.Mul(false, true, 1, Y, sec.W, 0, dst))
+			e.add(q.Mul(false, true, 1, Y, sec.W, 0, dst))
 			e.add(k.BiasRows(dst, sec.b))
 		}
 	}
@@ -518,22 +523,22 @@ func (n *Net) gpuBlock(e *errs, l *layerView, gl *gpuLayer, X cuda.DMat, b, tok 
 	scale := float32(1 / math.Sqrt(float64(d)))
 	tt := tok * tok
 	for h := 0; h < l.Heads; h++ {
-		e.add(dev.SgemmStridedBatched(blas.NoTrans, blas.Trans, tok, tok, d, scale,
+		e.add(q.SgemmStridedBatched(blas.NoTrans, blas.Trans, tok, tok, d, scale,
 			ws.qkv, h*d, 3*hd, tok*3*hd, ws.qkv, hd+h*d, 3*hd, tok*3*hd, 0, ws.scores, h*b*tt, tok, tt, b))
 	}
 	e.add(k.SoftmaxRows(cuda.DMat{Buf: ws.scores, Rows: l.Heads * b * tok, Cols: tok, Stride: tok}))
 	for h := 0; h < l.Heads; h++ {
-		e.add(dev.SgemmStridedBatched(blas.NoTrans, blas.NoTrans, tok, d, tok, 1,
+		e.add(q.SgemmStridedBatched(blas.NoTrans, blas.NoTrans, tok, d, tok, 1,
 			ws.scores, h*b*tt, tok, tt, ws.qkv, 2*hd+h*d, 3*hd, tok*3*hd, 0, ws.attn, h*d, hd, tok*hd, b))
 	}
 	O := cuda.DMat{Buf: ws.attn, Rows: rows, Cols: hd, Stride: hd}
-	e.add(dev.Mul(false, true, 1, O, gl.proj.W, 1, X))
+	e.add(q.Mul(false, true, 1, O, gl.proj.W, 1, X))
 	e.add(k.BiasRows(X, gl.proj.b))
 	e.add(k.LayerNorm(Y, X, gl.norm2.w, gl.norm2.b, lnEps))
 	H := cuda.DMat{Buf: ws.hidden, Rows: rows, Cols: l.MLP, Stride: l.MLP}
-	e.add(dev.Mul(false, true, 1, Y, gl.fc1.W, 0, H))
+	e.add(q.Mul(false, true, 1, Y, gl.fc1.W, 0, H))
 	e.add(k.BiasGELU(H, gl.fc1.b))
-	e.add(dev.Mul(false, true, 1, H, gl.fc2.W, 1, X))
+	e.add(q.Mul(false, true, 1, H, gl.fc2.W, 1, X))
 	e.add(k.BiasRows(X, gl.fc2.b))
 }
 

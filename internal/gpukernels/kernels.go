@@ -42,9 +42,15 @@ const (
 	maxBlocks    = 1 << 16
 )
 
+// Launcher queues kernels: a *cuda.Device, or a *cuda.Batch inside Device.Batch.
+type Launcher interface {
+	Launch(f cuda.Function, grid, block cuda.Dim3, sharedBytes int, args ...any) error
+}
+
 // Kernels are the kernels loaded on one device.
 type Kernels struct {
 	dev       *cuda.Device
+	q         Launcher // where launches go: the device, or a batch (In)
 	mod       *cuda.Module
 	fn        map[string]cuda.Function
 	maxBlocks int // grid cap; tests lower it to exercise the grid-stride loops
@@ -67,7 +73,7 @@ func Load(dev *cuda.Device) (*Kernels, error) {
 	if mod == nil {
 		return nil, fmt.Errorf("loading the GPU kernels: %w", errors.Join(errs...))
 	}
-	k := &Kernels{dev: dev, mod: mod, fn: make(map[string]cuda.Function, len(Names)), maxBlocks: maxBlocks}
+	k := &Kernels{dev: dev, q: dev, mod: mod, fn: make(map[string]cuda.Function, len(Names)), maxBlocks: maxBlocks}
 	for _, name := range Names {
 		f, err := mod.Function(name)
 		if err != nil {
@@ -91,6 +97,16 @@ func target(ptx string) string {
 	return "PTX"
 }
 
+// In returns the kernels launching through q, a batch on their device.
+func (k *Kernels) In(q *cuda.Batch) *Kernels {
+	if q.Device() != k.dev {
+		panic("gpukernels: batch of another device")
+	}
+	c := *k
+	c.q = q
+	return &c
+}
+
 // Close unloads the module.
 func (k *Kernels) Close() error { return k.mod.Unload() }
 
@@ -104,7 +120,7 @@ func (k *Kernels) launch(name string, work, block int, args ...any) error {
 		k.trace(name, args)
 	}
 	blocks := min((work+block-1)/block, k.maxBlocks)
-	return k.dev.Launch(k.fn[name], cuda.Dim3{X: blocks}, cuda.Dim3{X: block}, 0, args...)
+	return k.q.Launch(k.fn[name], cuda.Dim3{X: blocks}, cuda.Dim3{X: block}, 0, args...)
 }
 
 func ptr(m cuda.DMat) cuda.DevPtr { return m.Buf.Ptr(m.Off) }

@@ -68,3 +68,26 @@ func BenchmarkDeviceSgemm(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkCallOverhead times one small driver call (a 4-byte upload) through the context's
+// goroutine, on the fake driver when there is no GPU: the host cost each launch and GEMM of a
+// forward pass would pay without a Batch (see BenchmarkBatchCallOverhead).
+func BenchmarkCallOverhead(b *testing.B) {
+	d, err := Open()
+	if err != nil {
+		if fakeDir == "" {
+			b.Skip(fakeSkip)
+		}
+		if d, err = openWith(fakeSearch(fakeDir), 0); err != nil {
+			b.Fatal(err)
+		}
+	}
+	defer d.Close()
+	buf := mustAllocB(b, d, 1)
+	one := []float32{1}
+	for b.Loop() {
+		if err := d.Upload(buf, 0, one); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -37,6 +37,12 @@ func (d *Device) Sgemm(tA, tB blas.Transpose, m, n, k int, alpha float32, a *Buf
 func (d *Device) SgemmStridedBatched(tA, tB blas.Transpose, m, n, k int, alpha float32,
 	a *Buffer, aOff, lda, strideA int, b *Buffer, bOff, ldb, strideB int,
 	beta float32, c *Buffer, cOff, ldc, strideC int, batch int) error {
+	return d.sgemmBatched(d.do, tA, tB, m, n, k, alpha, a, aOff, lda, strideA, b, bOff, ldb, strideB, beta, c, cOff, ldc, strideC, batch)
+}
+
+func (d *Device) sgemmBatched(run runner, tA, tB blas.Transpose, m, n, k int, alpha float32,
+	a *Buffer, aOff, lda, strideA int, b *Buffer, bOff, ldb, strideB int,
+	beta float32, c *Buffer, cOff, ldc, strideC int, batch int) error {
 	if batch < 0 || strideA < 0 || strideB < 0 || strideC < 0 {
 		panic("cuda: negative batch or stride")
 	}
@@ -56,7 +62,7 @@ func (d *Device) SgemmStridedBatched(tA, tB blas.Transpose, m, n, k int, alpha f
 	if batch > math.MaxInt32 {
 		panic("cuda: batch exceeds the 32-bit range of cuBLAS")
 	}
-	return d.do(func() error {
+	return run(func() error {
 		return d.sgemmStrided(tA, tB, m, n, k, alpha, addr(a, aOff), lda, strideA, addr(b, bOff), ldb, strideB, beta, addr(c, cOff), ldc, strideC, batch)
 	})
 }
@@ -99,6 +105,10 @@ func (d *Device) sgemmStrided(tA, tB blas.Transpose, m, n, k int, alpha float32,
 // Mul computes c = alpha·op(a)·op(b) + beta·c on device views, the twin of gemm.Mul: shapes are
 // checked here, and an empty inner dimension scales c by beta (through cuBLAS with k = 0).
 func (d *Device) Mul(transA, transB bool, alpha float32, a, b DMat, beta float32, c DMat) error {
+	return d.mul(d.do, transA, transB, alpha, a, b, beta, c)
+}
+
+func (d *Device) mul(run runner, transA, transB bool, alpha float32, a, b DMat, beta float32, c DMat) error {
 	m, n, k, ok := gemm.MulShape(a.Rows, a.Cols, transA, b.Rows, b.Cols, transB, c.Rows, c.Cols)
 	if !ok {
 		panic("cuda: shape mismatch in Mul")
@@ -128,5 +138,5 @@ func (d *Device) Mul(transA, transB bool, alpha float32, a, b DMat, beta float32
 			ldb = max(1, n)
 		}
 	}
-	return d.Sgemm(tA, tB, m, n, k, alpha, aBuf, a.Off, lda, bBuf, b.Off, ldb, beta, c.Buf, c.Off, c.Stride)
+	return d.sgemmBatched(run, tA, tB, m, n, k, alpha, aBuf, a.Off, lda, 0, bBuf, b.Off, ldb, 0, beta, c.Buf, c.Off, c.Stride, 0, 1)
 }

@@ -85,6 +85,10 @@ func (m *Module) Unload() error {
 // matching the kernel's .param types. Errors raised while the kernel runs surface at the next
 // Synchronize or download.
 func (d *Device) Launch(f Function, grid, block Dim3, sharedBytes int, args ...any) error {
+	return d.launch(d.do, f, grid, block, sharedBytes, args...)
+}
+
+func (d *Device) launch(run runner, f Function, grid, block Dim3, sharedBytes int, args ...any) error {
 	if f.dev != d || f.h == 0 {
 		return fmt.Errorf("cuda: launch of %q: function not loaded on this device", f.name)
 	}
@@ -98,7 +102,7 @@ func (d *Device) Launch(f Function, grid, block Dim3, sharedBytes int, args ...a
 			return fmt.Errorf("cuda: launch of %q: grid %v, block %v, shared %d out of range", f.name, grid, block, sharedBytes)
 		}
 	}
-	err = d.do(func() error {
+	err = run(func() error {
 		var p *uint64
 		if len(args) > 0 {
 			p = &params[len(args)]

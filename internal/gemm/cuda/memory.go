@@ -64,11 +64,15 @@ func (b *Buffer) Free() error {
 
 // Upload copies src to dst starting at element off.
 func (d *Device) Upload(dst *Buffer, off int, src []float32) error {
+	return d.upload(d.do, dst, off, src)
+}
+
+func (d *Device) upload(run runner, dst *Buffer, off int, src []float32) error {
 	d.checkRange(dst, off, len(src), "cuda: upload past the end of the buffer")
 	if len(src) == 0 {
 		return nil
 	}
-	return d.do(func() error {
+	return run(func() error {
 		return d.check("cuMemcpyHtoD_v2", d.drv.cuMemcpyHtoD(uint64(dst.Ptr(off)), src, uintptr(len(src))*floatBytes))
 	})
 }
@@ -76,11 +80,15 @@ func (d *Device) Upload(dst *Buffer, off int, src []float32) error {
 // Download copies len(dst) values of src, starting at element off, to dst. It waits for the
 // GPU work queued before it.
 func (d *Device) Download(dst []float32, src *Buffer, off int) error {
+	return d.download(d.do, dst, src, off)
+}
+
+func (d *Device) download(run runner, dst []float32, src *Buffer, off int) error {
 	d.checkRange(src, off, len(dst), "cuda: download past the end of the buffer")
 	if len(dst) == 0 {
 		return nil
 	}
-	return d.do(func() error {
+	return run(func() error {
 		return d.check("cuMemcpyDtoH_v2", d.drv.cuMemcpyDtoH(dst, uint64(src.Ptr(off)), uintptr(len(dst))*floatBytes))
 	})
 }
