@@ -104,6 +104,19 @@ func (dw *DeviceWeights) SetWorkspaceBudget(bytes int) {
 	dw.budget = bytes
 }
 
+// WorkspaceBytes is the GPU memory the activation workspace holds now.
+func (dw *DeviceWeights) WorkspaceBytes() int {
+	dw.mu.Lock()
+	defer dw.mu.Unlock()
+	n := 0
+	for _, p := range dw.ws.buffers() {
+		if *p != nil {
+			n += (*p).Len()
+		}
+	}
+	return 4 * n
+}
+
 // Device is the GPU the weights live on.
 func (dw *DeviceWeights) Device() *cuda.Device { return dw.dev }
 
@@ -348,11 +361,24 @@ func (ws *gpuWorkspace) buffers() []**cuda.Buffer {
 		&ws.stemA, &ws.stemB, &ws.stemC, &ws.logits}
 }
 
-func (ws *gpuWorkspace) ensure(dev *cuda.Device, s gpuSizeList) error {
+// ensure makes every buffer hold at least what s asks. Buffers only grow, except when growing
+// them would pass budget bytes in all (each Net sized its chunks for its own profile of
+// activations, so the largest of each buffer could add up to more): then they are reallocated
+// at exactly s.
+func (ws *gpuWorkspace) ensure(dev *cuda.Device, s gpuSizeList, budget int) error {
 	want := []int{s.input, s.tokens, s.tokens, s.tokens, s.qkv, s.attn, s.hidden, s.scores, s.cols, s.stem, s.stem, s.stem, s.logits}
+	grown := 0
 	for i, p := range ws.buffers() {
 		n := max(1, want[i])
-		if *p != nil && (*p).Len() >= n {
+		if *p != nil {
+			n = max(n, (*p).Len())
+		}
+		grown += n
+	}
+	shrink := grown*4 > budget
+	for i, p := range ws.buffers() {
+		n := max(1, want[i])
+		if *p != nil && (*p).Len() >= n && !(shrink && (*p).Len() > n) {
 			continue
 		}
 		if err := (*p).Free(); err != nil {
@@ -408,7 +434,7 @@ func (n *Net) forwardGPU(ctx context.Context, x []float32, batch int, logits []f
 // are issued as one batch from this goroutine.
 func (n *Net) gpuChunk(x []float32, b int, logits []float32) error {
 	dw := n.gpu.dw
-	if err := dw.ws.ensure(dw.dev, gpuSizes(n, b)); err != nil {
+	if err := dw.ws.ensure(dw.dev, gpuSizes(n, b), dw.budget); err != nil {
 		return err
 	}
 	return dw.dev.Batch(func(q *cuda.Batch) error { return n.gpuQueue(q, x, b, logits) })

@@ -244,3 +244,41 @@ func TestGPUMatchesCPUTiny224(t *testing.T) {
 		t.Errorf("Tiny 224: max abs diff %.3g > 1e-4", d)
 	}
 }
+
+// TestGPUWorkspaceStaysInBudget: sub-networks of different shapes, one after another, share a
+// workspace that never passes the budget (each chunk alone fits it).
+func TestGPUWorkspaceStaysInBudget(t *testing.T) {
+	dev := openFakeGPU(t)
+	ck, err := checkpoints.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := ck.Meta.Input
+	maxArch, err := model.ParseArch(ck.Meta.Arch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dw := upload(t, dev, ck.Weights)
+	const budget = 4 << 20
+	dw.SetWorkspaceBudget(budget)
+	rng := rand.New(rand.NewPCG(9, 9))
+	const batch = 40
+	x := make([]float32, batch*in.Channels*in.Size*in.Size)
+	logits := make([]float32, batch*16)
+	for i := 0; i < 6; i++ {
+		a := maxArch
+		if i%2 == 1 {
+			a = shrink(maxArch, rng)
+		}
+		n, err := model.NewNet(ck.Weights, a, in, nil, model.NetOptions{Device: dw})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := n.Forward(context.Background(), x, batch, logits); err != nil {
+			t.Fatal(err)
+		}
+		if got := dw.WorkspaceBytes(); got > budget {
+			t.Fatalf("after net %d the workspace holds %d bytes, budget %d", i, got, budget)
+		}
+	}
+}
