@@ -28,12 +28,18 @@ type DeviceWeights struct {
 	spans []hostSpan // sorted by host address
 
 	mu     sync.Mutex
-	extras map[uint64]cuda.DevPtr // host-derived vectors (folded BatchNorm) by content
-	arenas []*cuda.Buffer         // their storage; the last has room from arenaUsed on
+	extras map[uint64]extraVec // host-derived vectors (folded BatchNorm) by content hash
+	arenas []*cuda.Buffer      // their storage; the last has room from used on
 	used   int
 	ws     gpuWorkspace
 	budget int // workspace bytes; larger batches run in chunks of images
 	closed bool
+}
+
+// extraVec is an uploaded host-derived vector and the values it holds.
+type extraVec struct {
+	values []float32
+	at     cuda.DevPtr
 }
 
 // hostSpan maps a tensor's host values to their place in the device store.
@@ -73,7 +79,7 @@ func UploadWeights(dev *cuda.Device, w Weights) (*DeviceWeights, error) {
 		kern.Close()
 		return nil, fmt.Errorf("upload weights: %w", err)
 	}
-	dw := &DeviceWeights{dev: dev, kern: kern, w: w, store: store, extras: map[uint64]cuda.DevPtr{}, budget: defaultGPUBudget}
+	dw := &DeviceWeights{dev: dev, kern: kern, w: w, store: store, extras: map[uint64]extraVec{}, budget: defaultGPUBudget}
 	off := 0
 	for _, name := range names {
 		data := w[name].Data
@@ -177,8 +183,8 @@ func (dw *DeviceWeights) extra(v []float32) (cuda.DevPtr, error) {
 	key := h.Sum64() ^ uint64(len(v))<<48
 	dw.mu.Lock()
 	defer dw.mu.Unlock()
-	if p, ok := dw.extras[key]; ok {
-		return p, nil
+	if e, ok := dw.extras[key]; ok && slices.Equal(e.values, v) {
+		return e.at, nil
 	}
 	if len(dw.arenas) == 0 || dw.used+len(v) > dw.arenas[len(dw.arenas)-1].Len() {
 		a, err := dw.dev.Alloc(max(arenaFloats, len(v)))
@@ -194,7 +200,7 @@ func (dw *DeviceWeights) extra(v []float32) (cuda.DevPtr, error) {
 	}
 	p := a.Ptr(dw.used)
 	dw.used += len(v)
-	dw.extras[key] = p
+	dw.extras[key] = extraVec{values: slices.Clone(v), at: p}
 	return p, nil
 }
 
