@@ -103,7 +103,7 @@ func TestGPUReferenceLogits(t *testing.T) {
 	}
 }
 
-// TestGPUMatchesCPUOnDefault runs the shipped default (linear stem, 28 px) for random
+// TestGPUMatchesCPUOnDefault runs the shipped default (conv stem with mid width, 32 px) for random
 // sub-networks, in one chunk and in chunks of a few images, against the CPU forward.
 func TestGPUMatchesCPUOnDefault(t *testing.T) {
 	dev := openFakeGPU(t)
@@ -188,61 +188,77 @@ func TestGPUNetNeedsUploadedWeights(t *testing.T) {
 	}
 }
 
-// TestGPUMatchesCPUTiny224 runs ViT-ResNAS-Tiny at 224 px (conv stem at 112², 257 tokens in
-// stage 1, up to 10 heads) with random weights: the sizes a GPU user runs, in two chunks.
-func TestGPUMatchesCPUTiny224(t *testing.T) {
+// TestGPUMatchesCPURandomWeights runs networks with random weights at the sizes a GPU user
+// runs: ViT-ResNAS-Tiny at 224 px (conv stem at 112², 257 tokens in stage 1, up to 10 heads),
+// one image per chunk, and a linear-stem network (which no shipped checkpoint has).
+func TestGPUMatchesCPURandomWeights(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs Tiny at 224 px on the CPU stand-in (a few seconds)")
 	}
 	dev := openFakeGPU(t)
-	a, _ := model.Preset("vit-resnas-tiny")
-	in := model.ReferenceInput()
-	rng := rand.New(rand.NewPCG(5, 6))
+	tiny, _ := model.Preset("vit-resnas-tiny")
+	linear := tiny.Clone()
+	linear.Stem = model.Stem{Type: model.TypeLinearStem, Width: tiny.Stem.Width}
+	for _, c := range []struct {
+		name   string
+		arch   model.Arch
+		in     model.Input
+		budget int
+	}{
+		{"tiny-224", tiny, model.ReferenceInput(), 1},
+		{"linear-stem-64", linear, model.Input{Size: 64, Channels: 3, Patch: 8}, 1 << 30},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(5, 6))
+			w := randomWeights(c.arch, c.in, rng)
+			const batch = 2
+			x := make([]float32, batch*c.in.Channels*c.in.Size*c.in.Size)
+			for i := range x {
+				x[i] = float32(rng.NormFloat64())
+			}
+			cpu, err := model.NewNet(w, c.arch, c.in, gonum.New(), model.NetOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := make([]float32, batch*cpu.Classes())
+			if err := cpu.Forward(context.Background(), x, batch, want); err != nil {
+				t.Fatal(err)
+			}
+			dw := upload(t, dev, w)
+			dw.SetWorkspaceBudget(c.budget)
+			gpu, err := model.NewNet(w, c.arch, c.in, nil, model.NetOptions{Device: dw})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := make([]float32, len(want))
+			if err := gpu.Forward(context.Background(), x, batch, got); err != nil {
+				t.Fatal(err)
+			}
+			d := maxDiff(got, want)
+			t.Logf("max abs diff to the CPU %.3g (logits up to %.3g)", d, maxDiff(want, make([]float32, len(want))))
+			if !(d <= 1e-4) {
+				t.Errorf("max abs diff %.3g > 1e-4", d)
+			}
+		})
+	}
+}
+
+// randomWeights gives every parameter of a small random values (BatchNorm variances near 1).
+func randomWeights(a model.Arch, in model.Input, rng *rand.Rand) model.Weights {
 	w := model.Weights{}
 	for _, p := range model.ParamShapes(a, in) {
 		t := model.Tensor{Shape: p.Shape}
 		t.Data = make([]float32, t.Numel())
-		scale := 0.05
-		if strings.HasSuffix(p.Key, "running_var") {
-			for i := range t.Data {
-				t.Data[i] = 1 + float32(rng.Float64())
-			}
-			w[p.Key] = t
-			continue
-		}
 		for i := range t.Data {
-			t.Data[i] = float32(scale * rng.NormFloat64())
+			if strings.HasSuffix(p.Key, "running_var") {
+				t.Data[i] = 1 + float32(rng.Float64())
+			} else {
+				t.Data[i] = float32(0.05 * rng.NormFloat64())
+			}
 		}
 		w[p.Key] = t
 	}
-	const batch = 2
-	x := make([]float32, batch*in.Channels*in.Size*in.Size)
-	for i := range x {
-		x[i] = float32(rng.NormFloat64())
-	}
-	cpu, err := model.NewNet(w, a, in, gonum.New(), model.NetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := make([]float32, batch*cpu.Classes())
-	if err := cpu.Forward(context.Background(), x, batch, want); err != nil {
-		t.Fatal(err)
-	}
-	dw := upload(t, dev, w)
-	dw.SetWorkspaceBudget(1) // one image per chunk
-	gpu, err := model.NewNet(w, a, in, nil, model.NetOptions{Device: dw})
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := make([]float32, len(want))
-	if err := gpu.Forward(context.Background(), x, batch, got); err != nil {
-		t.Fatal(err)
-	}
-	d := maxDiff(got, want)
-	t.Logf("Tiny 224: max abs diff to the CPU %.3g (logits up to %.3g)", d, maxDiff(want, make([]float32, len(want))))
-	if !(d <= 1e-4) {
-		t.Errorf("Tiny 224: max abs diff %.3g > 1e-4", d)
-	}
+	return w
 }
 
 // TestGPUWorkspaceStaysInBudget: sub-networks of different shapes, one after another, share a
