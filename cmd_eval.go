@@ -104,8 +104,9 @@ func cmdBench(ctx context.Context, args []string, e env) error {
 		Img     int     `json:"img"`
 		// Resident is true when weights and activations stay on the GPU between layers.
 		Resident bool   `json:"gpu_resident"`
+		Kernels  string `json:"gpu_kernels,omitempty"`
 		Detail   string `json:"backend_detail"`
-	}{tp, sel.Device, sel.Name, sel.Threads, macs, 2 * float64(macs) * tp.ImagesPerSec / 1e9, a.String(), l.input.Size, n.OnGPU(), sel.Detail}
+	}{tp, sel.Device, sel.Name, sel.Threads, macs, 2 * float64(macs) * tp.ImagesPerSec / 1e9, a.String(), l.input.Size, n.OnGPU(), n.GPUKernels(), sel.Detail}
 	if *asJSON {
 		return json.NewEncoder(e.stdout).Encode(res)
 	}

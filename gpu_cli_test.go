@@ -72,12 +72,13 @@ func TestCLIOnFakeGPU(t *testing.T) {
 		Device   string  `json:"device"`
 		GEMM     string  `json:"gemm"`
 		Resident bool    `json:"gpu_resident"`
+		Kernels  string  `json:"gpu_kernels"`
 		Rate     float64 `json:"images_per_sec"`
 	}
 	if err := json.Unmarshal([]byte(out), &b); err != nil {
 		t.Fatalf("bench --json: %v: %s", err, out)
 	}
-	if b.Device != "cuda" || b.GEMM != "cublas" || !b.Resident || !(b.Rate > 0) {
+	if b.Device != "cuda" || b.GEMM != "cublas" || !b.Resident || b.Kernels != "PTX for sm_75" || !(b.Rate > 0) {
 		t.Errorf("bench on the fake GPU: %+v", b)
 	}
 	if !strings.Contains(errs, "running on the GPU: Fake CUDA Device") {

@@ -110,6 +110,9 @@ func (dw *DeviceWeights) SetWorkspaceBudget(bytes int) {
 	dw.budget = bytes
 }
 
+// Kernels says which build of the GPU kernels the driver loaded, e.g. "PTX for sm_75".
+func (dw *DeviceWeights) Kernels() string { return dw.kern.Target() }
+
 // WorkspaceBytes is the GPU memory the activation workspace holds now.
 func (dw *DeviceWeights) WorkspaceBytes() int {
 	dw.mu.Lock()

@@ -177,6 +177,14 @@ func NewNet(w Weights, arch Arch, in Input, be gemm.Backend, opts NetOptions) (*
 // OnGPU reports whether the forward pass runs on a GPU.
 func (n *Net) OnGPU() bool { return n.gpu != nil }
 
+// GPUKernels says which build of the GPU kernels runs the network ("" on the CPU).
+func (n *Net) GPUKernels() string {
+	if n.gpu == nil {
+		return ""
+	}
+	return n.gpu.dw.Kernels()
+}
+
 // Arch returns the architecture the network runs.
 func (n *Net) Arch() Arch { return n.arch.Clone() }
 

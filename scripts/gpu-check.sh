@@ -175,6 +175,9 @@ if [ "$throughput" = 1 ]; then
 				if [ "$device" = cuda ] && [ "$(jget "$work/a.json" gpu_resident)" != True ]; then
 					fail "resnas bench --batch $b did not run GPU-resident (gpu_resident false)"
 				fi
+				if [ "$b$r" = "${batches%% *}1" ] && [ "$device" = cuda ]; then
+					say "resnas GPU kernels: $(jget "$work/a.json" gpu_kernels)"
+				fi
 			else
 				fail "resnas bench --batch $b: $(tail -1 "$work/a.err")"
 				record "bench:$b" resnas nan FAIL

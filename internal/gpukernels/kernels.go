@@ -56,16 +56,19 @@ type Kernels struct {
 	maxBlocks int // grid cap; tests lower it to exercise the grid-stride loops
 
 	trace func(name string, args []any) // tests: sees every launch's arguments
+
+	target string // the .target of the PTX the driver took
 }
 
 // Load JIT-compiles the PTX on dev and looks up every kernel.
 func Load(dev *cuda.Device) (*Kernels, error) {
 	var mod *cuda.Module
+	var loaded string
 	var errs []error
 	for _, ptx := range PTX {
 		m, err := dev.LoadModule(ptx)
 		if err == nil {
-			mod = m
+			mod, loaded = m, ptx
 			break
 		}
 		errs = append(errs, fmt.Errorf("%s: %w", target(ptx), err))
@@ -73,7 +76,7 @@ func Load(dev *cuda.Device) (*Kernels, error) {
 	if mod == nil {
 		return nil, fmt.Errorf("loading the GPU kernels: %w", errors.Join(errs...))
 	}
-	k := &Kernels{dev: dev, q: dev, mod: mod, fn: make(map[string]cuda.Function, len(Names)), maxBlocks: maxBlocks}
+	k := &Kernels{dev: dev, q: dev, mod: mod, fn: make(map[string]cuda.Function, len(Names)), maxBlocks: maxBlocks, target: target(loaded)}
 	for _, name := range Names {
 		f, err := mod.Function(name)
 		if err != nil {
@@ -106,6 +109,9 @@ func (k *Kernels) In(q *cuda.Batch) *Kernels {
 	c.q = q
 	return &c
 }
+
+// Target says which PTX the driver took, e.g. "PTX for sm_75".
+func (k *Kernels) Target() string { return k.target }
 
 // Close unloads the module.
 func (k *Kernels) Close() error { return k.mod.Unload() }
