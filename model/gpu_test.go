@@ -106,17 +106,7 @@ func TestGPUReferenceLogits(t *testing.T) {
 // TestGPUMatchesCPUOnDefault runs the shipped default (conv stem with mid width, 32 px) for random
 // sub-networks, in one chunk and in chunks of a few images, against the CPU forward.
 func TestGPUMatchesCPUOnDefault(t *testing.T) {
-	dev := openFakeGPU(t)
-	ck, err := checkpoints.Default()
-	if err != nil {
-		t.Fatal(err)
-	}
-	in := ck.Meta.Input
-	maxArch, err := model.ParseArch(ck.Meta.Arch)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dw := upload(t, dev, ck.Weights)
+	ck, in, maxArch, dw := defaultOnFakeGPU(t)
 	rng := rand.New(rand.NewPCG(1, 2))
 	const batch = 7
 	x := make([]float32, batch*in.Channels*in.Size*in.Size)
@@ -150,6 +140,21 @@ func TestGPUMatchesCPUOnDefault(t *testing.T) {
 			}
 		}
 	}
+}
+
+// defaultOnFakeGPU uploads the shipped default to the fake GPU.
+func defaultOnFakeGPU(t *testing.T) (*checkpoints.Checkpoint, model.Input, model.Arch, *model.DeviceWeights) {
+	t.Helper()
+	dev := openFakeGPU(t)
+	ck, err := checkpoints.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	maxArch, err := model.ParseArch(ck.Meta.Arch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ck, ck.Meta.Input, maxArch, upload(t, dev, ck.Weights)
 }
 
 // shrink returns a random smaller sub-network of a: fewer heads, narrower MLPs, and skipped
@@ -264,17 +269,7 @@ func randomWeights(a model.Arch, in model.Input, rng *rand.Rand) model.Weights {
 // TestGPUWorkspaceStaysInBudget: sub-networks of different shapes, one after another, share a
 // workspace that never passes the budget (each chunk alone fits it).
 func TestGPUWorkspaceStaysInBudget(t *testing.T) {
-	dev := openFakeGPU(t)
-	ck, err := checkpoints.Default()
-	if err != nil {
-		t.Fatal(err)
-	}
-	in := ck.Meta.Input
-	maxArch, err := model.ParseArch(ck.Meta.Arch)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dw := upload(t, dev, ck.Weights)
+	ck, in, maxArch, dw := defaultOnFakeGPU(t)
 	const budget = 4 << 20
 	dw.SetWorkspaceBudget(budget)
 	rng := rand.New(rand.NewPCG(9, 9))

@@ -82,16 +82,7 @@ func TestBatchOnClosedDevice(t *testing.T) {
 
 // BenchmarkBatchCallOverhead is BenchmarkCallOverhead's call made inside one Batch.
 func BenchmarkBatchCallOverhead(b *testing.B) {
-	d, err := Open()
-	if err != nil {
-		if fakeDir == "" {
-			b.Skip(fakeSkip)
-		}
-		if d, err = openWith(fakeSearch(fakeDir), 0); err != nil {
-			b.Fatal(err)
-		}
-	}
-	defer d.Close()
+	d := openGPUOrFake(b)
 	buf := mustAllocB(b, d, 1)
 	one := []float32{1}
 	d.Batch(func(q *Batch) error {

@@ -69,10 +69,9 @@ func BenchmarkDeviceSgemm(b *testing.B) {
 	}
 }
 
-// BenchmarkCallOverhead times one small driver call (a 4-byte upload) through the context's
-// goroutine, on the fake driver when there is no GPU: the host cost each launch and GEMM of a
-// forward pass would pay without a Batch (see BenchmarkBatchCallOverhead).
-func BenchmarkCallOverhead(b *testing.B) {
+// openGPUOrFake opens the real GPU, else the fake driver, for benchmarks of host-side costs.
+func openGPUOrFake(b *testing.B) *Device {
+	b.Helper()
 	d, err := Open()
 	if err != nil {
 		if fakeDir == "" {
@@ -82,7 +81,15 @@ func BenchmarkCallOverhead(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	defer d.Close()
+	b.Cleanup(func() { d.Close() })
+	return d
+}
+
+// BenchmarkCallOverhead times one small driver call (a 4-byte upload) through the context's
+// goroutine, on the fake driver when there is no GPU: the host cost each launch and GEMM of a
+// forward pass would pay without a Batch (see BenchmarkBatchCallOverhead).
+func BenchmarkCallOverhead(b *testing.B) {
+	d := openGPUOrFake(b)
 	buf := mustAllocB(b, d, 1)
 	one := []float32{1}
 	for b.Loop() {
