@@ -44,12 +44,12 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"tui", "resnas tui [--checkpoint FILE] [--data DIR]", "open the explorer (the default with no arguments)", cmdTUI},
-		{"predict", "resnas predict --checkpoint FILE --arch ARCH --input FILE.f32 --shape N,C,H,W", "print logits, one JSON array per image", cmdPredict},
+		{"predict", "resnas predict --checkpoint FILE --arch ARCH --input FILE.f32 --shape N,C,H,W [--json]", "print logits, one JSON array per image", cmdPredict},
 		{"profile", "resnas profile --arch ARCH [--img 224] [--patch 14] [--checkpoint FILE] --json", "MACs and parameters in the reference convention", cmdProfile},
 		{"eval", "resnas eval [--checkpoint FILE] --arch ARCH --data DIR [--limit N] [--recalibrate-bn N] --json", "top-1/top-5 of a sub-network on shards", cmdEval},
 		{"bench", "resnas bench [--checkpoint FILE] --arch ARCH --batch N [--threads T] [--device cpu|cuda|auto] --json", "measure inference throughput", cmdBench},
-		{"convert", "resnas convert IN OUT [--arch ARCH] [--space NAME]", "convert a PyTorch checkpoint to resnas safetensors", cmdConvert},
-		{"export", "resnas export [--checkpoint FILE] --arch ARCH --out DIR", "slice a sub-network: safetensors + network_def + metrics", cmdExport},
+		{"convert", "resnas convert IN OUT [--arch ARCH] [--space NAME] [--overwrite]", "convert a PyTorch checkpoint to resnas safetensors", cmdConvert},
+		{"export", "resnas export [--checkpoint FILE] --arch ARCH --out DIR [--overwrite]", "slice a sub-network: safetensors + network_def + metrics", cmdExport},
 		{"shards", "resnas shards build --from SRC --out DIR [--split train|test] [--holdout-per-class N]", "build validation/training shards", cmdShards},
 		{"train", "resnas train --space NAME --data DIR --epochs N --out FILE [--seed S] [--resume]", "train a supernet with multi-architecture sampling", cmdTrain},
 		{"search", "resnas search [--checkpoint FILE] --data DIR --max-macs N --journal FILE [--export FILE.csv]", "evolutionary search under constraints", cmdSearch},
@@ -66,13 +66,18 @@ func (e usageError) Error() string { return e.msg }
 func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
 
 func run(ctx context.Context, args []string, e env) int {
-	if len(args) == 0 {
-		args = []string{"tui"}
+	name := ""
+	if len(args) > 0 {
+		name = args[0]
 	}
-	name := args[0]
-	if name == "help" || name == "-h" || name == "--help" {
+	if name == "help" || name == "-h" || name == "--help" || name == "-help" {
 		printHelp(e.stdout)
 		return exitOK
+	}
+	// The explorer is the default command, so `resnas --checkpoint F` means `resnas tui --checkpoint F`.
+	if name == "" || strings.HasPrefix(name, "-") {
+		args = append([]string{"tui"}, args...)
+		name = "tui"
 	}
 	for _, c := range commands() {
 		if c.name != name {
@@ -110,7 +115,8 @@ func printHelp(w io.Writer) {
 	for _, c := range cs {
 		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
 	}
-	fmt.Fprintln(w, "\nEvery command takes --help; scripting commands take --json.")
+	fmt.Fprintln(w, "\nFlags without a command go to tui: resnas --checkpoint F opens the explorer on F.")
+	fmt.Fprintln(w, "Every command takes --help; scripting commands take --json.")
 	fmt.Fprintln(w, "ARCH is a network_def tuple, a preset (vit-resnas-tiny, …), max, min, or a JSON file.")
 }
 
