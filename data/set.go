@@ -88,6 +88,9 @@ func ReadManifest(dir string) (*Manifest, error) {
 
 // readManifestFile reads dir/manifest.json, explaining a missing one.
 func readManifestFile(dir string) ([]byte, error) {
+	if fi, err := os.Stat(dir); err == nil && !fi.IsDir() {
+		return nil, fmt.Errorf("%s is not a shards folder (build one with resnas shards build)", dir)
+	}
 	mb, err := os.ReadFile(filepath.Join(dir, ManifestFile))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, noManifestError(dir, func(name string) bool {
