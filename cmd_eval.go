@@ -79,6 +79,10 @@ func cmdBench(ctx context.Context, args []string, e env) error {
 	if *batch <= 0 {
 		return usagef("--batch must be > 0")
 	}
+	// MeasureThroughput would run 5 anyway; a smaller count is refused rather than changed.
+	if *repeats < 5 {
+		return usagef("--repeats %d: want at least 5 (the median needs several timed batches)", *repeats)
+	}
 	l, err := cf.load()
 	if err != nil {
 		return err
@@ -88,6 +92,9 @@ func cmdBench(ctx context.Context, args []string, e env) error {
 		return err
 	}
 	defer sel.Close()
+	if err := checkBatchMemory(*batch, a, l.input, n.OnGPU(), "use --batch %d or less"); err != nil {
+		return err
+	}
 	tp, err := profiler.MeasureThroughput(ctx, n, profiler.ThroughputOptions{Batch: *batch, Repeats: *repeats})
 	if err != nil {
 		return err

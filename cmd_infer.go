@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"math"
@@ -41,9 +42,23 @@ func (c *computeFlags) register(fs interface {
 	}
 }
 
-func (c *computeFlags) load() (*loaded, error) {
+// check rejects values that would otherwise be quietly replaced by a default.
+func (c *computeFlags) check() error {
 	if c.prefer != "" && c.prefer != "model" && c.prefer != "model_ema" {
-		return nil, usagef("--weights must be model or model_ema, not %q", c.prefer)
+		return usagef("--weights must be model or model_ema, not %q", c.prefer)
+	}
+	if c.threads < 0 {
+		return usagef("--threads %d: want 0 (all cores) or a positive count", c.threads)
+	}
+	if c.patch <= 0 || c.patch > model.MaxDim {
+		return usagef("--patch %d: want 1..%d", c.patch, model.MaxDim)
+	}
+	return nil
+}
+
+func (c *computeFlags) load() (*loaded, error) {
+	if err := c.check(); err != nil {
+		return nil, err
 	}
 	return loadCheckpoint(c.checkpoint, loadOptions{prefer: c.prefer, patch: c.patch, space: c.space})
 }
@@ -120,6 +135,7 @@ func cmdPredict(ctx context.Context, args []string, e env) error {
 	cf.register(fs, true)
 	input := fs.String("input", "", "input images: float32 little-endian NCHW, already normalised")
 	shape := fs.String("shape", "", "N,C,H,W of --input")
+	asJSON := fs.Bool("json", false, `print one JSON object {"logits": [[…], …], "predicted": […], …} instead of one array per line`)
 	if err := parseFlags(fs, args, e); err != nil {
 		return err
 	}
@@ -130,6 +146,12 @@ func cmdPredict(ctx context.Context, args []string, e env) error {
 	if err != nil {
 		return err
 	}
+	if err := cf.check(); err != nil {
+		return err
+	}
+	if err := checkInputFile(*input); err != nil {
+		return err
+	}
 	l, err := cf.load()
 	if err != nil {
 		return err
@@ -137,22 +159,50 @@ func cmdPredict(ctx context.Context, args []string, e env) error {
 	if dims[1] != l.input.Channels || dims[2] != l.input.Size || dims[3] != l.input.Size {
 		return fmt.Errorf("--shape %s: images are %d×%d×%d, but %s expects %d×%d×%d", *shape, dims[1], dims[2], dims[3], l.name, l.input.Channels, l.input.Size, l.input.Size)
 	}
-	x, err := readF32(*input, dims[0]*dims[1]*dims[2]*dims[3])
-	if err != nil {
-		return err
-	}
-	n, _, sel, err := cf.netFor(l, e)
+	n, a, sel, err := cf.netFor(l, e)
 	if err != nil {
 		return err
 	}
 	defer sel.Close()
-	logits := make([]float32, dims[0]*n.Classes())
+	// The whole file is one batch, so it must fit in memory with its activations.
+	if err := checkBatchMemory(dims[0], a, l.input, n.OnGPU(), "--shape: split --input into files of at most %d images"); err != nil {
+		return err
+	}
+	x, err := readF32(*input, dims[0]*dims[1]*dims[2]*dims[3])
+	if err != nil {
+		return err
+	}
+	classes := n.Classes()
+	logits := make([]float32, dims[0]*classes)
 	if err := n.Forward(ctx, x, dims[0], logits); err != nil {
 		return err
 	}
+	rows := make([][]float32, dims[0])
+	for i := range rows {
+		rows[i] = logits[i*classes : (i+1)*classes]
+	}
+	if *asJSON {
+		res := struct {
+			Logits     [][]float32 `json:"logits"`
+			Predicted  []int       `json:"predicted"` // argmax of each row
+			Images     int         `json:"images"`
+			Classes    int         `json:"classes"`
+			Arch       string      `json:"network_def"`
+			Checkpoint string      `json:"checkpoint"`
+			Device     string      `json:"device"`
+		}{rows, make([]int, len(rows)), len(rows), classes, a.String(), l.name, sel.Device}
+		for i, r := range rows {
+			for j, v := range r {
+				if v > r[res.Predicted[i]] {
+					res.Predicted[i] = j
+				}
+			}
+		}
+		return json.NewEncoder(e.stdout).Encode(res)
+	}
+	// Default: one JSON array per image, which scripts read line by line.
 	w := bufio.NewWriter(e.stdout)
-	for i := 0; i < dims[0]; i++ {
-		row := logits[i*n.Classes() : (i+1)*n.Classes()]
+	for _, row := range rows {
 		b, err := json.Marshal(row)
 		if err != nil {
 			return err
@@ -163,20 +213,42 @@ func cmdPredict(ctx context.Context, args []string, e env) error {
 	return w.Flush()
 }
 
+// maxShapeValues bounds N·C·H·W of --shape (2^34 float32 values, 64 GiB), far above any real
+// input file, so the product and its byte count can never overflow an int.
+const maxShapeValues = 1 << 34
+
 func parseShape(s string) ([4]int, error) {
 	var d [4]int
 	parts := strings.Split(s, ",")
 	if len(parts) != 4 {
 		return d, usagef("--shape %q: want N,C,H,W", s)
 	}
+	total := 1
 	for i, p := range parts {
 		v, err := strconv.Atoi(strings.TrimSpace(p))
 		if err != nil || v <= 0 {
 			return d, usagef("--shape %q: %q is not a positive integer", s, p)
 		}
+		// Checked before multiplying, so the product never wraps around.
+		if v > maxShapeValues/total {
+			return d, usagef("--shape %q: too large (at most %d values in all, %d GiB of float32)", s, maxShapeValues, maxShapeValues*4>>30)
+		}
+		total *= v
 		d[i] = v
 	}
 	return d, nil
+}
+
+// checkInputFile explains an --input that cannot be a float32 file before the checkpoint loads.
+func checkInputFile(path string) error {
+	st, err := os.Stat(path)
+	if err != nil {
+		return fmt.Errorf("--input: %w", err)
+	}
+	if st.IsDir() {
+		return fmt.Errorf("--input %s is a directory; give a file of float32 NCHW values", path)
+	}
+	return nil
 }
 
 // readF32 reads exactly n little-endian float32 values.
@@ -190,8 +262,11 @@ func readF32(path string, n int) ([]float32, error) {
 	if err != nil {
 		return nil, err
 	}
+	if st.IsDir() {
+		return nil, fmt.Errorf("--input %s is a directory; give a file of float32 NCHW values", path)
+	}
 	if st.Size() != int64(n)*4 {
-		return nil, fmt.Errorf("%s: %d bytes, but --shape needs %d values = %d bytes", path, st.Size(), n, n*4)
+		return nil, fmt.Errorf("%s: %d bytes, but --shape needs %d values = %d bytes", path, st.Size(), n, int64(n)*4)
 	}
 	buf := make([]byte, n*4)
 	if _, err := io.ReadFull(f, buf); err != nil {
@@ -202,6 +277,78 @@ func readF32(path string, n int) ([]float32, error) {
 		x[i] = math.Float32frombits(binary.LittleEndian.Uint32(buf[i*4:]))
 	}
 	return x, nil
+}
+
+// batchBytesPerImage estimates the host memory one image of a batch takes in a forward: its
+// input, its logits, the raw bytes it is read from and, on the CPU, the activations the
+// workspaces hold for every image of the batch (token matrices, qkv, attention, MLP hidden).
+// On the GPU, activations live in a bounded device workspace, so only the host side counts.
+func batchBytesPerImage(a model.Arch, in model.Input, gpu bool) float64 {
+	pix := float64(in.Channels) * float64(in.Size) * float64(in.Size)
+	floats := 2*pix + float64(a.Head.Classes) // input, its raw bytes (as many), logits
+	if !gpu {
+		grid, c := float64(in.Grid()), float64(a.Stem.Width)
+		tok := 1 + grid*grid
+		tokens, widest := tok*c, 0.0
+		for _, l := range a.Layers {
+			switch l.Type {
+			case model.TypeBlock:
+				if l.Exists {
+					hd := float64(l.Heads) * float64(l.HeadDim)
+					widest = max(widest, tok*(4*hd+float64(l.MLP))) // qkv, attention, hidden
+				}
+			case model.TypeReduction:
+				grid = math.Floor(grid / 2)
+				tok = 1 + grid*grid
+				tokens = max(tokens, tok*float64(l.Out))
+			}
+		}
+		floats += 3*tokens + widest // x, xAlt and the LayerNorm output
+	}
+	return 4 * floats
+}
+
+// checkBatchMemory refuses a batch whose forward would not fit in the memory available now,
+// so a typo in --batch is an error message rather than an out-of-memory crash. fix is the
+// advice, with a %d for the largest batch that fits.
+func checkBatchMemory(batch int, a model.Arch, in model.Input, gpu bool, fix string) error {
+	per := batchBytesPerImage(a, in, gpu)
+	need := per * float64(batch)
+	avail, ok := availableMemory()
+	if !ok || need <= float64(avail) {
+		return nil
+	}
+	return fmt.Errorf("%d images need about %s of memory for inputs and activations, but %s is available; "+fix,
+		batch, humanBytes(need), humanBytes(float64(avail)), int(float64(avail)/per))
+}
+
+// availableMemory reads MemAvailable from /proc/meminfo; ok is false where that is unknown.
+func availableMemory() (uint64, bool) {
+	b, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		return 0, false
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, found := strings.CutPrefix(line, "MemAvailable:"); found {
+			kb, err := strconv.ParseUint(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+			if err != nil {
+				return 0, false
+			}
+			return kb * 1024, true
+		}
+	}
+	return 0, false
+}
+
+func humanBytes(b float64) string {
+	switch {
+	case b >= 1<<40:
+		return fmt.Sprintf("%.1f TiB", b/(1<<40))
+	case b >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", b/(1<<30))
+	default:
+		return fmt.Sprintf("%.0f MiB", b/(1<<20))
+	}
 }
 
 func cmdProfile(ctx context.Context, args []string, e env) error {
@@ -215,8 +362,18 @@ func cmdProfile(ctx context.Context, args []string, e env) error {
 	if err := parseFlags(fs, args, e); err != nil {
 		return err
 	}
-	var l *loaded
+	// 0 stands for "the checkpoint's", so only a value typed on the command line is checked.
 	var err error
+	fs.Visit(func(f *flag.Flag) {
+		size := map[string]*int{"img": img, "patch": patch, "channels": channels}[f.Name]
+		if err == nil && size != nil && (*size <= 0 || *size > model.MaxDim) {
+			err = usagef("--%s %d: want 1..%d", f.Name, *size, model.MaxDim)
+		}
+	})
+	if err != nil {
+		return err
+	}
+	var l *loaded
 	// A preset or a tuple needs no checkpoint; max/min and the geometry default come from one.
 	if *ckpt != "" || *arch == "max" || *arch == "min" || *arch == "" {
 		if l, err = loadCheckpoint(*ckpt, loadOptions{patch: *patch}); err != nil {

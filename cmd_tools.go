@@ -3,11 +3,13 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"time"
 
 	"github.com/resnas/resnas/checkpoints"
@@ -110,6 +112,7 @@ func cmdConvert(ctx context.Context, args []string, e env) error {
 	patch := fs.Int("patch", 14, "patch size (PyTorch files do not record it)")
 	prefer := fs.String("weights", "", "model or model_ema (default: model_ema when present)")
 	half := fs.Bool("float16", false, "store float16 (half the size)")
+	overwrite := fs.Bool("overwrite", false, "replace an existing OUT file")
 	asJSON := fs.Bool("json", false, "print JSON")
 	// IN and OUT come first; flags may follow them.
 	var pos []string
@@ -122,6 +125,9 @@ func cmdConvert(ctx context.Context, args []string, e env) error {
 	pos = append(pos, fs.Args()...)
 	if len(pos) != 2 {
 		return usagef("want IN and OUT, got %d arguments", len(pos))
+	}
+	if err := checkOutFile(pos[1], *overwrite); err != nil {
+		return err
 	}
 	l, err := loadCheckpoint(pos[0], loadOptions{prefer: *prefer, patch: *patch, space: *space})
 	if err != nil {
@@ -150,7 +156,28 @@ func cmdConvert(ctx context.Context, args []string, e env) error {
 	if *asJSON {
 		return json.NewEncoder(e.stdout).Encode(res)
 	}
-	fmt.Fprintf(e.stderr, "wrote %s: %d tensors from %s (%s), space %q\n", pos[1], len(l.ck.Weights), pos[0], l.ck.Source, meta.Space)
+	spaceText := meta.Space
+	if spaceText == "" {
+		spaceText = "none (weights outside the known spaces)"
+	}
+	fmt.Fprintf(e.stderr, "wrote %s: %d tensors from %s (%s), space %s\n", pos[1], len(l.ck.Weights), pos[0], l.ck.Source, spaceText)
+	return nil
+}
+
+// checkOutFile refuses to replace an existing output file unless overwrite is set, as shards
+// build does, and refuses anything that is not a file whatever the flag says.
+func checkOutFile(out string, overwrite bool) error {
+	st, err := os.Lstat(out)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return nil
+	case err != nil:
+		return err
+	case !st.Mode().IsRegular():
+		return fmt.Errorf("%s: exists and is not a file, so it will not be replaced (choose another output)", out)
+	case !overwrite:
+		return fmt.Errorf("%s: already exists (pass --overwrite to replace it, or choose another output)", out)
+	}
 	return nil
 }
 
@@ -163,12 +190,23 @@ func cmdExport(ctx context.Context, args []string, e env) error {
 	out := fs.String("out", "", "output directory")
 	dataDir := fs.String("data", "", "shards to measure accuracy on (optional; default: the shipped sub-val with the default checkpoint)")
 	limit := fs.Int("limit", 0, "evaluate on at most N images (0: all)")
+	overwrite := fs.Bool("overwrite", false, "replace an earlier export in --out")
 	asJSON := fs.Bool("json", false, "print JSON")
 	if err := parseFlags(fs, args, e); err != nil {
 		return err
 	}
 	if *out == "" {
 		return usagef("--out DIR is required")
+	}
+	if *limit < 0 {
+		return usagef("--limit %d: want 0 (all images) or a positive count", *limit)
+	}
+	if err := cf.check(); err != nil {
+		return err
+	}
+	// Before the evaluation, which can take minutes: the output must be usable.
+	if err := checkExportDir(*out, *overwrite); err != nil {
+		return err
 	}
 	l, err := cf.load()
 	if err != nil {
@@ -224,39 +262,128 @@ func cmdExport(ctx context.Context, args []string, e env) error {
 	return nil
 }
 
-// exportSubnet writes DIR/subnet.safetensors, DIR/network_def.txt and DIR/metrics.json.
-func exportSubnet(l *loaded, arch model.Arch, dir string, metrics map[string]any) ([]string, error) {
+// exportFiles are what an export writes into its folder, in the order it lists them.
+func exportFiles() []string {
+	return []string{"subnet.safetensors", "network_def.txt", "metrics.json"}
+}
+
+// checkExportDir refuses an existing non-empty dir unless overwrite is set and it holds only
+// an earlier export's files, so a mistyped --out never deletes someone's folder.
+func checkExportDir(dir string, overwrite bool) error {
+	st, err := os.Lstat(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return checkParentDir(dir)
+	} else if err != nil {
+		return fmt.Errorf("--out: %w", err)
+	}
+	if !st.IsDir() {
+		return fmt.Errorf("--out %s: exists and is not a folder (choose another output)", dir)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return fmt.Errorf("--out: %w", err)
+	}
+	if len(entries) == 0 {
+		return checkParentDir(dir)
+	}
+	if !overwrite {
+		return fmt.Errorf("--out %s: already exists (pass --overwrite to replace an earlier export, or choose another output)", dir)
+	}
+	for _, en := range entries {
+		if !slices.Contains(exportFiles(), en.Name()) {
+			return fmt.Errorf("--out %s: holds %s, which is not part of an export, so the folder will not be overwritten (remove it yourself or choose another output)", dir, en.Name())
+		}
+		if !en.Type().IsRegular() {
+			return fmt.Errorf("--out %s: %s is not a file, so the folder will not be overwritten (remove it yourself or choose another output)", dir, en.Name())
+		}
+	}
+	return checkParentDir(dir)
+}
+
+// checkParentDir checks that a folder can be created next to dir, where the export is staged.
+func checkParentDir(dir string) error {
+	tmp, err := os.MkdirTemp(filepath.Dir(filepath.Clean(dir)), "."+filepath.Base(dir)+".check-*")
+	if err != nil {
+		return fmt.Errorf("--out %s: cannot write there: %w", dir, err)
+	}
+	return os.Remove(tmp)
+}
+
+// exportSubnet writes DIR/subnet.safetensors, DIR/network_def.txt and DIR/metrics.json into a
+// folder next to dir and then renames it into place, so dir ends up with all three files or
+// keeps what it had. checkExportDir has vetted dir.
+func exportSubnet(l *loaded, arch model.Arch, dir string, metrics map[string]any) (files []string, err error) {
 	w, err := supernet.Slice(l.ck.Weights, arch, l.input)
 	if err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	dir = filepath.Clean(dir)
+	tmp, err := os.MkdirTemp(filepath.Dir(dir), "."+filepath.Base(dir)+".tmp-*")
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			os.RemoveAll(tmp)
+		}
+	}()
+	// MkdirTemp makes 0700; an export is meant to be shared like any output folder.
+	if err := os.Chmod(tmp, 0o755); err != nil {
 		return nil, err
 	}
 	meta := checkpoints.Meta{Arch: arch.String(), Input: l.input, Classes: arch.Head.Classes, Mean: l.ck.Meta.Mean, Std: l.ck.Meta.Std}
 	meta.Provenance = checkpoints.Provenance{Source: l.name, SHA256: l.ck.SHA256, Command: "resnas export", Created: time.Now().UTC()}
-	files := []string{filepath.Join(dir, "subnet.safetensors"), filepath.Join(dir, "network_def.txt"), filepath.Join(dir, "metrics.json")}
-	if err := checkpoints.Save(files[0], w, meta, checkpoints.SaveOptions{}); err != nil {
+	names := exportFiles()
+	staged := make([]string, len(names))
+	for i, name := range names {
+		staged[i] = filepath.Join(tmp, name)
+		files = append(files, filepath.Join(dir, name))
+	}
+	if err := checkpoints.Save(staged[0], w, meta, checkpoints.SaveOptions{}); err != nil {
 		return nil, err
 	}
-	if err := atomicfile.Write(files[1], []byte(arch.String()+"\n")); err != nil {
+	if err := atomicfile.Write(staged[1], []byte(arch.String()+"\n")); err != nil {
 		return nil, err
 	}
 	mj, err := json.MarshalIndent(metrics, "", "  ")
 	if err != nil {
 		return nil, err
 	}
-	if err := atomicfile.Write(files[2], append(mj, '\n')); err != nil {
+	if err := atomicfile.Write(staged[2], append(mj, '\n')); err != nil {
 		return nil, err
 	}
+	if err := replaceDir(tmp, dir); err != nil {
+		return nil, fmt.Errorf("--out %s: %w", dir, err)
+	}
 	return files, nil
+}
+
+// replaceDir renames the staged folder tmp to dir, moving an earlier dir aside first and
+// deleting it only once tmp is in place, so a failure leaves the earlier one.
+func replaceDir(tmp, dir string) error {
+	if _, err := os.Lstat(dir); err != nil {
+		return os.Rename(tmp, dir)
+	}
+	old := tmp + ".old"
+	if err := os.Rename(dir, old); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		os.Rename(old, dir) // put the earlier export back
+		return err
+	}
+	return os.RemoveAll(old)
 }
 
 // openEvalData opens shards for evaluation: dir if given, else the shipped sub-val when the
 // default checkpoint is used, else nothing.
 func openEvalData(dir, checkpoint string) (*data.Set, error) {
 	if dir != "" {
-		return data.Open(dir, data.OpenOptions{})
+		set, err := data.Open(dir, data.OpenOptions{})
+		if err != nil {
+			return nil, fmt.Errorf("--data: %w", err)
+		}
+		return set, nil
 	}
 	if checkpoint == "" {
 		return checkpoints.DefaultSubVal()

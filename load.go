@@ -51,15 +51,27 @@ func loadCheckpoint(path string, opts loadOptions) (*loaded, error) {
 	} else if l.input, err = inferInput(ck.Weights, opts.patch); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	spaceName := opts.space
-	if spaceName == "" {
-		spaceName = meta.Space
-	}
-	if spaceName != "" {
-		if l.space, err = supernet.Lookup(spaceName); err != nil {
+	switch {
+	case opts.space != "" && meta.Space != "" && opts.space != meta.Space:
+		// The recorded space is what the weights were trained in; another would be ignored.
+		name := path
+		if name == "default" {
+			name = "the shipped checkpoint"
+		}
+		return nil, usagef("--space %s: %s was trained in space %s, which it records; leave --space out", opts.space, name, meta.Space)
+	case meta.Space != "":
+		if l.space, err = supernet.Lookup(meta.Space); err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+	case opts.space != "":
+		if l.space, err = supernet.Lookup(opts.space); err != nil {
 			return nil, err
 		}
-	} else {
+		// max and the sliced sub-networks trust the space, so its largest network must fit.
+		if err := checkSpaceFits(ck.Weights, l.space, l.input); err != nil {
+			return nil, usagef("--space %s does not fit %s: %v", opts.space, path, err)
+		}
+	default:
 		l.space = detectSpace(ck.Weights, l.input)
 	}
 	switch {
@@ -113,6 +125,29 @@ func detectSpace(w model.Weights, in model.Input) *supernet.Space {
 	return nil
 }
 
+// checkSpaceFits checks that w holds space s's largest architecture: every tensor it needs
+// is there, of the same rank and at least as large (a supernet of a larger space can still
+// serve a smaller one by slicing).
+func checkSpaceFits(w model.Weights, s *supernet.Space, in model.Input) error {
+	if s.Input.Channels != in.Channels {
+		return fmt.Errorf("the stem (patch_embed) takes %d-channel images, %s's networks take %d", in.Channels, s.Name, s.Input.Channels)
+	}
+	for _, p := range model.ParamShapes(s.Max(), in) {
+		t, ok := w[p.Key]
+		if !ok {
+			return fmt.Errorf("no %s, which %s's largest network needs", p.Key, s.Name)
+		}
+		fits := len(t.Shape) == len(p.Shape)
+		for i := 0; fits && i < len(p.Shape); i++ {
+			fits = t.Shape[i] >= p.Shape[i]
+		}
+		if !fits {
+			return fmt.Errorf("%s has shape %v, %s's largest network needs %v", p.Key, t.Shape, s.Name, p.Shape)
+		}
+	}
+	return nil
+}
+
 // resolveArch turns an ARCH argument into an architecture of this checkpoint: a network_def
 // tuple, a JSON file or JSON text, a preset name, or max/min of the checkpoint's space.
 // A compacted def (skipped blocks deleted) is re-expanded against the space.
@@ -125,13 +160,14 @@ func (l *loaded) resolveArch(spec string) (model.Arch, error) {
 		return a, usagef("--arch is required (a network_def tuple, a preset, max, min, or a JSON file)")
 	case spec == "max" || spec == "min":
 		if !l.hasMax {
-			return a, fmt.Errorf("%s: %s needs a known search space (pass --space)", l.name, spec)
+			// Weights that match no space are usually one exported sub-network: its own def works.
+			return a, fmt.Errorf("%s: %s needs the supernet's search space, and these weights match none (a sub-network?): pass the network's own network_def as --arch, or --space NAME for a supernet of that space", l.name, spec)
 		}
 		if spec == "max" {
 			return l.maxArch.Clone(), nil
 		}
 		if l.space == nil {
-			return a, fmt.Errorf("%s: min needs a known search space (pass --space)", l.name)
+			return a, fmt.Errorf("%s: min needs the supernet's search space, and these weights match none: pass --space NAME (resnas spaces lists them) or a network_def as --arch", l.name)
 		}
 		return l.space.Min(), nil
 	case strings.HasPrefix(spec, "(") || strings.HasPrefix(spec, "{") || strings.HasPrefix(spec, "\"") || strings.HasPrefix(spec, "'"):
