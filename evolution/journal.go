@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/resnas/resnas/model"
 )
@@ -31,7 +33,7 @@ type Header struct {
 	Data       string            `json:"data_manifest"`
 	Seed       uint64            `json:"seed"`
 	Options    Options           `json:"options"`
-	Meta       map[string]string `json:"meta,omitempty"` // evaluator settings (BN mode, batch), for the record
+	Meta       map[string]string `json:"meta,omitempty"` // evaluator settings; Config.Scoring's must match on resume
 }
 
 type headerLine struct {
@@ -233,8 +235,10 @@ func (a *Action) parse() error {
 	return nil
 }
 
-// checkResume refuses a journal written for another checkpoint, space, data or options.
-func (j *journalFile) checkResume(h Header) error {
+// checkResume refuses a journal written for another checkpoint, space, data, options or
+// scoring settings. A scoring key the journal did not record (a journal of an older version,
+// or of a caller that records none) is not compared.
+func (j *journalFile) checkResume(h Header, scoring map[string]string) error {
 	was := j.header
 	switch {
 	case was.Checkpoint != h.Checkpoint:
@@ -246,6 +250,11 @@ func (j *journalFile) checkResume(h Header) error {
 	}
 	if d := h.Options.diff(was.Options); d != "" {
 		return fmt.Errorf("%s: %s: resume with the journal's settings or start a new journal", j.path, d)
+	}
+	for _, k := range slices.Sorted(maps.Keys(scoring)) {
+		if v, ok := was.Meta[k]; ok && v != scoring[k] {
+			return fmt.Errorf("%s: %s %s, the journal was written with %s: resume with the journal's settings or start a new journal", j.path, k, scoring[k], v)
+		}
 	}
 	for _, e := range j.entries {
 		if e.record != nil && e.record.Generation >= h.Options.Generations {

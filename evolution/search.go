@@ -35,7 +35,11 @@ type Config struct {
 	Journal    string
 	Checkpoint string            // sha256 of the supernet checkpoint; a journal of another is refused
 	Data       string            // hash of the evaluation data manifest; likewise
-	Meta       map[string]string // evaluator settings recorded in the journal header
+	Meta       map[string]string // evaluator settings recorded in the journal header, for the record
+	// Scoring are the evaluator settings that change scores (images per candidate, BN mode,
+	// which weights): recorded in the header's meta like Meta, and compared on resume, since
+	// a journal mixing scores of two settings would rank them against each other.
+	Scoring map[string]string
 
 	// OutputDir, when set, receives summary.txt, search.csv and search.jsonl after every
 	// generation and when the search ends.
@@ -180,7 +184,7 @@ func New(cfg Config) (*Search, error) {
 		cfg:  cfg,
 		opts: opts,
 		header: Header{Version: JournalVersion, Checkpoint: cfg.Checkpoint, Space: cfg.Space.Name,
-			Data: cfg.Data, Seed: opts.Seed, Options: opts, Meta: cfg.Meta},
+			Data: cfg.Data, Seed: opts.Seed, Options: opts, Meta: mergeMeta(cfg.Meta, cfg.Scoring)},
 		max:     cfg.Space.Max(),
 		clock:   cfg.Clock,
 		wake:    make(chan struct{}, 1),
@@ -204,13 +208,28 @@ func New(cfg Config) (*Search, error) {
 			return nil, err
 		}
 		if j != nil && j.validLen > 0 {
-			if err := j.checkResume(s.header); err != nil {
+			if err := j.checkResume(s.header, cfg.Scoring); err != nil {
 				return nil, err
 			}
 		}
 		s.replay = j
 	}
 	return s, nil
+}
+
+// mergeMeta is the header's meta: the recorded settings and the scoring ones (which win).
+func mergeMeta(meta, scoring map[string]string) map[string]string {
+	if len(meta)+len(scoring) == 0 {
+		return nil
+	}
+	m := make(map[string]string, len(meta)+len(scoring))
+	for k, v := range meta {
+		m[k] = v
+	}
+	for k, v := range scoring {
+		m[k] = v
+	}
+	return m
 }
 
 // Options returns the options the search runs with (the space's input filled in).

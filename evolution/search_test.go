@@ -287,6 +287,35 @@ func TestJournalOfAnotherSupernetIsRefused(t *testing.T) {
 	}
 }
 
+// TestJournalOfOtherScoringIsRefused: scores of two evaluator settings (say 20 images against
+// all of them) must never be ranked in one journal; settings only recorded are not compared,
+// and a journal that did not record a scoring setting still resumes.
+func TestJournalOfOtherScoringIsRefused(t *testing.T) {
+	dir := t.TempDir()
+	cfg := baseConfig(t, 1)
+	cfg.Journal = filepath.Join(dir, "journal.jsonl")
+	cfg.Options.Generations = 1
+	cfg.Scoring = map[string]string{"limit": "0"}
+	cfg.Meta = map[string]string{"gemm": "openblas"}
+	if _, err := runSearch(t, cfg, newFake()); err != nil {
+		t.Fatal(err)
+	}
+	other := cfg
+	other.Scoring = map[string]string{"limit": "20"}
+	other.Evaluator = newFake()
+	_, err := New(other)
+	if err == nil || !strings.Contains(err.Error(), "limit 20, the journal was written with 0") || !strings.Contains(err.Error(), cfg.Journal) {
+		t.Fatalf("New with another limit: %v, want an error naming both limits and the journal", err)
+	}
+	same := cfg
+	same.Meta = map[string]string{"gemm": "go"}
+	same.Scoring = map[string]string{"limit": "0", "weights": "model"}
+	same.Evaluator = newFake()
+	if _, err := New(same); err != nil {
+		t.Fatalf("New with another GEMM and a newly recorded setting: %v", err)
+	}
+}
+
 func TestSteeringIsReplayed(t *testing.T) {
 	s0 := testSpace()
 	injected := s0.Max()
