@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -83,6 +84,7 @@ func (t *trainer) save(path string) (err error) {
 	meta := map[string]string{
 		"format": stateFormat, "version": stateVersion,
 		"epoch": strconv.Itoa(t.epoch), "step": strconv.Itoa(t.step), "options": string(opts),
+		"epochs": strconv.Itoa(t.opts.Epochs), // for ReadStateInfo; a resumed run may change it
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
@@ -174,6 +176,49 @@ func (t *trainer) load(path string) error {
 	t.epoch, t.step = epoch, step
 	return nil
 }
+
+// StateInfo is what a training state file says about the run that wrote it.
+type StateInfo struct {
+	Epoch  int // complete epochs: the next one to run
+	Epochs int // epochs the writing run was asked for; 0 when the state does not record it
+}
+
+// ReadStateInfo reads the epoch counts of a state file written by Train from its header
+// alone (the file holds every weight and optimizer moment, tens of MB).
+func ReadStateInfo(path string) (StateInfo, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return StateInfo{}, err
+	}
+	defer f.Close()
+	var size [8]byte
+	if _, err := io.ReadFull(f, size[:]); err != nil {
+		return StateInfo{}, fmt.Errorf("%s: not a training state (%v)", path, err)
+	}
+	n := binary.LittleEndian.Uint64(size[:])
+	if n == 0 || n > maxStateHeader {
+		return StateInfo{}, fmt.Errorf("%s: not a training state (header of %d bytes)", path, n)
+	}
+	b := make([]byte, n)
+	if _, err := io.ReadFull(f, b); err != nil {
+		return StateInfo{}, fmt.Errorf("%s: not a training state (%v)", path, err)
+	}
+	var h struct {
+		Meta map[string]string `json:"__metadata__"`
+	}
+	if err := json.Unmarshal(b, &h); err != nil || h.Meta["format"] != stateFormat {
+		return StateInfo{}, fmt.Errorf("%s: not a training state written by resnas", path)
+	}
+	var info StateInfo
+	if info.Epoch, err = strconv.Atoi(h.Meta["epoch"]); err != nil || info.Epoch < 0 {
+		return StateInfo{}, fmt.Errorf("%s: bad epoch %q", path, h.Meta["epoch"])
+	}
+	info.Epochs, _ = strconv.Atoi(h.Meta["epochs"]) // missing in states of older versions
+	return info, nil
+}
+
+// maxStateHeader bounds the JSON header ReadStateInfo reads (the real one is tens of KB).
+const maxStateHeader = 64 << 20
 
 // saveWeights writes the supernet's weights in the checkpoints format, with the space, the
 // input geometry, the seed and the last validation accuracies in the metadata.

@@ -123,6 +123,34 @@ func TestResumeRejectsOtherRun(t *testing.T) {
 	}
 }
 
+// TestReadStateInfo: the state of an interrupted run says how far it got and of how many
+// epochs, read from its header; a file that is no state is refused naming it.
+func TestReadStateInfo(t *testing.T) {
+	train := newSynthImages(32, 1, 16, 5, 7)
+	o := tinyOptions(train)
+	o.Epochs = 3
+	o.Dir = t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	err := Train(ctx, o, func(p Progress) {
+		if p.EpochDone && p.Epoch == 0 {
+			cancel()
+		}
+	})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("interrupted run returned %v", err)
+	}
+	info, err := ReadStateInfo(filepath.Join(o.Dir, StateFile))
+	if err != nil || info != (StateInfo{Epoch: 1, Epochs: 3}) {
+		t.Fatalf("ReadStateInfo = %+v, %v; want epoch 1 of 3", info, err)
+	}
+	junk := filepath.Join(t.TempDir(), "junk")
+	os.WriteFile(junk, []byte("hello, not a state file"), 0o644)
+	if _, err := ReadStateInfo(junk); err == nil || !strings.Contains(err.Error(), junk) {
+		t.Fatalf("ReadStateInfo of junk: %v, want an error naming it", err)
+	}
+}
+
 // TestTrainOptionErrors checks that bad options fail before any work with a message naming
 // the field.
 func TestTrainOptionErrors(t *testing.T) {
