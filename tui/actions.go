@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 	"strings"
 
@@ -363,22 +364,20 @@ func (m *Model) onSearchDone(msg searchDoneMsg) tea.Cmd {
 	if msg.run != m.search.run {
 		return nil
 	}
-	stopped := m.search.state == searchStopping
-	m.search.stopped = stopped
-	if m.search.state != searchFailed {
-		m.search.state = searchDone
-	}
+	m.search.end(m.opts.Clock.Now())
 	m.events = nil
 	m.status.finish(jobSearch)
-	switch n := len(m.search.best); {
+	what := "finished"
+	if m.search.stopped {
+		what = "stopped"
+	}
+	switch best := m.search.stats.bestNow; {
 	case m.search.state == searchFailed:
 		m.status.fail("search failed: " + m.search.lastNotice)
-	case n > 0:
-		what := "finished"
-		if stopped {
-			what = "stopped"
-		}
-		m.status.info(fmt.Sprintf("search %s: best %.2f%% after %d generations", what, m.search.best[n-1], n))
+	case !math.IsNaN(best):
+		m.status.info(fmt.Sprintf("search %s: best in budget %.2f%% after %d evaluations", what, best, m.search.done))
+	default:
+		m.status.info(fmt.Sprintf("search %s after %d evaluations, none within the budget", what, m.search.done))
 	}
 	if m.quitting {
 		return tea.Quit
@@ -395,7 +394,7 @@ func (m *Model) pauseResume() tea.Cmd {
 
 // control sends one command to the running search.
 func (m *Model) control(op searchOp, b Budget) tea.Cmd {
-	s, run, a := m.opts.Searcher, m.search.run, m.arch.Clone()
+	s, run, a, macs := m.opts.Searcher, m.search.run, m.arch.Clone(), m.macs
 	if op == opStop {
 		if !m.search.active() {
 			return nil
@@ -417,7 +416,7 @@ func (m *Model) control(op searchOp, b Budget) tea.Cmd {
 		case opBudget:
 			err = s.SetBudget(b)
 		}
-		return searchControlMsg{run: run, op: op, budget: b, err: err}
+		return searchControlMsg{run: run, op: op, budget: b, macs: macs, err: err}
 	}
 }
 
@@ -438,13 +437,20 @@ func (m *Model) onSearchControl(msg searchControlMsg) {
 		m.search.resume(now)
 		m.status.info("search resumed")
 	case opInject:
-		m.status.info("current architecture injected into the search")
+		if limit := m.search.budget.MaxMACs; limit > 0 && msg.macs > limit {
+			// The search scores it, but it can neither be the best nor breed.
+			m.status.info(fmt.Sprintf("injected %s MACs > %s budget: scored, never best", siCount(msg.macs), siCount(limit)))
+		} else {
+			m.status.info("current architecture injected into the search")
+		}
 	case opBudget:
-		m.search.budget = msg.budget
-		m.search.redraw()
+		m.search.setBudget(msg.budget)
 		m.status.info("search budget changed")
 	case opStop:
-		m.status.info("stopping the search…")
+		// The search may have ended before its answer came; the end's message stays then.
+		if m.search.state == searchStopping {
+			m.status.info("stopping the search…")
+		}
 	}
 	if m.search.active() {
 		m.status.start(jobSearch, m.search.JobLabel())

@@ -3,12 +3,17 @@ package tui
 import (
 	"fmt"
 	"math"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/NimbleMarkets/ntcharts/canvas"
 	"github.com/NimbleMarkets/ntcharts/linechart"
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/x/ansi"
+	"github.com/resnas/resnas/model"
+	"github.com/resnas/resnas/profiler"
 )
 
 // The search pane: state, budget, progress, best and median top-1 per generation, rate and
@@ -83,15 +88,17 @@ func waitSearch(run int, ch <-chan SearchEvent) tea.Cmd {
 
 type searchPane struct {
 	st         styles
+	input      model.Input // for the MACs of evaluated architectures
 	state      searchState
 	run        int // bumps on every start; events of older runs are dropped
 	budget     Budget
 	generation int // last generation reported finished; -1 before the first
 	done       int
 	total      int
-	best       []float64 // per finished generation
-	median     []float64
+	evals      []searchEval // every evaluation of this run, in arrival order
+	stats      searchStats  // derived from evals under the current budget
 	started    time.Time
+	ended      time.Time // when the run ended; zero while it runs
 	pausedAt   time.Time
 	pausedFor  time.Duration
 	perMinute  float64 // evaluations per minute of running time; 0 until known
@@ -105,7 +112,29 @@ type searchPane struct {
 	chart      string
 }
 
-func newSearchPane(st styles) searchPane { return searchPane{st: st, generation: -1} }
+// searchEval is what the pane keeps of one evaluation: enough to recompute best and median
+// when the budget changes.
+type searchEval struct {
+	generation int
+	macs       int64 // 0 when the event carried no architecture
+	top1       float64
+}
+
+// searchStats are the figures the pane shows. The searcher's own summaries rank every
+// evaluation, injected ones outside the budget included, and arrive once per generation;
+// these follow each evaluation and count only what fits the budget as "best".
+type searchStats struct {
+	best       []float64 // per generation: best top-1 within budget so far; NaN when none
+	median     []float64 // per generation: median top-1 of its evaluations; NaN when none
+	bestNow    float64   // best top-1 within budget; NaN when none
+	generation int       // generation of the latest evaluation; -1 before the first
+	medianNow  float64   // median of that generation so far
+	inGen      int       // evaluations of that generation so far
+}
+
+func newSearchPane(st styles, in model.Input) searchPane {
+	return searchPane{st: st, input: in, generation: -1, stats: searchStats{bestNow: math.NaN(), generation: -1}}
+}
 
 func (s *searchPane) Focus() { s.focused = true }
 func (s *searchPane) Blur()  { s.focused = false }
@@ -126,8 +155,10 @@ func (s searchPane) active() bool {
 
 // starting resets the pane for a new run.
 func (s *searchPane) starting(b Budget) int {
-	*s = searchPane{st: s.st, state: searchStarting, run: s.run + 1, budget: b, generation: -1,
-		width: s.width, height: s.height, focused: s.focused, frontSize: s.frontSize}
+	fresh := newSearchPane(s.st, s.input)
+	fresh.state, fresh.run, fresh.budget = searchStarting, s.run+1, b
+	fresh.width, fresh.height, fresh.focused, fresh.frontSize = s.width, s.height, s.focused, s.frontSize
+	*s = fresh
 	s.redraw()
 	return s.run
 }
@@ -137,15 +168,28 @@ func (s *searchPane) begin(now time.Time) {
 	s.started = now
 }
 
+// inBudget reports whether an evaluation fits the budget; one without an architecture
+// fits only an unconstrained search, since its MACs are unknown.
+func (s searchPane) inBudget(e searchEval) bool {
+	return s.budget.MaxMACs == 0 || (e.macs > 0 && e.macs <= s.budget.MaxMACs)
+}
+
 // apply folds a batch of events in; now is the clock when it arrived.
 func (s *searchPane) apply(evs []SearchEvent, now time.Time) {
 	for _, ev := range evs {
-		s.done, s.total = max(s.done, ev.Done), ev.Total // a caught-up summary may trail newer records
+		s.done = max(s.done, ev.Done) // a caught-up summary may trail newer records
+		if ev.Total > 0 {
+			s.total = ev.Total
+		}
 		switch ev.Kind {
+		case SearchEvaluated:
+			e := searchEval{generation: max(0, ev.Generation), top1: ev.Estimate.Top1}
+			if len(ev.Arch.Layers) > 0 {
+				e.macs = profiler.MACs(ev.Arch, s.input)
+			}
+			s.evals = append(s.evals, e)
 		case SearchGeneration:
-			s.generation = ev.Generation
-			s.best = append(s.best, ev.Best)
-			s.median = append(s.median, ev.Median)
+			s.generation = max(s.generation, ev.Generation)
 		case SearchNotice, SearchFailed:
 			if ev.Err != nil {
 				s.lastNotice = oneLine(ev.Err)
@@ -156,14 +200,74 @@ func (s *searchPane) apply(evs []SearchEvent, now time.Time) {
 		}
 	}
 	s.updateRate(now)
+	s.summarize()
 	s.redraw()
 }
 
-func (s *searchPane) updateRate(now time.Time) {
+// setBudget changes the budget the figures are measured against.
+func (s *searchPane) setBudget(b Budget) {
+	s.budget = b
+	s.summarize()
+	s.redraw()
+}
+
+// summarize recomputes best and median from the evaluations.
+func (s *searchPane) summarize() {
+	st := searchStats{bestNow: math.NaN(), generation: -1, medianNow: math.NaN()}
+	gens := 0
+	for _, e := range s.evals {
+		gens = max(gens, e.generation+1)
+	}
+	tops := make([][]float64, gens)
+	bestOf := make([]float64, gens)
+	for g := range bestOf {
+		bestOf[g] = math.NaN()
+	}
+	for _, e := range s.evals {
+		tops[e.generation] = append(tops[e.generation], e.top1)
+		if g := e.generation; s.inBudget(e) && (math.IsNaN(bestOf[g]) || e.top1 > bestOf[g]) {
+			bestOf[g] = e.top1
+		}
+	}
+	for g := range gens {
+		if !math.IsNaN(bestOf[g]) && (math.IsNaN(st.bestNow) || bestOf[g] > st.bestNow) {
+			st.bestNow = bestOf[g]
+		}
+		st.best = append(st.best, st.bestNow)
+		st.median = append(st.median, median(tops[g]))
+	}
+	if n := len(s.evals); n > 0 {
+		st.generation = s.evals[n-1].generation
+		st.medianNow = st.median[st.generation]
+		st.inGen = len(tops[st.generation])
+	}
+	s.stats = st
+}
+
+// median of xs, which it sorts; NaN when empty.
+func median(xs []float64) float64 {
+	n := len(xs)
+	if n == 0 {
+		return math.NaN()
+	}
+	slices.Sort(xs)
+	return (xs[(n-1)/2] + xs[n/2]) / 2
+}
+
+// runningTime is how long the search has run, pauses excluded.
+func (s searchPane) runningTime(now time.Time) time.Duration {
+	if !s.ended.IsZero() {
+		now = s.ended
+	}
 	running := now.Sub(s.started) - s.pausedFor
 	if s.state == searchPaused {
 		running -= now.Sub(s.pausedAt)
 	}
+	return running
+}
+
+func (s *searchPane) updateRate(now time.Time) {
+	running := s.runningTime(now)
 	if running < time.Second || s.done == 0 {
 		s.perMinute, s.eta = 0, 0
 		return
@@ -177,14 +281,49 @@ func (s *searchPane) updateRate(now time.Time) {
 }
 
 func (s *searchPane) pause(now time.Time) {
-	s.state, s.pausedAt = searchPaused, now
+	if s.state == searchRunning {
+		s.state, s.pausedAt = searchPaused, now
+	}
 }
 
 func (s *searchPane) resume(now time.Time) {
 	if s.state == searchPaused {
 		s.pausedFor += now.Sub(s.pausedAt)
+		s.state = searchRunning
 	}
-	s.state = searchRunning
+}
+
+// end records how the run ended. A finished search did every evaluation it was going to,
+// so its count is the total (a budget change drops candidates, leaving the planned total
+// stale).
+func (s *searchPane) end(now time.Time) {
+	if s.state == searchPaused {
+		s.pausedFor += now.Sub(s.pausedAt)
+	}
+	s.stopped = s.state == searchStopping
+	if s.state != searchFailed {
+		s.state = searchDone
+	}
+	s.ended = now
+	if s.state == searchDone && !s.stopped {
+		s.total = s.done
+	}
+	s.updateRate(now)
+	s.eta = 0
+	s.redraw()
+}
+
+// currentGeneration is the 1-based generation under way, or the last one reached once the
+// search has ended; the median line names the same numbers.
+func (s searchPane) currentGeneration() int {
+	if !s.active() {
+		return max(s.generation+1, s.stats.generation+1)
+	}
+	g := max(s.generation+2, s.stats.generation+1)
+	if n := s.budget.Generations; n > 0 {
+		g = min(g, n)
+	}
+	return g
 }
 
 // JobLabel is the search's entry in the status line.
@@ -195,11 +334,19 @@ func (s searchPane) JobLabel() string {
 	case searchStopping:
 		return "search stopping"
 	}
-	label := fmt.Sprintf("search gen %d/%d", s.generation+1, s.budget.Generations)
+	label := fmt.Sprintf("search gen %d/%d", s.currentGeneration(), s.budget.Generations)
 	if s.state == searchPaused {
 		label += " paused"
 	}
 	return label
+}
+
+// percent prints a top-1 figure, or "—" when there is none.
+func percent(v float64) string {
+	if math.IsNaN(v) {
+		return "—"
+	}
+	return fmt.Sprintf("%.2f%%", v)
 }
 
 func (s searchPane) View() string {
@@ -214,28 +361,26 @@ func (s searchPane) View() string {
 	if s.focused && s.state == searchRunning {
 		state = s.st.ok.Render(state)
 	}
-	fmt.Fprintf(&b, "%s · gen %d/%d · %d/%d evals\n", state, s.generation+1, s.budget.Generations, s.done, s.total)
+	if s.active() {
+		fmt.Fprintf(&b, "%s · gen %d/%d · %d/%d evals\n", state, s.currentGeneration(), s.budget.Generations, s.done, s.total)
+	} else {
+		// An ended search has no planned total left to compare with.
+		fmt.Fprintf(&b, "%s · gen %d/%d · %d evals\n", state, s.currentGeneration(), s.budget.Generations, s.done)
+	}
 	maxMACs := "no MACs limit"
 	if s.budget.MaxMACs > 0 {
 		maxMACs = "≤ " + siCount(s.budget.MaxMACs) + " MACs"
 	}
 	fmt.Fprintf(&b, "budget %s · %d generations\n", maxMACs, s.budget.Generations)
-	if n := len(s.best); n > 0 {
-		fmt.Fprintf(&b, "best %.2f%% · median %.2f%% · front %d\n", s.best[n-1], s.median[n-1], s.frontSize)
+	fmt.Fprintf(&b, "best in budget %s · front %d\n", percent(s.stats.bestNow), s.frontSize)
+	if s.stats.generation >= 0 {
+		fmt.Fprintf(&b, "gen %d median %s · %d evals\n", s.stats.generation+1, percent(s.stats.medianNow), s.stats.inGen)
 	} else {
-		fmt.Fprintf(&b, "best — · median — · front %d\n", s.frontSize)
+		b.WriteString("median —\n")
 	}
-	if s.perMinute > 0 {
-		eta := "—"
-		if s.eta > 0 {
-			eta = shortDuration(s.eta)
-		}
-		fmt.Fprintf(&b, "%.1f evals/min · ETA %s", s.perMinute, eta)
-	} else {
-		b.WriteString("— evals/min · ETA —")
-	}
-	if s.lastNotice != "" {
-		b.WriteString("\n" + s.st.err.Render("! "+s.lastNotice))
+	b.WriteString(s.rateView())
+	for _, l := range s.noticeLines() {
+		b.WriteString("\n" + s.st.err.Render(l))
 	}
 	if s.chart != "" {
 		b.WriteString("\n" + s.chart)
@@ -243,43 +388,115 @@ func (s searchPane) View() string {
 	return b.String()
 }
 
-// statLines is how many lines View writes above the chart.
-func (s searchPane) statLines() int {
-	if s.lastNotice != "" {
-		return 5
+// rateView is the rate, then the ETA while the search runs and its state or running time
+// otherwise, so no ETA outlives the run it estimates.
+func (s searchPane) rateView() string {
+	rate := "— evals/min"
+	if s.perMinute > 0 {
+		rate = fmt.Sprintf("%.1f evals/min", s.perMinute)
 	}
-	return 4
+	switch s.state {
+	case searchRunning:
+		eta := "—"
+		if s.eta > 0 {
+			eta = shortDuration(s.eta)
+		}
+		return rate + " · ETA " + eta
+	case searchPaused, searchStopping, searchStarting:
+		return rate + " · " + s.state.String()
+	}
+	if s.ended.IsZero() || s.started.IsZero() {
+		return rate
+	}
+	return rate + " · ran " + shortDuration(s.runningTime(s.ended))
 }
 
-// redraw draws best (braille line) and median (• runes) per generation.
+// shortCounts writes the whole numbers of four digits or more in text as the pane writes
+// counts, so the engine's "MACs in [7800000, 8000000]" reads "MACs in [7.800M, 8.000M]".
+func shortCounts(text string) string {
+	var b strings.Builder
+	for i := 0; i < len(text); {
+		j := i
+		for j < len(text) && text[j] >= '0' && text[j] <= '9' {
+			j++
+		}
+		if j == i {
+			b.WriteByte(text[i])
+			i++
+			continue
+		}
+		// Only whole numbers: not the digits of a decimal such as 0.9750.
+		whole := (i == 0 || text[i-1] != '.') && (j == len(text) || text[j] != '.')
+		if v, err := strconv.ParseInt(text[i:j], 10, 64); err == nil && whole && j-i >= 4 {
+			b.WriteString(siCount(v))
+		} else {
+			b.WriteString(text[i:j])
+		}
+		i = j
+	}
+	return b.String()
+}
+
+// maxNoticeLines bounds the notice, which is wrapped to the pane rather than cut off.
+const maxNoticeLines = 4
+
+func (s searchPane) noticeLines() []string {
+	if s.lastNotice == "" {
+		return nil
+	}
+	lines := strings.Split(ansi.Wrap("! "+shortCounts(s.lastNotice), max(1, s.width), " "), "\n")
+	if len(lines) > maxNoticeLines {
+		lines = lines[:maxNoticeLines]
+		lines[maxNoticeLines-1] = ansi.Truncate(lines[maxNoticeLines-1], max(1, s.width-1), "") + "…"
+	}
+	return lines
+}
+
+// statLines is how many lines View writes above the chart.
+func (s searchPane) statLines() int { return 5 + len(s.noticeLines()) }
+
+// redraw draws best within budget (braille line) and median (• runes) per generation.
 func (s *searchPane) redraw() {
 	s.chart = ""
 	h := s.height - s.statLines() - 1 // one line for the legend
-	if len(s.best) == 0 || h < 4 || s.width < 20 {
+	best, med := s.stats.best, s.stats.median
+	if len(best) == 0 || h < 4 || s.width < 20 {
 		return
 	}
 	lo, hi := math.Inf(1), math.Inf(-1)
-	for i := range s.best {
-		lo, hi = min(lo, s.best[i], s.median[i]), max(hi, s.best[i], s.median[i])
+	for i := range best {
+		for _, v := range []float64{best[i], med[i]} {
+			if !math.IsNaN(v) {
+				lo, hi = min(lo, v), max(hi, v)
+			}
+		}
+	}
+	if math.IsInf(lo, 0) {
+		return
 	}
 	lo, hi = pad(lo, hi, 1)
-	n := float64(max(1, len(s.best)-1))
+	n := float64(max(1, len(best)-1))
 	lc := linechart.New(s.width, h, 0, n, lo, hi,
 		linechart.WithXYSteps(8, max(1, (h-2)/2)),
 		linechart.WithXLabelFormatter(func(_ int, v float64) string { return fmt.Sprintf("%.0f", v+1) }),
 		linechart.WithYLabelFormatter(func(_ int, v float64) string { return fmt.Sprintf("%.1f", v) }),
 		linechart.WithStyles(s.st.dim, s.st.dim, s.st.current))
 	lc.DrawXYAxisAndLabel()
-	for i := range s.best {
-		p := canvas.Float64Point{X: float64(i), Y: s.best[i]}
-		if i == 0 {
+	for i := range best {
+		if math.IsNaN(best[i]) {
+			continue
+		}
+		p := canvas.Float64Point{X: float64(i), Y: best[i]}
+		if i == 0 || math.IsNaN(best[i-1]) {
 			lc.DrawBrailleLine(p, p)
 		} else {
-			lc.DrawBrailleLine(canvas.Float64Point{X: float64(i - 1), Y: s.best[i-1]}, p)
+			lc.DrawBrailleLine(canvas.Float64Point{X: float64(i - 1), Y: best[i-1]}, p)
 		}
 	}
-	for i := range s.median {
-		lc.DrawRuneWithStyle(canvas.Float64Point{X: float64(i), Y: s.median[i]}, '•', s.st.median)
+	for i := range med {
+		if !math.IsNaN(med[i]) {
+			lc.DrawRuneWithStyle(canvas.Float64Point{X: float64(i), Y: med[i]}, '•', s.st.median)
+		}
 	}
 	s.chart = "⣀ best  • median  (x: generation)\n" + lc.View()
 }

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/resnas/resnas/model"
+	"github.com/resnas/resnas/profiler"
 )
 
 // step applies one message and returns the model and its Cmd, unrun.
@@ -54,6 +56,25 @@ func evaluated(m Model, gen, done, total int, seed uint64) SearchEvent {
 		Estimate: Estimate{Top1: fakeTop1(arch, m.opts.Input), CI95: 0.5, Images: 25000, Final: true}, Done: done, Total: total}
 }
 
+// scored is an evaluation of arch with the given top-1.
+func scored(arch model.Arch, gen, done, total int, top1 float64) SearchEvent {
+	return SearchEvent{Kind: SearchEvaluated, Generation: gen, Arch: arch,
+		Estimate: Estimate{Top1: top1, CI95: 0.5, Images: 25000, Final: true}, Done: done, Total: total}
+}
+
+// archUnder is a random architecture of m's space with at most maxMACs MACs.
+func archUnder(t *testing.T, m Model, maxMACs int64, seed uint64) model.Arch {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(seed, 1))
+	for range 1000 {
+		if a := m.opts.Space.Random(rng); profiler.MACs(a, m.opts.Input) <= maxMACs {
+			return a
+		}
+	}
+	t.Fatalf("no random architecture under %d MACs", maxMACs)
+	return model.Arch{}
+}
+
 func TestSearchLifecycle(t *testing.T) {
 	now := testTime()
 	m, s := searchModel(t, &now)
@@ -63,9 +84,9 @@ func TestSearchLifecycle(t *testing.T) {
 	}
 	// Two candidates and the end of generation 0, a minute in.
 	now = now.Add(time.Minute)
-	s.events <- evaluated(m, 0, 1, 6, 1)
-	s.events <- evaluated(m, 0, 2, 6, 2)
-	s.events <- SearchEvent{Kind: SearchGeneration, Generation: 0, Best: 71.5, Median: 69.25, Done: 2, Total: 6}
+	s.events <- scored(archUnder(t, m, 2_500_000_000, 1), 0, 1, 6, 71.5)
+	s.events <- scored(archUnder(t, m, 2_500_000_000, 2), 0, 2, 6, 67)
+	s.events <- SearchEvent{Kind: SearchGeneration, Generation: 0, Done: 2, Total: 6}
 	m, wait = step(t, m, wait())
 	if len(m.hist.points) != 3 { // the editor's largest plus two searched
 		t.Fatalf("history has %d points, want the searched ones too", len(m.hist.points))
@@ -75,7 +96,7 @@ func TestSearchLifecycle(t *testing.T) {
 			got.generation, got.done, got.perMinute, got.eta)
 	}
 	view := m.View()
-	for _, want := range []string{"running · gen 1/3", "best 71.50%", "median 69.25%", "2.0 evals/min", "ETA 2m00s", "[search gen 1/3]"} {
+	for _, want := range []string{"running · gen 2/3", "best in budget 71.50%", "gen 1 median 69.25%", "2.0 evals/min", "ETA 2m00s", "[search gen 2/3]"} {
 		if !strings.Contains(view, want) {
 			t.Errorf("view lacks %q:\n%s", want, view)
 		}
@@ -94,7 +115,9 @@ func TestSearchLifecycle(t *testing.T) {
 		t.Fatal("p did not resume")
 	}
 	now = now.Add(time.Minute)
-	s.events <- SearchEvent{Kind: SearchGeneration, Generation: 1, Best: 72, Median: 70, Done: 4, Total: 6}
+	s.events <- scored(archUnder(t, m, 2_000_000_000, 3), 1, 3, 6, 72) // within the later budget too
+	s.events <- scored(archUnder(t, m, 2_500_000_000, 4), 1, 4, 6, 68)
+	s.events <- SearchEvent{Kind: SearchGeneration, Generation: 1, Done: 4, Total: 6}
 	m, wait = step(t, m, wait())
 	if m.search.perMinute != 2 {
 		t.Errorf("rate %.2f/min, want 2 (4 evals in 2 running minutes)", m.search.perMinute)
@@ -127,7 +150,7 @@ func TestSearchLifecycle(t *testing.T) {
 	if m.SearchOutcome() != "stopped" || !strings.Contains(m.View(), "stopped · gen") {
 		t.Errorf("outcome %q after stopping", m.SearchOutcome())
 	}
-	if !strings.Contains(m.View(), "search stopped: best 72.00%") {
+	if !strings.Contains(m.View(), "search stopped: best in budget 72.00%") {
 		t.Error("the end of the search is not reported")
 	}
 	if want := []string{"start", "pause", "resume", "inject", "budget", "stop"}; !slices.Equal(s.Ops(), want) {

@@ -46,6 +46,7 @@ type searchControlMsg struct {
 	run    int
 	op     searchOp
 	budget Budget // for opBudget
+	macs   int64  // for opInject: MACs of the injected architecture
 	err    error
 }
 

@@ -137,7 +137,7 @@ func New(opts Options) Model {
 		cancel:  cancel,
 		side:    panePlot,
 		plot:    plot{st: st},
-		search:  newSearchPane(st),
+		search:  newSearchPane(st, opts.Input),
 		status:  statusLine{st: st},
 		eval:    evalState{cache: map[evalKey]Estimate{}},
 		hist:    newHistory(),

@@ -63,8 +63,7 @@ func (e *EvolutionSearcher) forward(ctx context.Context, s *evolution.Search, ou
 	total := s.Options().Evaluations()
 	seen, gens := 0, 0 // records and generation summaries forwarded
 	summary := func(sum evolution.GenerationSummary) SearchEvent {
-		return SearchEvent{Kind: SearchGeneration, Generation: sum.Generation, Best: sum.Best.Top1,
-			Median: sum.Median, Done: sum.Total, Total: max(total, sum.Total)}
+		return SearchEvent{Kind: SearchGeneration, Generation: sum.Generation, Done: sum.Total, Total: max(total, sum.Total)}
 	}
 	// catchUp forwards the records and summaries the events missed, up to (not including)
 	// record index recordLimit and generation genLimit.

@@ -57,7 +57,8 @@ type SearchEventKind int
 const (
 	// SearchEvaluated: one candidate was scored (Arch, Estimate).
 	SearchEvaluated SearchEventKind = iota
-	// SearchGeneration: generation Generation finished (Best, Median).
+	// SearchGeneration: generation Generation finished. The explorer derives best and
+	// median from the SearchEvaluated events, under the budget it shows.
 	SearchGeneration
 	// SearchNotice: something the user should read (Err); the search goes on.
 	SearchNotice
@@ -74,7 +75,6 @@ type SearchEvent struct {
 	Estimate       Estimate // of Arch; Final when scored on the whole sub-val set
 	RecalibratedBN bool     // the BN mode Estimate was measured in
 	ImagesPerSec   float64  // throughput of Arch when the search measured it; 0 otherwise
-	Best, Median   float64  // top-1 over everything evaluated so far, after Generation
 	Done, Total    int
 	Err            error
 }
