@@ -303,6 +303,9 @@ func (m *Model) askBudget() tea.Cmd {
 }
 
 func (m *Model) startSearch(b Budget) tea.Cmd {
+	if m.focus == paneEditor {
+		m.side = paneSearch // the right column shows the search started from the editor
+	}
 	run := m.search.starting(b)
 	m.status.start(jobSearch, m.search.JobLabel())
 	s, ctx := m.opts.Searcher, m.ctx

@@ -1,6 +1,8 @@
 package tui
 
 import (
+	"fmt"
+
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 )
@@ -72,7 +74,16 @@ func editorKeys() []category {
 			bind([]string{"r"}, "r", "random", (*Model).randomArch),
 			bind([]string{"n"}, "n", "next named preset", (*Model).nextPreset).when(noPresets),
 		}},
+		startSearchKeys(),
 	}
+}
+
+// startSearchKeys lets s start a search from the editor and the plot too: the search
+// begins from what they show, and the Search pane steers it.
+func startSearchKeys() category {
+	return category{name: "Search", bindings: []binding{
+		bind([]string{"s"}, "s", "start search", (*Model).askStart).when(cannotStart),
+	}}
 }
 
 func plotKeys() []category {
@@ -83,13 +94,13 @@ func plotKeys() []category {
 		bind([]string{"up", "k"}, "↑/k", "next front point", func(m *Model) tea.Cmd { m.plot.Select(1, true); return nil }).when(noPoints).inFooter(),
 		bind([]string{"enter"}, "enter", "load into editor", (*Model).loadSelected).when(noSelection).inFooter(),
 		bind([]string{"v"}, "v", "x axis: MACs/throughput", (*Model).toggleAxis).inFooter(),
-	}}}
+	}}, startSearchKeys()}
 }
 
 func searchKeys() []category {
 	return []category{{name: "Search", bindings: []binding{
-		bind([]string{"s", "enter"}, "s", "start search", (*Model).askStart).when(cannotStart).inFooter(),
-		bind([]string{"p", " "}, "p", "pause/resume", (*Model).pauseResume).when(notRunning).inFooter(),
+		bind([]string{"s", "enter"}, "s/enter", "start search", (*Model).askStart).when(cannotStart).inFooter(),
+		bind([]string{"p", " "}, "p/space", "pause/resume", (*Model).pauseResume).when(notRunning).inFooter(),
 		bind([]string{"x"}, "x", "stop", func(m *Model) tea.Cmd { return m.control(opStop, Budget{}) }).when(notRunning).inFooter(),
 		bind([]string{"i"}, "i", "inject current arch", func(m *Model) tea.Cmd { return m.control(opInject, Budget{}) }).when(notRunning).inFooter(),
 		bind([]string{"b"}, "b", "change budget", (*Model).askBudget).when(notRunning).inFooter(),
@@ -120,6 +131,27 @@ func (m Model) paneKeys(p pane) []category {
 		cats = searchKeys()
 	}
 	return append(cats, globalKeys()...)
+}
+
+// elsewhere says where a key that pane p does not bind acts, or that no pane binds it; ""
+// for keys that are not characters (an unbound arrow or function key stays quiet).
+func (m Model) elsewhere(p pane, msg tea.KeyMsg) string {
+	if msg.Type != tea.KeyRunes || msg.Paste {
+		return ""
+	}
+	for other := range paneCount {
+		if other == p {
+			continue
+		}
+		for _, c := range m.paneKeys(other) {
+			for _, b := range c.bindings {
+				if key.Matches(msg, b.Binding) {
+					return fmt.Sprintf("%s (%s) acts in the %s pane; tab moves there", msg, b.Help().Desc, other)
+				}
+			}
+		}
+	}
+	return fmt.Sprintf("%s does nothing in the %s pane (? lists its keys)", msg, p)
 }
 
 // Reasons a key cannot act now.

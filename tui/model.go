@@ -340,6 +340,9 @@ func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
 			return b.run(m)
 		}
 	}
+	if why := m.elsewhere(m.focus, msg); why != "" {
+		m.status.fail(why)
+	}
 	return nil
 }
 

@@ -1,0 +1,82 @@
+package tui
+
+import (
+	"strings"
+	"testing"
+)
+
+// s starts a search from every pane, and help lists it wherever it works.
+func TestStartSearchFromEveryPane(t *testing.T) {
+	opts := testOptions()
+	opts.Searcher = newFakeSearcher(8)
+	for _, p := range []pane{paneEditor, panePlot, paneSearch} {
+		m := sized(t, opts, 120, 40)
+		m.focusTo(p)
+		m = keys(t, m, "s")
+		if !m.prompt.open() || !strings.Contains(m.View(), "start search") {
+			t.Errorf("%v pane: s did not ask for a search budget", p)
+		}
+		m = keys(t, m, "esc", "?")
+		if !strings.Contains(m.View(), "start search") {
+			t.Errorf("%v pane: help does not list s:\n%s", p, m.View())
+		}
+	}
+}
+
+// Without a searcher, s says why in every pane rather than doing nothing.
+func TestStartSearchWithoutSearcherSaysWhy(t *testing.T) {
+	for _, p := range []pane{paneEditor, panePlot, paneSearch} {
+		m := sized(t, testOptions(), 120, 40)
+		m.focusTo(p)
+		m = keys(t, m, "s")
+		if m.prompt.open() || !strings.Contains(m.status.msg, "no searcher") {
+			t.Errorf("%v pane: s without a searcher says %q", p, m.status.msg)
+		}
+	}
+}
+
+// Starting from the editor brings the search into the right column.
+func TestStartFromEditorShowsTheSearch(t *testing.T) {
+	opts := testOptions()
+	opts.Searcher = newFakeSearcher(8)
+	m := sized(t, opts, 120, 24) // one right-hand pane at a time
+	m = keys(t, m, "s")
+	m, start := step(t, m, keyMsg("enter"))
+	m, _ = step(t, m, start()) // the search waits for events: its wait is not run
+	if m.focus != paneEditor || !strings.Contains(m.View(), "running · gen 1/") {
+		t.Errorf("the search started from the editor is not shown:\n%s", m.View())
+	}
+}
+
+// A letter the focused pane does not bind says where it acts, or that it does nothing.
+func TestUnboundKeySaysWhere(t *testing.T) {
+	m := sized(t, testOptions(), 120, 40)
+	m = keys(t, m, "x")
+	if got := m.status.msg; !strings.Contains(got, "x (stop) acts in the Search pane") {
+		t.Errorf("x in the editor says %q", got)
+	}
+	m = keys(t, m, "Z")
+	if got := m.status.msg; !strings.Contains(got, "Z does nothing in the Architecture pane") {
+		t.Errorf("Z in the editor says %q", got)
+	}
+}
+
+// Full help lists every key that can act, in every pane, with a searcher wired.
+func TestHelpListsEveryWorkingKeyInEveryPane(t *testing.T) {
+	opts := testOptions()
+	opts.Searcher = newFakeSearcher(8)
+	for _, p := range []pane{paneEditor, panePlot, paneSearch} {
+		m := sized(t, opts, 160, 50)
+		m.focusTo(p)
+		m = keys(t, m, "?")
+		view := m.View()
+		for _, c := range m.paneKeys(p) {
+			for _, b := range c.bindings {
+				shown := strings.Contains(view, b.Help().Key+"  ") && strings.Contains(view, b.Help().Desc)
+				if on := b.reason(m) == ""; on != shown {
+					t.Errorf("%v pane: help shows %q %q: %v, but the key can act: %v", p, b.Help().Key, b.Help().Desc, shown, on)
+				}
+			}
+		}
+	}
+}
