@@ -113,7 +113,7 @@ func (a Arch) ValidateFor(in Input) error {
 		return err
 	}
 	if in.Size <= 0 || in.Channels <= 0 || in.Patch <= 0 || in.Size > MaxDim || in.Channels > MaxDim {
-		return fmt.Errorf("input %dpx %dch patch %d: sizes must be positive", in.Size, in.Channels, in.Patch)
+		return fmt.Errorf("input %dpx %dch patch %d: image size, channels and patch must be in 1..%d", in.Size, in.Channels, in.Patch, MaxDim)
 	}
 	if in.Size%in.Patch != 0 {
 		return fmt.Errorf("input %dpx: not a multiple of the patch size %d", in.Size, in.Patch)

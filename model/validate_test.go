@@ -76,7 +76,7 @@ func TestValidateFor(t *testing.T) {
 	}{
 		{Input{Size: 196, Channels: 3, Patch: 14}, "blocks.12: spatial reduction needs an even token grid, got 7×7"},
 		{Input{Size: 200, Channels: 3, Patch: 14}, "not a multiple of the patch size 14"},
-		{Input{Size: 0, Channels: 3, Patch: 14}, "sizes must be positive"},
+		{Input{Size: 0, Channels: 3, Patch: 14}, "must be in 1..65536"},
 		{Input{Size: 63, Channels: 1, Patch: 7}, "the patch must be even"},
 	} {
 		err := a.ValidateFor(tc.in)
