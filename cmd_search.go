@@ -4,7 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
+	"math"
+	"os"
 	"time"
 
 	"github.com/resnas/resnas/evolution"
@@ -15,7 +18,7 @@ import (
 func cmdSearch(ctx context.Context, args []string, e env) error {
 	fs := newFlags("search")
 	var cf computeFlags
-	cf.register(fs, true)
+	cf.register(withoutArch{fs}, true)
 	dataDir := fs.String("data", "", "shards to evaluate on (default with the shipped checkpoint: its sub-val)")
 	maxMACs := fs.String("max-macs", "", "MACs budget: a number, 8.5M, or a percentage of the largest sub-network (50%)")
 	minRatio := fs.Float64("min-macs-ratio", evolution.ReferenceWindowRatio, "lower end of the MACs window as a fraction of --max-macs (the reference uses 0.975)")
@@ -43,6 +46,20 @@ func cmdSearch(ctx context.Context, args []string, e env) error {
 	if *journal == "" {
 		return usagef("--journal FILE is required (it makes the search resumable)")
 	}
+	if err := checkSearchFlags(d, *limit, *minRatio, *maxParams, *minTP, *tpBatch); err != nil {
+		return err
+	}
+	// The outputs are written after the search: a path that cannot be written must fail now.
+	if _, err := os.Stat(*journal); errors.Is(err, os.ErrNotExist) {
+		if err := checkFileCreatable("--journal", *journal); err != nil {
+			return err
+		}
+	}
+	for _, o := range []struct{ flag, path string }{{"--export", *export}, {"--summary", *summary}, {"--jsonl", *jsonl}} {
+		if err := checkFileCreatable(o.flag, o.path); err != nil {
+			return err
+		}
+	}
 	l, set, sel, err := cf.loadWithData(*dataDir, e)
 	if err != nil {
 		return err
@@ -63,10 +80,23 @@ func cmdSearch(ctx context.Context, args []string, e env) error {
 	}
 	d.Constraints.MaxParams, d.Constraints.MinThroughput = *maxParams, *minTP
 	d.Input = l.input
+	if err := checkBudgetsFit(l, d.Constraints); err != nil {
+		return err
+	}
+	// A limit of at least the whole set evaluates every image, as 0 does: one recorded value.
+	if *limit >= set.Len() {
+		*limit = 0
+	}
+	// Every setting that changes a candidate's score is compared when a journal is resumed;
+	// the GEMM backend only moves float rounding, so a search may move between machines.
+	scoring := map[string]string{"limit": fmt.Sprint(*limit), "recalibrate_bn": fmt.Sprint(*recal), "weights": l.ck.Source}
+	if *minTP > 0 {
+		scoring["throughput_batch"] = fmt.Sprint(*tpBatch)
+	}
 	cfg := evolution.Config{
 		Space: l.space, Evaluator: s.fitness(*limit, *recal), Options: d, Journal: *journal,
 		Checkpoint: l.ck.SHA256, Data: s.dataHash(),
-		Meta: map[string]string{"limit": fmt.Sprint(*limit), "recalibrate_bn": fmt.Sprint(*recal), "gemm": sel.Name},
+		Meta: map[string]string{"gemm": sel.Name}, Scoring: scoring,
 	}
 	if *minTP > 0 {
 		cfg.Throughput = evolution.ThroughputFunc(func(ctx context.Context, a model.Arch) (float64, error) {
@@ -78,8 +108,9 @@ func cmdSearch(ctx context.Context, args []string, e env) error {
 	if err != nil {
 		return err
 	}
-	if n := search.Resumed(); n > 0 {
-		fmt.Fprintf(e.stderr, "search: resuming %s: %d evaluations replayed from the journal\n", *journal, n)
+	resumed := search.Resumed()
+	if resumed > 0 {
+		fmt.Fprintf(e.stderr, "search: resuming %s: %d evaluations replayed from the journal\n", *journal, resumed)
 	}
 	start := time.Now()
 	if err := search.Start(ctx); err != nil {
@@ -87,16 +118,24 @@ func cmdSearch(ctx context.Context, args []string, e env) error {
 	}
 	total := d.Evaluations()
 	prog := newProgressLine(e.stderr, "search")
+	prog.skip(resumed)
 	for ev := range search.Events() {
 		switch ev.Kind {
 		case evolution.EventEvaluated:
+			if ev.Replayed {
+				continue // already counted by skip; replaying takes no time worth showing
+			}
 			r := ev.Record
 			prog.update(r.Index+1, total, fmt.Sprintf("gen %d  last %.2f%% at %.2fM MACs", r.Generation, r.Top1, float64(r.MACs)/1e6))
 		case evolution.EventGeneration:
 			g := ev.Summary
 			prog.done()
-			fmt.Fprintf(e.stderr, "generation %d: best %.2f%% (%.2fM MACs)  median %.2f%%  front %d  %d evaluated  %.1f evals/min\n",
-				g.Generation, g.Best.Top1, float64(g.Best.MACs)/1e6, g.Median, g.FrontSize, g.Total, g.EvalsPerMinute)
+			rate := fmt.Sprintf("%.1f evals/min", g.EvalsPerMinute)
+			if g.Total <= resumed {
+				rate = "replayed"
+			}
+			fmt.Fprintf(e.stderr, "generation %d: best %.2f%% (%.2fM MACs)  median %.2f%%  front %d  %d evaluated  %s\n",
+				g.Generation, g.Best.Top1, float64(g.Best.MACs)/1e6, g.Median, g.FrontSize, g.Total, rate)
 		case evolution.EventWarning:
 			fmt.Fprintf(e.stderr, "search: warning: %s\n", ev.Message)
 		}
@@ -136,5 +175,62 @@ func cmdSearch(ctx context.Context, args []string, e env) error {
 	}
 	fmt.Fprintf(e.stdout, "best %.2f%% top-1, %.2fM MACs, %.3fM params after %d evaluations\n%s\n",
 		best.Top1, float64(best.MACs)/1e6, float64(best.Params)/1e6, len(recs), best.NetworkDef)
+	return nil
+}
+
+// withoutArch registers the compute flags but --arch: a search generates its own
+// architectures, and a flag it accepted but ignored would mislead.
+type withoutArch struct{ *flag.FlagSet }
+
+func (f withoutArch) StringVar(p *string, name, value, usage string) {
+	if name != "arch" {
+		f.FlagSet.StringVar(p, name, value, usage)
+	}
+}
+
+// checkSearchFlags refuses settings the search cannot run with, naming the flag (the
+// evolution package's own checks speak of options, not flags).
+func checkSearchFlags(o evolution.Options, limit int, minRatio float64, maxParams int64, minTP float64, tpBatch int) error {
+	switch {
+	case o.Generations < 1:
+		return usagef("--generations must be at least 1, not %d", o.Generations)
+	case o.Population < 1:
+		return usagef("--population must be at least 1, not %d", o.Population)
+	case o.Generations > 1 && o.Parents < 1:
+		return usagef("--parents must be at least 1 when --generations is above 1, not %d", o.Parents)
+	case o.Mutations < 0:
+		return usagef("--mutations must not be negative, not %d", o.Mutations)
+	case o.Crossovers < 0:
+		return usagef("--crossovers must not be negative, not %d", o.Crossovers)
+	case o.Generations > 1 && o.Mutations+o.Crossovers < 1:
+		return usagef("--mutations plus --crossovers must be at least 1 when --generations is above 1 (each generation needs a child)")
+	case !(o.MutationProb >= 0 && o.MutationProb <= 1):
+		return usagef("--mutate-prob must be in [0, 1], not %g", o.MutationProb)
+	case limit < 0:
+		return usagef("--limit must not be negative, not %d (0 evaluates every image)", limit)
+	case !(minRatio >= 0 && minRatio <= 1):
+		return usagef("--min-macs-ratio must be in [0, 1], not %g (0: no lower bound)", minRatio)
+	case maxParams < 0:
+		return usagef("--max-params must not be negative, not %d (0: no bound)", maxParams)
+	case !(minTP >= 0) || math.IsInf(minTP, 0):
+		return usagef("--min-throughput must be a non-negative number of images/s, not %g (0: no bound)", minTP)
+	case minTP > 0 && tpBatch < 1:
+		return usagef("--throughput-batch must be at least 1, not %d", tpBatch)
+	}
+	return nil
+}
+
+// checkBudgetsFit refuses budgets no sub-network of l's space meets, naming the flag to change.
+func checkBudgetsFit(l *loaded, c evolution.Constraints) error {
+	small, large := l.space.Min(), l.space.Max()
+	if m := profiler.MACs(small, l.input); c.MaxMACs > 0 && m > c.MaxMACs {
+		return usagef("--max-macs %d is below the smallest sub-network of space %s (%d MACs): raise it", c.MaxMACs, l.space.Name, m)
+	}
+	if m := profiler.MACs(large, l.input); c.MinMACs > m {
+		return usagef("--max-macs %d puts the window's lower end (%d MACs) above the largest sub-network of space %s (%d MACs): lower --max-macs or --min-macs-ratio", c.MaxMACs, c.MinMACs, l.space.Name, m)
+	}
+	if p := profiler.Params(small, l.input); c.MaxParams > 0 && p > c.MaxParams {
+		return usagef("--max-params %d is below the smallest sub-network of space %s (%d params): raise it", c.MaxParams, l.space.Name, p)
+	}
 	return nil
 }

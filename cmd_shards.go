@@ -23,7 +23,7 @@ func cmdShards(ctx context.Context, args []string, e env) error {
 	seed := fs.Uint64("seed", 0, "seed of the hold-out choice and image order")
 	size := fs.Int("img", 0, "stored image side (0: 32 for 28-px IDX, 224 for folders)")
 	overwrite := fs.Bool("overwrite", false, "replace an existing output of an earlier build")
-	limit := fs.Int("limit", 0, "test split only: keep the first N images of the seeded order, a random sample (0: all)")
+	limit := fs.Int("limit", 0, "--split test only (a train build refuses it): keep the first N images of the seeded order, a random sample (0: all)")
 	asJSON := fs.Bool("json", false, "print the manifest as JSON")
 	if err := parseFlags(fs, args[1:], e); err != nil {
 		return err
@@ -33,6 +33,19 @@ func cmdShards(ctx context.Context, args []string, e env) error {
 	}
 	if *split != "train" && *split != "test" {
 		return usagef("--split must be train or test, not %q", *split)
+	}
+	for _, f := range []struct {
+		name  string
+		value int
+	}{{"--limit", *limit}, {"--holdout-per-class", *holdout}, {"--shard-size", *shardSize}, {"--img", *size}} {
+		if f.value < 0 {
+			return usagef("%s must not be negative, not %d (0 takes the default)", f.name, f.value)
+		}
+	}
+	// Sub-val holds out a fixed number of images per class from the whole train set; a
+	// sample of it would change both splits, so only test builds take a limit.
+	if *limit > 0 && *split == "train" {
+		return usagef("--limit applies to --split test only: a train build uses every image (shrink the source instead)")
 	}
 	// The build writes next to OUT and renames; make sure that place exists.
 	if err := os.MkdirAll(filepath.Dir(filepath.Clean(*out)), 0o755); err != nil {
@@ -45,9 +58,28 @@ func cmdShards(ctx context.Context, args []string, e env) error {
 	if err != nil {
 		return err
 	}
-	if *asJSON {
-		return json.NewEncoder(e.stdout).Encode(m)
+	// A train build writes two splits; Build returns sub-train's manifest, sub-val's is on disk.
+	splits := []builtSplit{{Dir: *out, Manifest: m}}
+	if *split == "train" {
+		splits[0].Dir = filepath.Join(*out, data.SplitSubTrain)
+		dir := filepath.Join(*out, data.SplitSubVal)
+		val, err := data.ReadManifest(dir)
+		if err != nil {
+			return err
+		}
+		splits = append(splits, builtSplit{Dir: dir, Manifest: val})
 	}
-	fmt.Fprintf(e.stdout, "%s: %d images of %d×%d×%d in %d shards (%s)\n", *out, m.Count, m.Channels, m.ImageSize, m.ImageSize, len(m.Shards), m.Split)
+	if *asJSON {
+		return json.NewEncoder(e.stdout).Encode(map[string]any{"out": *out, "splits": splits})
+	}
+	for _, s := range splits {
+		fmt.Fprintf(e.stdout, "%s: %s of %d×%d×%d in %s (%s)\n", s.Dir, plural(s.Count, "image"), s.Channels, s.ImageSize, s.ImageSize, plural(len(s.Shards), "shard"), s.Split)
+	}
 	return nil
+}
+
+// builtSplit is one split a build wrote: its directory and manifest, for the report.
+type builtSplit struct {
+	Dir string `json:"dir"`
+	*data.Manifest
 }

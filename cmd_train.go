@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -21,8 +22,10 @@ func cmdTrain(ctx context.Context, args []string, e env) error {
 	space := fs.String("space", "fmnist", "search space to train (resnas spaces lists them)")
 	dataDir := fs.String("data", "", "shard directory of a train build (holding sub-train/ and sub-val/)")
 	out := fs.String("out", "", "trained supernet to write (.safetensors)")
-	stateDir := fs.String("state", "", "directory for the per-epoch training state (default: OUT.state)")
+	stateDir := fs.String("state", "", "directory for the per-epoch training state (default: OUT with its extension replaced by .state, e.g. sn.state for sn.safetensors)")
 	resume := fs.Bool("resume", false, "continue from the last complete epoch in the state directory")
+	restart := fs.Bool("restart", false, "discard the state of an interrupted run and train from epoch 1")
+	keepState := fs.Bool("keep-state", false, "keep the state directory after a successful run (it holds the weights and optimizer moments, several times the output's size)")
 	half := fs.Bool("float16", false, "store the trained weights as float16")
 	threads := fs.Int("threads", 0, "CPU threads (default: all cores)")
 	fs.IntVar(&d.Epochs, "epochs", d.Epochs, "epochs")
@@ -46,6 +49,26 @@ func cmdTrain(ctx context.Context, args []string, e env) error {
 	}
 	if d.Epochs <= 0 || d.BatchSize <= 0 || d.ExamplesPerArch <= 0 || d.BatchSize%d.ExamplesPerArch != 0 {
 		return usagef("--epochs and --batch must be > 0 and --batch a multiple of --examples-per-arch")
+	}
+	if *resume && *restart {
+		return usagef("--resume and --restart exclude each other: continue the interrupted run or start over")
+	}
+	if *stateDir == "" {
+		*stateDir = strings.TrimSuffix(*out, filepath.Ext(*out)) + ".state"
+	}
+	// Both are written only after epochs of work: a path that cannot be written fails now.
+	if st, err := os.Stat(*out); err == nil && st.IsDir() {
+		return fmt.Errorf("--out %s is a directory: give a file path such as %s", *out, filepath.Join(*out, "supernet.safetensors"))
+	}
+	if err := checkDirCreatable("--out", *out, filepath.Dir(*out)); err != nil {
+		return err
+	}
+	if err := checkDirCreatable("--state", *stateDir, *stateDir); err != nil {
+		return err
+	}
+	statePath := filepath.Join(*stateDir, supernet.StateFile)
+	if err := checkEarlierState(statePath, *resume, *restart); err != nil {
+		return err
 	}
 	sp, err := supernet.Lookup(*space)
 	if err != nil {
@@ -73,15 +96,12 @@ func cmdTrain(ctx context.Context, args []string, e env) error {
 		return err
 	}
 	defer sel.Close()
-	if *stateDir == "" {
-		*stateDir = strings.TrimSuffix(*out, filepath.Ext(*out)) + ".state"
-	}
 	d.Space, d.Train, d.Val, d.Gemm, d.Workers = *sp, train, val, sel.Backend, *threads
 	d.Dir, d.Resume = *stateDir, *resume
 	d.Mean, d.Std, d.Command = m.Mean, m.Std, "resnas train "+strings.Join(args, " ")
-	if *resume {
-		if _, err := os.Stat(filepath.Join(*stateDir, supernet.StateFile)); err != nil {
-			return fmt.Errorf("--resume: no training state in %s (start without --resume)", *stateDir)
+	if *restart {
+		if err := os.Remove(statePath); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("--restart: %v", err)
 		}
 	}
 	start := time.Now()
@@ -101,7 +121,11 @@ func cmdTrain(ctx context.Context, args []string, e env) error {
 	prog.done()
 	if err != nil {
 		if ctx.Err() != nil {
-			fmt.Fprintf(e.stderr, "train: interrupted; continue with the same command plus --resume (state in %s)\n", *stateDir)
+			if _, serr := os.Stat(statePath); serr == nil {
+				fmt.Fprintf(e.stderr, "train: interrupted; continue with the same command plus --resume (state in %s)\n", *stateDir)
+			} else {
+				fmt.Fprintln(e.stderr, "train: interrupted before the first epoch ended; nothing to resume")
+			}
 		}
 		return err
 	}
@@ -112,14 +136,59 @@ func cmdTrain(ctx context.Context, args []string, e env) error {
 		return err
 	}
 	ck.Meta.Provenance.Source = *dataDir
+	if err := os.MkdirAll(filepath.Dir(*out), 0o755); err != nil {
+		return fmt.Errorf("--out %s: %v", *out, rootCause(err))
+	}
 	if err := checkpoints.Save(*out, ck.Weights, ck.Meta, checkpoints.SaveOptions{Float16: *half}); err != nil {
 		return err
 	}
 	res := map[string]any{"out": *out, "epochs": d.Epochs, "seconds": time.Since(start).Seconds(),
 		"subval_top1_largest": last.ValTop1Largest, "subval_top1_smallest": last.ValTop1Smallest}
+	if *keepState {
+		res["state"] = *stateDir
+	} else {
+		removeTrainState(*stateDir)
+	}
 	if *asJSON {
 		return json.NewEncoder(e.stdout).Encode(res)
 	}
-	fmt.Fprintf(e.stdout, "wrote %s (%d epochs, %s)\n", *out, d.Epochs, time.Since(start).Round(time.Second))
+	fmt.Fprintf(e.stdout, "wrote %s (%s, %s)\n", *out, plural(d.Epochs, "epoch"), time.Since(start).Round(time.Second))
 	return nil
+}
+
+// checkEarlierState refuses to start over silently on the state of an interrupted run: it
+// holds hours of training that --resume continues.
+func checkEarlierState(path string, resume, restart bool) error {
+	_, err := os.Stat(path)
+	switch {
+	case errors.Is(err, os.ErrNotExist) && resume:
+		return fmt.Errorf("--resume: no training state %s (start without --resume, or pass the --state of the interrupted run)", path)
+	case errors.Is(err, os.ErrNotExist) || restart:
+		return nil
+	case err != nil:
+		return fmt.Errorf("--state: %v", err)
+	case resume:
+		return nil
+	}
+	info, err := supernet.ReadStateInfo(path)
+	if err != nil {
+		return fmt.Errorf("%v, where this run keeps its training state: start over with --restart (which replaces it) or choose another --state", err)
+	}
+	if info.Epochs > 0 && info.Epoch >= info.Epochs {
+		// Kept by --keep-state: more --epochs with --resume trains further.
+		return fmt.Errorf("%s holds the state of a finished run (%d of %d epochs): train further with --resume and more --epochs, or start over with --restart (or delete %s)", path, info.Epoch, info.Epochs, filepath.Dir(path))
+	}
+	of := ""
+	if info.Epochs > 0 {
+		of = fmt.Sprintf(" of %d", info.Epochs)
+	}
+	return fmt.Errorf("%s holds an interrupted run (epoch %d%s done): continue it with --resume, or start over with --restart (or delete %s)", path, info.Epoch, of, filepath.Dir(path))
+}
+
+// removeTrainState deletes what Train wrote in dir once --out holds the result; dir itself
+// goes only when nothing else is in it (it may be a directory the user named with --state).
+func removeTrainState(dir string) {
+	os.Remove(filepath.Join(dir, supernet.StateFile))
+	os.Remove(filepath.Join(dir, supernet.WeightsFile))
+	os.Remove(dir)
 }

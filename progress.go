@@ -19,6 +19,7 @@ type progressLine struct {
 	last     time.Time
 	wrote    bool
 	interval time.Duration
+	skipped  int // done before this run (replayed from a journal): not in the rate
 }
 
 func newProgressLine(w io.Writer, label string) *progressLine {
@@ -29,6 +30,10 @@ func newProgressLine(w io.Writer, label string) *progressLine {
 	return p
 }
 
+// skip counts n items as done before this run started, so that the ETA comes from this
+// run's pace only.
+func (p *progressLine) skip(n int) { p.skipped = n }
+
 // update shows done/total with rate-based ETA and an optional detail text.
 func (p *progressLine) update(done, total int, detail string) {
 	now := time.Now()
@@ -38,8 +43,8 @@ func (p *progressLine) update(done, total int, detail string) {
 	p.last = now
 	el := now.Sub(p.start)
 	eta := ""
-	if done > 0 && total > done {
-		eta = " ETA " + (time.Duration(float64(el) / float64(done) * float64(total-done))).Round(time.Second).String()
+	if ran := done - p.skipped; ran > 0 && total > done {
+		eta = " ETA " + (time.Duration(float64(el) / float64(ran) * float64(total-done))).Round(time.Second).String()
 	}
 	pct := 0.0
 	if total > 0 {
@@ -59,4 +64,12 @@ func (p *progressLine) done() {
 	if p.tty && p.wrote {
 		fmt.Fprintln(p.w)
 	}
+}
+
+// plural is "1 epoch", "3 epochs".
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
 }

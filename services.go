@@ -5,7 +5,11 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -121,7 +125,7 @@ func parseMACs(s string, largest int64) (int64, error) {
 	case strings.HasSuffix(s, "%"):
 		v, err := strconv.ParseFloat(strings.TrimSuffix(s, "%"), 64)
 		if err != nil || v <= 0 {
-			return 0, usagef("MACs %q: want a positive percentage", s)
+			return 0, usagef("--max-macs %q: want a positive percentage such as 50%%", s)
 		}
 		return int64(v / 100 * float64(largest)), nil
 	case strings.HasSuffix(strings.ToUpper(s), "K"):
@@ -131,12 +135,82 @@ func parseMACs(s string, largest int64) (int64, error) {
 	case strings.HasSuffix(strings.ToUpper(s), "G"):
 		mult = 1e9
 	}
+	num := s
 	if mult != 1 {
-		s = s[:len(s)-1]
+		num = s[:len(s)-1]
 	}
-	v, err := strconv.ParseFloat(s, 64)
+	v, err := strconv.ParseFloat(num, 64)
 	if err != nil || v <= 0 {
-		return 0, usagef("MACs %q: want a positive number such as 8500000, 8.5M or 50%%", s)
+		return 0, usagef("--max-macs %q: want a positive number such as 8500000, 8.5M or 50%%", s)
 	}
 	return int64(v * mult), nil
+}
+
+// checkFileCreatable fails at once, naming flag, when path (a file to be written when the
+// work is done, by a temp file renamed into place) cannot be created: better than an hour
+// of training or searching lost to a typo. Its directory must exist.
+func checkFileCreatable(flag, path string) error {
+	if path == "" {
+		return nil
+	}
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		return fmt.Errorf("%s %s is a directory: give a file path", flag, path)
+	}
+	dir := filepath.Dir(path)
+	st, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("%s %s: directory %s does not exist: create it or choose another path", flag, path, dir)
+	case err != nil:
+		return fmt.Errorf("%s %s: %v: choose another path", flag, path, rootCause(err))
+	case !st.IsDir():
+		return fmt.Errorf("%s %s: %s is not a directory: choose another path", flag, path, dir)
+	}
+	return probeWritable(flag, path, dir)
+}
+
+// checkDirCreatable is checkFileCreatable for dir, the directory path (the value of flag)
+// is written in, created with its parents when missing: its nearest existing ancestor must
+// be a writable directory.
+func checkDirCreatable(flag, path, dir string) error {
+	dir = filepath.Clean(dir)
+	for {
+		st, err := os.Stat(dir)
+		if err == nil {
+			if !st.IsDir() {
+				return fmt.Errorf("%s %s: %s is not a directory: choose another path", flag, path, dir)
+			}
+			return probeWritable(flag, path, dir)
+		}
+		if !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("%s %s: %v: choose another path", flag, path, rootCause(err))
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return fmt.Errorf("%s %s: %v: choose another path", flag, path, rootCause(err))
+		}
+		dir = parent
+	}
+}
+
+// probeWritable creates and removes a temporary file in dir: permissions, read-only mounts
+// and pseudo-filesystems all answer only to an actual attempt.
+func probeWritable(flag, path, dir string) error {
+	f, err := os.CreateTemp(dir, ".resnas-write-check-*")
+	if err != nil {
+		return fmt.Errorf("%s %s: cannot create files in %s (%v): choose a writable directory", flag, path, dir, rootCause(err))
+	}
+	f.Close()
+	os.Remove(f.Name())
+	return nil
+}
+
+// rootCause drops the operation and path a *fs.PathError repeats, which the messages above
+// already give.
+func rootCause(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }
