@@ -22,7 +22,7 @@ func cmdTrain(ctx context.Context, args []string, e env) error {
 	space := fs.String("space", "fmnist", "search space to train (resnas spaces lists them)")
 	dataDir := fs.String("data", "", "shard directory of a train build (holding sub-train/ and sub-val/)")
 	out := fs.String("out", "", "trained supernet to write (.safetensors)")
-	stateDir := fs.String("state", "", "directory for the per-epoch training state (default: OUT with its extension replaced by .state, e.g. sn.state for sn.safetensors)")
+	stateDir := fs.String("state", "", "directory for the per-epoch training state (default: OUT with its extension replaced by .state, e.g. sn.state for sn.safetensors); removed after a successful run unless --keep-state")
 	resume := fs.Bool("resume", false, "continue from the last complete epoch in the state directory")
 	restart := fs.Bool("restart", false, "discard the state of an interrupted run and train from epoch 1")
 	keepState := fs.Bool("keep-state", false, "keep the state directory after a successful run (it holds the weights and optimizer moments, several times the output's size)")
