@@ -99,7 +99,7 @@ type searchPane struct {
 	stats      searchStats  // derived from evals under the current budget
 	started    time.Time
 	ended      time.Time // when the run ended; zero while it runs
-	pausedAt   time.Time
+	pausedAt   time.Time // start of the pause under way; zero when none
 	pausedFor  time.Duration
 	perMinute  float64 // evaluations per minute of running time; 0 until known
 	eta        time.Duration
@@ -260,7 +260,7 @@ func (s searchPane) runningTime(now time.Time) time.Duration {
 		now = s.ended
 	}
 	running := now.Sub(s.started) - s.pausedFor
-	if s.state == searchPaused {
+	if !s.pausedAt.IsZero() {
 		running -= now.Sub(s.pausedAt)
 	}
 	return running
@@ -288,8 +288,17 @@ func (s *searchPane) pause(now time.Time) {
 
 func (s *searchPane) resume(now time.Time) {
 	if s.state == searchPaused {
-		s.pausedFor += now.Sub(s.pausedAt)
 		s.state = searchRunning
+		s.endPause(now)
+	}
+}
+
+// endPause adds the pause under way, if any, to the time spent paused. A search stopped
+// while paused ends its pause this way too, though its state went to stopping.
+func (s *searchPane) endPause(now time.Time) {
+	if !s.pausedAt.IsZero() {
+		s.pausedFor += now.Sub(s.pausedAt)
+		s.pausedAt = time.Time{}
 	}
 }
 
@@ -297,9 +306,7 @@ func (s *searchPane) resume(now time.Time) {
 // so its count is the total (a budget change drops candidates, leaving the planned total
 // stale).
 func (s *searchPane) end(now time.Time) {
-	if s.state == searchPaused {
-		s.pausedFor += now.Sub(s.pausedAt)
-	}
+	s.endPause(now)
 	s.stopped = s.state == searchStopping
 	if s.state != searchFailed {
 		s.state = searchDone

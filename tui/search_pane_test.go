@@ -128,6 +128,26 @@ func TestStoppedSearchShowsNoETA(t *testing.T) {
 	}
 }
 
+// A search stopped while paused does not count the pause as running time.
+func TestStoppedWhilePausedExcludesThePause(t *testing.T) {
+	now := testTime()
+	m, s := searchModel(t, &now)
+	m, wait := startSearch(t, m, "3G 2")
+	now = now.Add(time.Minute)
+	s.events <- scored(archUnder(t, m, 3_000_000_000, 1), 0, 1, 60, 61)
+	s.events <- scored(archUnder(t, m, 3_000_000_000, 2), 0, 2, 60, 62)
+	m, wait = step(t, m, wait())
+	m, cmd := step(t, m, keyMsg("p"))
+	m, _ = step(t, m, cmd())
+	now = now.Add(10 * time.Minute)
+	m, cmd = step(t, m, keyMsg("x"))
+	m, _ = step(t, m, cmd())
+	m, _ = step(t, m, wait())
+	if v := m.search.View(); !strings.Contains(v, "2.0 evals/min · ran 1m00s") {
+		t.Errorf("stopped after 1 running minute and a 10-minute pause:\n%s", v)
+	}
+}
+
 // The searcher may close its channel before Stop's answer arrives; the status line then
 // keeps the end of the search, not "stopping".
 func TestStopAnswerAfterTheEndKeepsTheEndMessage(t *testing.T) {
