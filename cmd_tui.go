@@ -80,8 +80,12 @@ func cmdTUI(ctx context.Context, args []string, e env) error {
 				o.Constraints = evolution.MACsWindow(b.MaxMACs, evolution.ReferenceWindowRatio)
 			}
 			lastJournal, lastBudget = searchJournal(*journal, b), b
+			// The same scoring record as resnas search writes, so either can resume the other's
+			// journal and neither mixes scores of other settings into it.
+			scoring := map[string]string{"limit": "0", "recalibrate_bn": "false", "weights": l.ck.Source}
 			return evolution.Config{Space: l.space, Options: o, Journal: lastJournal,
-				Evaluator: s.fitness(0, false), Checkpoint: l.ck.SHA256, Data: s.dataHash()}
+				Evaluator: s.fitness(0, false), Checkpoint: l.ck.SHA256, Data: s.dataHash(),
+				Meta: map[string]string{"gemm": sel.Name}, Scoring: scoring}
 		}},
 		Exporter: tui.ExporterFunc(func(ctx context.Context, dir string, rec tui.SubnetRecord) ([]string, error) {
 			metrics := map[string]any{
