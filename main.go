@@ -43,7 +43,7 @@ type command struct {
 
 func commands() []command {
 	return []command{
-		{"tui", "resnas tui [--checkpoint FILE] [--data DIR]", "open the explorer (the default with no arguments)", cmdTUI},
+		{"tui", "resnas tui [--checkpoint FILE] [--data DIR] [--device cpu|cuda|auto]", "open the explorer (the default with no arguments)", cmdTUI},
 		{"predict", "resnas predict --checkpoint FILE --arch ARCH --input FILE.f32 --shape N,C,H,W [--json]", "print logits, one JSON array per image", cmdPredict},
 		{"profile", "resnas profile --arch ARCH [--img 224] [--patch 14] [--checkpoint FILE] --json", "MACs and parameters in the reference convention", cmdProfile},
 		{"eval", "resnas eval [--checkpoint FILE] --arch ARCH --data DIR [--limit N] [--recalibrate-bn N] --json", "top-1/top-5 of a sub-network on shards", cmdEval},
@@ -51,7 +51,7 @@ func commands() []command {
 		{"convert", "resnas convert IN OUT [--arch ARCH] [--space NAME] [--overwrite]", "convert a PyTorch checkpoint to resnas safetensors", cmdConvert},
 		{"export", "resnas export [--checkpoint FILE] --arch ARCH --out DIR [--overwrite]", "slice a sub-network: safetensors + network_def + metrics", cmdExport},
 		{"shards", "resnas shards build --from SRC --out DIR [--split train|test] [--holdout-per-class N]", "build validation/training shards", cmdShards},
-		{"train", "resnas train --space NAME --data DIR --epochs N --out FILE [--seed S] [--resume]", "train a supernet with multi-architecture sampling", cmdTrain},
+		{"train", "resnas train --space NAME --data DIR --epochs N --out FILE [--seed S] [--resume|--restart] [--keep-state]", "train a supernet with multi-architecture sampling", cmdTrain},
 		{"search", "resnas search [--checkpoint FILE] --data DIR --max-macs N --journal FILE [--export FILE.csv]", "evolutionary search under constraints", cmdSearch},
 		{"spaces", "resnas spaces [--json]", "list the search spaces and their choices", cmdSpaces},
 		{"version", "resnas version [--json]", "version and the compute backends found", cmdVersion},
