@@ -165,6 +165,9 @@ func TestTrainState(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(stateDir, supernet.StateFile)); err != nil {
 		t.Fatalf("no state after the interrupted run: %v\n%s", err, stderr.buf.String())
 	}
+	if !strings.Contains(stderr.buf.String(), "interrupted with epoch 1 of 2 saved") {
+		t.Errorf("the interruption does not say which epoch is saved:\n%s", stderr.buf.String())
+	}
 
 	code, stdoutText, errs := runCmd(t, train...)
 	wantOneLineError(t, code, stdoutText, errs, supernet.StateFile, "epoch 1 of 2", "--resume", "--restart")

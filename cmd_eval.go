@@ -117,7 +117,11 @@ func cmdBench(ctx context.Context, args []string, e env) error {
 	if *asJSON {
 		return json.NewEncoder(e.stdout).Encode(res)
 	}
-	fmt.Fprintf(e.stdout, "%.2f images/s (median of %d, spread %.1f%%) batch %d, %s on %s, %d threads, %.1f GFLOP/s\n",
-		tp.ImagesPerSec, tp.Repeats, 100*tp.Spread, tp.Batch, res.GEMM, res.Device, res.Threads, res.GFLOPs)
+	where := fmt.Sprintf("%s on cpu, %d threads", res.GEMM, res.Threads)
+	if n.OnGPU() {
+		where = fmt.Sprintf("%s on %s, GPU-resident", res.GEMM, sel.CUDA.Info().Name)
+	}
+	fmt.Fprintf(e.stdout, "%.2f images/s (median of %d, spread %.1f%%) batch %d, %s, %.1f GFLOP/s\n",
+		tp.ImagesPerSec, tp.Repeats, 100*tp.Spread, tp.Batch, where, res.GFLOPs)
 	return nil
 }

@@ -157,7 +157,7 @@ func cmdPredict(ctx context.Context, args []string, e env) error {
 		return err
 	}
 	if dims[1] != l.input.Channels || dims[2] != l.input.Size || dims[3] != l.input.Size {
-		return fmt.Errorf("--shape %s: images are %d×%d×%d, but %s expects %d×%d×%d", *shape, dims[1], dims[2], dims[3], l.name, l.input.Channels, l.input.Size, l.input.Size)
+		return fmt.Errorf("--shape %s: images are %d×%d×%d, but checkpoint %s expects %d×%d×%d", *shape, dims[1], dims[2], dims[3], l.name, l.input.Channels, l.input.Size, l.input.Size)
 	}
 	n, a, sel, err := cf.netFor(l, e)
 	if err != nil {

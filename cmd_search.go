@@ -50,7 +50,13 @@ func cmdSearch(ctx context.Context, args []string, e env) error {
 		return err
 	}
 	// The outputs are written after the search: a path that cannot be written must fail now.
-	if _, err := os.Stat(*journal); errors.Is(err, os.ErrNotExist) {
+	if err := checkDistinctOutputs(outputPath{"--journal", *journal}, outputPath{"--export", *export},
+		outputPath{"--summary", *summary}, outputPath{"--jsonl", *jsonl}); err != nil {
+		return err
+	}
+	if st, err := os.Stat(*journal); err == nil && st.IsDir() {
+		return fmt.Errorf("--journal %s is a directory: give a file path", *journal)
+	} else if errors.Is(err, os.ErrNotExist) {
 		if err := checkFileCreatable("--journal", *journal); err != nil {
 			return err
 		}

@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/resnas/resnas/checkpoints"
@@ -270,6 +271,13 @@ func exportFiles() []string {
 // checkExportDir refuses an existing non-empty dir unless overwrite is set and it holds only
 // an earlier export's files, so a mistyped --out never deletes someone's folder.
 func checkExportDir(dir string, overwrite bool) error {
+	// The export is staged next to --out and renamed into place, which cannot be done to the
+	// current folder or one above it.
+	if abs, err := filepath.Abs(dir); err == nil {
+		if wd, err := os.Getwd(); err == nil && (abs == wd || strings.HasPrefix(wd, abs+string(filepath.Separator)) || abs == filepath.Dir(abs)) {
+			return usagef("--out %s is the current folder or one above it: name a subfolder, e.g. --out %s", dir, filepath.Join(dir, "export"))
+		}
+	}
 	st, err := os.Lstat(dir)
 	if errors.Is(err, os.ErrNotExist) {
 		return checkParentDir(dir)

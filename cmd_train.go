@@ -53,8 +53,19 @@ func cmdTrain(ctx context.Context, args []string, e env) error {
 	if *resume && *restart {
 		return usagef("--resume and --restart exclude each other: continue the interrupted run or start over")
 	}
-	if *stateDir == "" {
+	stateGiven := *stateDir != ""
+	if !stateGiven {
 		*stateDir = strings.TrimSuffix(*out, filepath.Ext(*out)) + ".state"
+	}
+	if err := checkDistinctOutputs(outputPath{"--out", *out}, outputPath{"--state", *stateDir}); err != nil {
+		if !stateGiven {
+			return usagef("--out %s is also its state directory (OUT with .state for its extension): name --out e.g. %s, or pass --state DIR",
+				*out, strings.TrimSuffix(*out, filepath.Ext(*out))+".safetensors")
+		}
+		return err
+	}
+	if err := checkTrainData(*dataDir); err != nil {
+		return err
 	}
 	// Both are written only after epochs of work: a path that cannot be written fails now.
 	if st, err := os.Stat(*out); err == nil && st.IsDir() {
@@ -121,7 +132,12 @@ func cmdTrain(ctx context.Context, args []string, e env) error {
 	prog.done()
 	if err != nil {
 		if ctx.Err() != nil {
-			if _, serr := os.Stat(statePath); serr == nil {
+			if info, serr := supernet.ReadStateInfo(statePath); serr == nil {
+				// The epoch's summary line may not have been printed (the interrupt can land
+				// in its validation pass), so say which epoch the state holds.
+				fmt.Fprintf(e.stderr, "train: interrupted with epoch %d of %d saved; continue with the same command plus --resume (state in %s)\n",
+					info.Epoch, info.Epochs, *stateDir)
+			} else if _, serr := os.Stat(statePath); serr == nil {
 				fmt.Fprintf(e.stderr, "train: interrupted; continue with the same command plus --resume (state in %s)\n", *stateDir)
 			} else {
 				fmt.Fprintln(e.stderr, "train: interrupted before the first epoch ended; nothing to resume")
@@ -191,4 +207,26 @@ func removeTrainState(dir string) {
 	os.Remove(filepath.Join(dir, supernet.StateFile))
 	os.Remove(filepath.Join(dir, supernet.WeightsFile))
 	os.Remove(dir)
+}
+
+// checkTrainData says what is wrong with a --data that is not a training build: missing, a
+// file, or the test split's shards (which have no sub-train).
+func checkTrainData(dir string) error {
+	hint := "build one with resnas shards build --split train --out DIR"
+	st, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return fmt.Errorf("--data %s does not exist: %s", dir, hint)
+	case err != nil:
+		return fmt.Errorf("--data %s: %v", dir, err)
+	case !st.IsDir():
+		return fmt.Errorf("--data %s is not a shards folder: %s", dir, hint)
+	}
+	if _, err := os.Stat(filepath.Join(dir, data.SplitSubTrain)); err == nil {
+		return nil
+	}
+	if _, err := os.Stat(filepath.Join(dir, data.ManifestFile)); err == nil {
+		return fmt.Errorf("--data %s holds test shards, which have no %s split: %s", dir, data.SplitSubTrain, hint)
+	}
+	return fmt.Errorf("--data %s has no %s shards: %s", dir, data.SplitSubTrain, hint)
 }

@@ -28,15 +28,16 @@ func cmdTUI(ctx context.Context, args []string, e env) error {
 	if err := parseFlags(fs, args, e); err != nil {
 		return err
 	}
-	if f, ok := e.stdout.(*os.File); !ok || !isatty.IsTerminal(f.Fd()) {
-		return fmt.Errorf("the explorer needs a terminal; for scripting use the subcommands (resnas help)")
-	}
+	// Bad flags and files are reported before the missing terminal: they are what to fix first.
 	l, set, sel, err := cf.loadWithData(*dataDir, e)
 	if err != nil {
 		return err
 	}
 	defer set.Close()
 	defer sel.Close()
+	if f, ok := e.stdout.(*os.File); !ok || !isatty.IsTerminal(f.Fd()) {
+		return fmt.Errorf("the explorer needs a terminal; for scripting use the subcommands (resnas help)")
+	}
 	s, err := newSession(l, set, sel, cf.threads)
 	if err != nil {
 		return err

@@ -149,6 +149,29 @@ func parseMACs(s string, largest int64) (int64, error) {
 // checkFileCreatable fails at once, naming flag, when path (a file to be written when the
 // work is done, by a temp file renamed into place) cannot be created: better than an hour
 // of training or searching lost to a typo. Its directory must exist.
+// outputPath is a flag's value that names a file or folder the command writes.
+type outputPath struct{ flag, path string }
+
+// checkDistinctOutputs refuses two flags naming the same path: the second writer would
+// silently replace the first's output (a CSV export written over the search's own journal).
+func checkDistinctOutputs(outs ...outputPath) error {
+	seen := map[string]string{}
+	for _, o := range outs {
+		if o.path == "" {
+			continue
+		}
+		abs, err := filepath.Abs(o.path)
+		if err != nil {
+			return fmt.Errorf("%s %s: %v", o.flag, o.path, err)
+		}
+		if prev, ok := seen[abs]; ok {
+			return usagef("%s %s is also %s: give each output its own path", o.flag, o.path, prev)
+		}
+		seen[abs] = o.flag
+	}
+	return nil
+}
+
 func checkFileCreatable(flag, path string) error {
 	if path == "" {
 		return nil

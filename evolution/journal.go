@@ -258,7 +258,7 @@ func (j *journalFile) checkResume(h Header, scoring map[string]string) error {
 	}
 	for _, e := range j.entries {
 		if e.record != nil && e.record.Generation >= h.Options.Generations {
-			return fmt.Errorf("%s:%d: the journal already reached generation %d, more than %d generations: ask for at least %d", j.path, e.line, e.record.Generation, h.Options.Generations, e.record.Generation+1)
+			return fmt.Errorf("%s:%d: the journal already holds %d generations, more than the %d asked for: ask for at least %d", j.path, e.line, e.record.Generation+1, h.Options.Generations, e.record.Generation+1)
 		}
 	}
 	return nil

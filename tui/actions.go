@@ -290,14 +290,14 @@ func (m *Model) askPaste() tea.Cmd {
 // Search.
 
 func (m *Model) askStart() tea.Cmd {
-	m.prompt = newPrompt(promptStart, "start search · max MACs [generations]>",
+	m.prompt = newPrompt(promptStart, "start search · max MACs or % of largest [generations]>",
 		fmt.Sprintf("%s %d", siCount(m.macs), m.opts.Generations), m.width)
 	return nil
 }
 
 func (m *Model) askBudget() tea.Cmd {
 	b := m.search.budget
-	m.prompt = newPrompt(promptBudget, "new budget · max MACs [generations]>",
+	m.prompt = newPrompt(promptBudget, "new budget · max MACs or % of largest [generations]>",
 		fmt.Sprintf("%s %d", siCount(b.MaxMACs), b.Generations), m.width)
 	return nil
 }
@@ -517,7 +517,7 @@ func (m *Model) submitPrompt() tea.Cmd {
 		m.status.clearMessage()
 		return m.setArch(a, "pasted network_def")
 	case promptStart, promptBudget:
-		b, why := parseBudget(text, m.opts.Generations)
+		b, why := parseBudget(text, m.opts.Generations, m.maxMACs)
 		if why != "" {
 			m.status.fail(why)
 			return nil

@@ -167,7 +167,7 @@ func TestSearchBudgetPromptRejectsBadInput(t *testing.T) {
 	if !m.prompt.open() || !m.status.isErr || len(s.Ops()) != 0 {
 		t.Fatal("a bad budget started a search or closed the prompt")
 	}
-	if !strings.Contains(m.View(), "1.79G") {
+	if !strings.Contains(m.View(), "50% 20") {
 		t.Error("the complaint does not show an example budget")
 	}
 }

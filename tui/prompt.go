@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"math"
 	"strconv"
 	"strings"
 
@@ -58,15 +59,26 @@ func (p prompt) Update(msg tea.Msg) (prompt, tea.Cmd) {
 
 func (p prompt) View(w int) string { return padRight(p.input.View(), w) }
 
-// parseBudget reads "<max MACs> [generations]", e.g. "1.79G 20" or "850M".
-func parseBudget(s string, defaultGens int) (Budget, string) {
+// parseBudget reads "<max MACs> [generations]", e.g. "8.5M 20", "50% 20" or "850M": a count,
+// or a percentage of largest, the space's largest sub-network.
+func parseBudget(s string, defaultGens int, largest int64) (Budget, string) {
+	example := "e.g. " + siCount(largest/2) + " 20 or 50% 20"
 	fields := strings.Fields(strings.ReplaceAll(s, ",", " "))
 	if len(fields) == 0 || len(fields) > 2 {
-		return Budget{}, "write a MACs budget and optionally generations, e.g. 1.79G 20"
+		return Budget{}, "write a MACs budget and optionally generations, " + example
 	}
-	macs, err := parseCount(fields[0])
-	if err != nil {
-		return Budget{}, err.Error()
+	var macs int64
+	if pct, ok := strings.CutSuffix(fields[0], "%"); ok {
+		f, err := strconv.ParseFloat(pct, 64)
+		if err != nil || !(f > 0) || f > 100 {
+			return Budget{}, strconv.Quote(fields[0]) + " is not a percentage in (0, 100] of the largest network's " + siCount(largest) + " MACs"
+		}
+		macs = int64(math.Round(f / 100 * float64(largest)))
+	} else {
+		var err error
+		if macs, err = parseCount(fields[0]); err != nil {
+			return Budget{}, strconv.Quote(fields[0]) + " is not a MACs count: write " + example
+		}
 	}
 	b := Budget{MaxMACs: macs, Generations: defaultGens}
 	if len(fields) == 2 {
