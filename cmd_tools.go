@@ -360,27 +360,10 @@ func exportSubnet(l *loaded, arch model.Arch, dir string, metrics map[string]any
 	if err := atomicfile.Write(staged[2], append(mj, '\n')); err != nil {
 		return nil, err
 	}
-	if err := replaceDir(tmp, dir); err != nil {
+	if err := atomicfile.ReplaceDir(tmp, dir); err != nil {
 		return nil, fmt.Errorf("--out %s: %w", dir, err)
 	}
 	return files, nil
-}
-
-// replaceDir renames the staged folder tmp to dir, moving an earlier dir aside first and
-// deleting it only once tmp is in place, so a failure leaves the earlier one.
-func replaceDir(tmp, dir string) error {
-	if _, err := os.Lstat(dir); err != nil {
-		return os.Rename(tmp, dir)
-	}
-	old := tmp + ".old"
-	if err := os.Rename(dir, old); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, dir); err != nil {
-		os.Rename(old, dir) // put the earlier export back
-		return err
-	}
-	return os.RemoveAll(old)
 }
 
 // openEvalData opens shards for evaluation: dir if given, else the shipped sub-val when the

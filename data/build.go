@@ -17,6 +17,8 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+
+	"github.com/resnas/resnas/internal/atomicfile"
 )
 
 // Defaults of BuildOptions.
@@ -168,7 +170,7 @@ func Build(ctx context.Context, opts BuildOptions, progress func(done, total int
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("building %s: %w", opts.Out, err)
 	}
-	if err := replaceDir(tmp, opts.Out); err != nil {
+	if err := atomicfile.ReplaceDir(tmp, opts.Out); err != nil {
 		return nil, err
 	}
 	done = true
@@ -230,22 +232,6 @@ func checkOut(out string, overwrite bool) error {
 		}
 	}
 	return fmt.Errorf("%s: exists and is not a shard directory, so it will not be overwritten (remove it yourself or choose another output)", out)
-}
-
-// replaceDir renames tmp to out, moving an earlier out aside first and deleting it after.
-func replaceDir(tmp, out string) error {
-	if _, err := os.Lstat(out); err == nil {
-		old := tmp + ".old"
-		if err := os.Rename(out, old); err != nil {
-			return err
-		}
-		if err := os.Rename(tmp, out); err != nil {
-			os.Rename(old, out) // put the earlier build back
-			return err
-		}
-		return os.RemoveAll(old)
-	}
-	return os.Rename(tmp, out)
 }
 
 // syncDir flushes a directory's entries; errors are ignored because some filesystems refuse

@@ -47,3 +47,20 @@ func WriteFunc(path string, fill func(w io.Writer) error) (err error) {
 	}
 	return os.Rename(f.Name(), path)
 }
+
+// ReplaceDir renames the staged folder tmp to dir. An earlier dir is moved aside first and
+// deleted only once tmp is in place, so a failure leaves the earlier one where it was.
+func ReplaceDir(tmp, dir string) error {
+	if _, err := os.Lstat(dir); err != nil {
+		return os.Rename(tmp, dir)
+	}
+	old := tmp + ".old"
+	if err := os.Rename(dir, old); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		os.Rename(old, dir) // put the earlier one back
+		return err
+	}
+	return os.RemoveAll(old)
+}
