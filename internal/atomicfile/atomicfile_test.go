@@ -42,3 +42,29 @@ func TestFailedWriteLeavesOldFileAndNoTemp(t *testing.T) {
 		t.Fatalf("temporary file left behind: %v", ents)
 	}
 }
+
+func TestReplaceDir(t *testing.T) {
+	root := t.TempDir()
+	dir := filepath.Join(root, "out")
+	stage := func(content string) string {
+		tmp, err := os.MkdirTemp(root, ".out-*")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(tmp, "f"), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return tmp
+	}
+	for _, content := range []string{"first", "second"} { // a new folder, then a replacement
+		if err := ReplaceDir(stage(content), dir); err != nil {
+			t.Fatal(err)
+		}
+		if b, err := os.ReadFile(filepath.Join(dir, "f")); err != nil || string(b) != content {
+			t.Fatalf("after replacing with %q: %q, %v", content, b, err)
+		}
+	}
+	if entries, _ := os.ReadDir(root); len(entries) != 1 {
+		t.Errorf("left behind: %v", entries)
+	}
+}
