@@ -250,6 +250,41 @@ func (u *unpickler) memoIndex(i uint64) (int, error) {
 	return int(i), nil
 }
 
+// memoArg reads the memo index of a GET or PUT opcode: a decimal line (GET, PUT), one byte
+// (BINGET, BINPUT) or four (LONG_BINGET, LONG_BINPUT).
+func (u *unpickler) memoArg(op byte) (int, error) {
+	name := "PUT"
+	if op == 'g' || op == 'h' || op == 'j' {
+		name = "GET"
+	}
+	switch op {
+	case 'h', 'q':
+		name = "BIN" + name
+	case 'j', 'r':
+		name = "LONG_BIN" + name
+	}
+	switch op {
+	case 'g', 'p':
+		b, err := u.line(name)
+		if err != nil {
+			return 0, err
+		}
+		i, err := strconv.ParseUint(string(b), 10, 32)
+		if err != nil {
+			return 0, u.fail("%s index %s is not a number", name, printable(string(b)))
+		}
+		return int(i), nil
+	case 'h', 'q':
+		i, err := u.uint(1, name)
+		return int(i), err
+	}
+	v, err := u.uint(4, name)
+	if err != nil {
+		return 0, err
+	}
+	return u.memoIndex(v)
+}
+
 func (u *unpickler) get(i int) error {
 	v, ok := u.memo[i]
 	if !ok {
@@ -579,54 +614,14 @@ func (u *unpickler) step(code byte) error {
 			return err
 		}
 		u.push(&pySet{items: items})
-	case 'g': // GET
-		b, err := u.line("GET")
-		if err != nil {
-			return err
-		}
-		i, err := strconv.ParseUint(string(b), 10, 32)
-		if err != nil {
-			return u.fail("GET index %s is not a number", printable(string(b)))
-		}
-		return u.get(int(i))
-	case 'h': // BINGET
-		i, err := u.uint(1, "BINGET")
-		if err != nil {
-			return err
-		}
-		return u.get(int(i))
-	case 'j': // LONG_BINGET
-		v, err := u.uint(4, "LONG_BINGET")
-		if err != nil {
-			return err
-		}
-		i, err := u.memoIndex(v)
+	case 'g', 'h', 'j': // GET, BINGET, LONG_BINGET
+		i, err := u.memoArg(code)
 		if err != nil {
 			return err
 		}
 		return u.get(i)
-	case 'p': // PUT
-		b, err := u.line("PUT")
-		if err != nil {
-			return err
-		}
-		i, err := strconv.ParseUint(string(b), 10, 32)
-		if err != nil {
-			return u.fail("PUT index %s is not a number", printable(string(b)))
-		}
-		return u.put(int(i))
-	case 'q': // BINPUT
-		i, err := u.uint(1, "BINPUT")
-		if err != nil {
-			return err
-		}
-		return u.put(int(i))
-	case 'r': // LONG_BINPUT
-		v, err := u.uint(4, "LONG_BINPUT")
-		if err != nil {
-			return err
-		}
-		i, err := u.memoIndex(v)
+	case 'p', 'q', 'r': // PUT, BINPUT, LONG_BINPUT
+		i, err := u.memoArg(code)
 		if err != nil {
 			return err
 		}
