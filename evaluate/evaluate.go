@@ -5,13 +5,13 @@ package evaluate
 import (
 	"context"
 	"fmt"
-	"math"
 	"sync"
 	"time"
 
 	"github.com/resnas/resnas/data"
 	"github.com/resnas/resnas/internal/gemm"
 	"github.com/resnas/resnas/model"
+	"github.com/resnas/resnas/stats"
 )
 
 // Result is the accuracy of one architecture on (a prefix of) a shard set.
@@ -191,7 +191,7 @@ func Accuracy(ctx context.Context, net *model.Net, set *data.Set, n, batch int, 
 		Top1:    p,
 		Top5:    float64(top5) / float64(n),
 		Images:  n,
-		CI95:    WilsonHalfWidth(top1, n),
+		CI95:    stats.WilsonHalfWidth(top1, n),
 		Seconds: time.Since(start).Seconds(),
 	}, nil
 }
@@ -210,16 +210,4 @@ func rank(logits []float32, label int) int {
 		}
 	}
 	return r
-}
-
-// WilsonHalfWidth is half the width of the 95% Wilson score interval for k hits in n trials;
-// unlike the normal approximation it stays sensible at small n and accuracies near 1.
-func WilsonHalfWidth(k, n int) float64 {
-	if n == 0 {
-		return 0.5
-	}
-	const z = 1.959963984540054
-	p := float64(k) / float64(n)
-	fn := float64(n)
-	return z / (1 + z*z/fn) * math.Sqrt(p*(1-p)/fn+z*z/(4*fn*fn))
 }

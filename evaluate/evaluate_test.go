@@ -124,23 +124,6 @@ func TestAccuracyMatchesDirectCount(t *testing.T) {
 	}
 }
 
-// TestWilsonHalfWidth checks the defining property of the Wilson interval: both ends q
-// satisfy |p − q| = z·sqrt(q(1−q)/n), with the interval centred at (p + z²/2n)/(1 + z²/n).
-func TestWilsonHalfWidth(t *testing.T) {
-	const z = 1.959963984540054
-	for _, c := range [][2]int{{45, 50}, {900, 1000}, {50, 50}, {0, 10}, {1, 3}} {
-		k, n := c[0], c[1]
-		p, fn := float64(k)/float64(n), float64(n)
-		h := WilsonHalfWidth(k, n)
-		center := (p + z*z/(2*fn)) / (1 + z*z/fn)
-		for _, q := range []float64{center - h, center + h} {
-			if d := math.Abs(math.Abs(p-q) - z*math.Sqrt(q*(1-q)/fn)); d > 1e-9 {
-				t.Errorf("k=%d n=%d: end %.6f is off the Wilson equation by %.3g", k, n, q, d)
-			}
-		}
-	}
-}
-
 func TestRejectsWrongImageSize(t *testing.T) {
 	set, w, sp := fixture(t)
 	in := sp.Input
