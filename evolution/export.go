@@ -1,8 +1,6 @@
 package evolution
 
 import (
-	"bufio"
-	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -11,6 +9,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/resnas/resnas/internal/atomicfile"
 )
 
 // File names of the exports a search writes into Config.OutputDir.
@@ -64,36 +64,11 @@ func WriteSummary(path string, recs []Record) error {
 	})
 }
 
-// csvHeader is the header of search.csv: the required columns first, then the others.
-var csvHeader = []string{"index", "generation", "network_def", "top1", "macs", "params", "top5", "images", "throughput", "origin", "parents"}
-
-// WriteCSV writes one row per evaluation in evaluation order; network_def is quoted (it holds
-// commas), an unmeasured throughput is empty and parents are separated by ';'.
+// WriteCSV writes recs in the history schema (HistoryColumns), one row per evaluation in
+// evaluation order; network_def is quoted (it holds commas), an unmeasured throughput is empty
+// and parents are separated by ';'.
 func WriteCSV(path string, recs []Record) error {
-	return writeAtomic(path, func(w io.Writer) error {
-		cw := csv.NewWriter(w)
-		if err := cw.Write(csvHeader); err != nil {
-			return err
-		}
-		for _, r := range recs {
-			thr := ""
-			if r.Throughput > 0 {
-				thr = formatFloat(r.Throughput)
-			}
-			parents := make([]string, len(r.Parents))
-			for i, p := range r.Parents {
-				parents[i] = strconv.Itoa(p)
-			}
-			row := []string{strconv.Itoa(r.Index), strconv.Itoa(r.Generation), r.NetworkDef,
-				formatFloat(r.Top1), strconv.FormatInt(r.MACs, 10), strconv.FormatInt(r.Params, 10),
-				formatFloat(r.Top5), strconv.Itoa(r.Images), thr, string(r.Origin), strings.Join(parents, ";")}
-			if err := cw.Write(row); err != nil {
-				return err
-			}
-		}
-		cw.Flush()
-		return cw.Error()
-	})
+	return writeAtomic(path, func(w io.Writer) error { return WriteHistoryCSV(w, HistoryRows(recs)) })
 }
 
 // WriteJSONL writes one JSON record per line in evaluation order.
@@ -132,38 +107,10 @@ func pyFloat(x float64) string {
 	return s
 }
 
-// writeAtomic writes path whole or not at all: a temporary file in the same directory is
-// written, synced, closed and renamed over path.
-func writeAtomic(path string, write func(io.Writer) error) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
+// writeAtomic writes path whole or not at all, naming path in its errors.
+func writeAtomic(path string, write func(io.Writer) error) error {
+	if err := atomicfile.WriteFunc(path, write); err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	bw := bufio.NewWriter(f)
-	if err = write(bw); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	if err = bw.Flush(); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	if err = f.Chmod(0o644); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	if err = f.Sync(); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	if err = f.Close(); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	if err = os.Rename(f.Name(), path); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	syncDir(path)
 	return nil
 }

@@ -8,8 +8,9 @@ import (
 	"io"
 	"maps"
 	"os"
-	"path/filepath"
 	"slices"
+
+	"github.com/resnas/resnas/internal/atomicfile"
 
 	"github.com/resnas/resnas/model"
 )
@@ -295,7 +296,7 @@ func openJournal(path string, h Header, j *journalFile) (*journalWriter, error) 
 			f.Close()
 			return nil, err
 		}
-		syncDir(path)
+		atomicfile.SyncDir(path)
 		return w, nil
 	}
 	if err := f.Truncate(j.validLen); err != nil {
@@ -333,11 +334,3 @@ func (w *journalWriter) append(v any) error {
 }
 
 func (w *journalWriter) close() error { return w.f.Close() }
-
-// syncDir makes a new file's directory entry durable; failure only weakens crash safety.
-func syncDir(path string) {
-	if d, err := os.Open(filepath.Dir(path)); err == nil {
-		d.Sync()
-		d.Close()
-	}
-}

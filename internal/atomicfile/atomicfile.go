@@ -1,10 +1,15 @@
 // Package atomicfile writes files that appear whole or not at all: data goes to a temporary
 // file in the destination's directory (so the rename cannot cross filesystems), is synced,
-// closed and renamed over the destination; on any failure the temporary file is removed.
+// closed and renamed over the destination, and the directory is synced so the new entry
+// survives a crash; on any failure the temporary file is removed.
 package atomicfile
 
 import (
+	"bufio"
+	"errors"
+	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 )
@@ -33,7 +38,11 @@ func WriteFunc(path string, fill func(w io.Writer) error) (err error) {
 			os.Remove(f.Name())
 		}
 	}()
-	if err = fill(f); err != nil {
+	bw := bufio.NewWriter(f)
+	if err = fill(bw); err != nil {
+		return err
+	}
+	if err = bw.Flush(); err != nil {
 		return err
 	}
 	if err = f.Sync(); err != nil {
@@ -45,7 +54,20 @@ func WriteFunc(path string, fill func(w io.Writer) error) (err error) {
 	if err = f.Close(); err != nil {
 		return err
 	}
-	return os.Rename(f.Name(), path)
+	if err = os.Rename(f.Name(), path); err != nil {
+		return err
+	}
+	SyncDir(path)
+	return nil
+}
+
+// SyncDir makes a new or renamed file's directory entry durable. Failure only weakens crash
+// safety (some filesystems cannot sync a directory), so it is not reported.
+func SyncDir(path string) {
+	if d, err := os.Open(filepath.Dir(path)); err == nil {
+		d.Sync()
+		d.Close()
+	}
 }
 
 // ReplaceDir renames the staged folder tmp to dir. An earlier dir is moved aside first and
@@ -63,4 +85,69 @@ func ReplaceDir(tmp, dir string) error {
 		return err
 	}
 	return os.RemoveAll(old)
+}
+
+// Creatable reports, before any work, why a file at path could not be written later: path
+// is a directory, its directory is missing or not a directory, or files cannot be created
+// there (permissions, read-only mounts and pseudo-filesystems all answer only to an actual
+// attempt, so a temporary file is created and removed). Each error says how to fix it.
+func Creatable(path string) error {
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		return errors.New("is a directory: give a file path")
+	}
+	dir := filepath.Dir(path)
+	st, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("directory %s does not exist: create it or choose another path", dir)
+	case err != nil:
+		return fmt.Errorf("%v: choose another path", rootCause(err))
+	case !st.IsDir():
+		return fmt.Errorf("%s is not a directory: choose another path", dir)
+	}
+	return probe(dir)
+}
+
+// DirCreatable is Creatable for a directory dir that will be created with its parents when
+// missing: its nearest existing ancestor must be a directory where files can be created.
+func DirCreatable(dir string) error {
+	dir = filepath.Clean(dir)
+	for {
+		st, err := os.Stat(dir)
+		if err == nil {
+			if !st.IsDir() {
+				return fmt.Errorf("%s is not a directory: choose another path", dir)
+			}
+			return probe(dir)
+		}
+		if !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("%v: choose another path", rootCause(err))
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return fmt.Errorf("%v: choose another path", rootCause(err))
+		}
+		dir = parent
+	}
+}
+
+// probe creates and removes a temporary file in dir.
+func probe(dir string) error {
+	f, err := os.CreateTemp(dir, ".resnas-write-check-*")
+	if err != nil {
+		return fmt.Errorf("cannot create files in %s (%v): choose a writable directory", dir, rootCause(err))
+	}
+	f.Close()
+	os.Remove(f.Name())
+	return nil
+}
+
+// rootCause drops the operation and path a *fs.PathError repeats, which the messages above
+// already give.
+func rootCause(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }

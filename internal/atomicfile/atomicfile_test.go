@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -66,5 +67,47 @@ func TestReplaceDir(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(root); len(entries) != 1 {
 		t.Errorf("left behind: %v", entries)
+	}
+}
+
+func TestCreatable(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "file")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name, path, want string
+		dirMode          bool
+	}{
+		{"new file", filepath.Join(dir, "new.csv"), "", false},
+		{"existing file", file, "", false},
+		{"a directory", dir, "is a directory", false},
+		{"missing parent", filepath.Join(dir, "no", "x.csv"), "does not exist", false},
+		{"parent is a file", filepath.Join(file, "x.csv"), "not a directory", false},
+		{"new nested dir", filepath.Join(dir, "a", "b", "c"), "", true},
+		{"dir under a file", filepath.Join(file, "sub"), "not a directory", true},
+	} {
+		check := Creatable
+		if c.dirMode {
+			check = DirCreatable
+		}
+		err := check(c.path)
+		switch {
+		case c.want == "" && err != nil:
+			t.Errorf("%s: %v", c.name, err)
+		case c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)):
+			t.Errorf("%s: err %v, want %q", c.name, err, c.want)
+		}
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+		t.Errorf("the checks left %d entries behind, want only the file", len(entries))
+	}
+	if os.Geteuid() != 0 { // root writes anywhere
+		ro := filepath.Join(dir, "ro")
+		os.Mkdir(ro, 0o555)
+		if err := Creatable(filepath.Join(ro, "x")); err == nil || !strings.Contains(err.Error(), "cannot create files") {
+			t.Errorf("read-only directory: %v", err)
+		}
 	}
 }
