@@ -3,15 +3,16 @@ package tui
 import (
 	"bytes"
 	"context"
-	"encoding/csv"
 	"fmt"
 	"image/color"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
 
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/resnas/resnas/evolution"
 	"github.com/resnas/resnas/internal/atomicfile"
 	gonplot "gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -76,26 +77,21 @@ func (j exportJob) run(ctx context.Context) ([]string, error) {
 	return append(files, path), nil
 }
 
-// historyCSV lists every evaluated architecture in evaluation order.
+// historyCSV lists every evaluated architecture in evaluation order, in the schema resnas
+// search exports (evolution.HistoryColumns), so one script reads both.
 func historyCSV(pts []point, rates map[string]Rate, front []int) []byte {
 	onFront := make(map[int]bool, len(front))
 	for _, i := range front {
 		onFront[i] = true
 	}
-	var buf bytes.Buffer
-	w := csv.NewWriter(&buf)
-	_ = w.Write([]string{"seq", "source", "macs", "params", "top1", "ci95", "images", "bn_recalibrated", "images_per_sec", "on_front", "network_def"})
-	f := func(v float64, prec int) string { return strconv.FormatFloat(v, 'f', prec, 64) }
+	rows := make([]evolution.HistoryRow, len(pts))
 	for i, p := range pts {
-		ips := ""
-		if r, ok := rates[p.key]; ok && r.ImagesPerSec > 0 {
-			ips = f(r.ImagesPerSec, 1)
-		}
-		_ = w.Write([]string{strconv.Itoa(p.seq), p.source, strconv.FormatInt(p.macs, 10), strconv.FormatInt(p.params, 10),
-			f(p.est.Top1, 3), f(p.est.CI95, 3), strconv.Itoa(p.est.Images), strconv.FormatBool(p.bn), ips,
-			strconv.FormatBool(onFront[i]), p.key})
+		rows[i] = evolution.HistoryRow{Index: p.seq, Generation: -1, NetworkDef: p.key, Top1: p.est.Top1,
+			MACs: p.macs, Params: p.params, Top5: math.NaN(), Images: p.est.Images, Throughput: rates[p.key].ImagesPerSec,
+			Origin: p.source, CI95: p.est.CI95, BNRecalibrated: strconv.FormatBool(p.bn), OnFront: onFront[i]}
 	}
-	w.Flush()
+	var buf bytes.Buffer
+	_ = evolution.WriteHistoryCSV(&buf, rows) // a bytes.Buffer does not fail
 	return buf.Bytes()
 }
 

@@ -54,14 +54,14 @@ func TestExportWritesFiles(t *testing.T) {
 	fronts := 0
 	for i, r := range rows[1:] {
 		p := m.hist.points[i]
-		a, err := model.ParseArch(r[10])
-		if err != nil || r[2] != strconv.FormatInt(p.macs, 10) || r[4] != strconv.FormatFloat(p.est.Top1, 'f', 3, 64) {
+		a, err := model.ParseArch(r[2])
+		if err != nil || r[4] != strconv.FormatInt(p.macs, 10) || r[3] != strconv.FormatFloat(p.est.Top1, 'f', -1, 64) {
 			t.Errorf("row %d = %v does not match point %+v (%v)", i, r, p.est, err)
 		}
 		if m.keyOf(a) != p.key {
 			t.Errorf("row %d: network_def does not round-trip", i)
 		}
-		if r[9] == "true" {
+		if r[13] == "true" {
 			fronts++
 		}
 	}
