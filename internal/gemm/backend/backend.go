@@ -53,6 +53,9 @@ type Selected struct {
 	// CUDAErr is why CUDA was not used when it was tried (errors.Is cuda.ErrNoDriver on a
 	// machine without an NVIDIA driver).
 	CUDAErr error
+	// OpenBLASErr is why OpenBLAS was not used when it was tried (errors.Is
+	// native.ErrNotFound where it is not installed, an ordinary configuration).
+	OpenBLASErr error
 
 	close func() error
 }
@@ -123,6 +126,7 @@ func Open(opts Options) (Selected, error) {
 		sel = pureGo(append(notes, "openblas: disabled by option"))
 	} else if be, err := opts.openOpenBLAS(); err != nil {
 		sel = pureGo(append(notes, prefixed("openblas", err)))
+		sel.OpenBLASErr = err
 	} else {
 		sel = withOpenBLAS(be, opts.Threads, notes)
 	}

@@ -2,11 +2,13 @@ package backend
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
 	"gonum.org/v1/gonum/blas"
 
+	"github.com/resnas/resnas/internal/gemm/backend/native"
 	"github.com/resnas/resnas/internal/gemm/cuda"
 	"github.com/resnas/resnas/internal/gemm/openblas"
 )
@@ -16,7 +18,7 @@ var (
 		return nil, errors.New("libcuda.so.1 not found (no NVIDIA driver)")
 	}
 	noOpenBLAS = func() (*openblas.Backend, error) {
-		return nil, errors.New("libopenblas.so.0 not found (apt-get install libopenblas0); using pure Go")
+		return nil, fmt.Errorf("libopenblas.so.0 %w (apt-get install libopenblas0); using pure Go", native.ErrNotFound)
 	}
 )
 
@@ -44,6 +46,10 @@ func TestAutoFallsBackToCPUWithNote(t *testing.T) {
 	}
 	if sel.Threads < 1 || sel.CUDA != nil {
 		t.Errorf("Threads = %d, CUDA = %v", sel.Threads, sel.CUDA)
+	}
+	// Callers tell "not installed", which they need not report, from a broken install.
+	if !errors.Is(sel.OpenBLASErr, native.ErrNotFound) {
+		t.Errorf("OpenBLASErr = %v, want it to wrap native.ErrNotFound", sel.OpenBLASErr)
 	}
 }
 

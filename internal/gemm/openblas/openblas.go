@@ -57,7 +57,7 @@ func Open() (*Backend, error) {
 func open(candidates []string) (*Backend, error) {
 	lib, err := native.Open(candidates)
 	if errors.Is(err, native.ErrNotFound) {
-		return nil, fmt.Errorf("%s not found (apt-get install libopenblas0); using pure Go", LibName)
+		return nil, fmt.Errorf("%s %w (apt-get install libopenblas0); using pure Go", LibName, err)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%s: %v; using pure Go", LibName, err)
