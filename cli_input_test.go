@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/resnas/resnas/profiler"
 )
 
 // fmnistInput writes n zero images of the shipped checkpoint's geometry (1×32×32).
@@ -64,7 +66,7 @@ func TestPredictShapeTooLarge(t *testing.T) {
 // TestBenchBatchBeyondMemory: a batch whose activations cannot fit is an error giving the
 // memory it needs and a batch that fits, never an out-of-memory crash.
 func TestBenchBatchBeyondMemory(t *testing.T) {
-	if _, ok := availableMemory(); !ok {
+	if _, ok := profiler.AvailableMemory(); !ok {
 		t.Skip("no /proc/meminfo: the memory check is off on this OS")
 	}
 	code, out, errs := runCmd(t, "bench", "--arch", "max", "--batch", "100000000000", "--device", "cpu")

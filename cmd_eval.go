@@ -30,15 +30,15 @@ func cmdEval(ctx context.Context, args []string, e env) error {
 	}
 	defer set.Close()
 	defer sel.Close()
-	a, err := l.resolveArch(cf.arch)
+	a, err := l.ResolveArch(cf.arch)
 	if err != nil {
 		return err
 	}
-	dw, err := l.deviceWeights(sel)
+	dw, err := l.DeviceWeights(sel)
 	if err != nil {
 		return err
 	}
-	ev, err := evaluate.New(set, evaluate.Options{Weights: l.ck.Weights, Input: l.input, Backend: sel.Backend, Threads: cf.threads, Batch: *batch, RecalibrateBN: *recal, Device: dw})
+	ev, err := evaluate.New(set, evaluate.Options{Weights: l.Checkpoint.Weights, Input: l.Input, Backend: sel.Backend, Threads: cf.threads, Batch: *batch, RecalibrateBN: *recal, Device: dw})
 	if err != nil {
 		return err
 	}
@@ -57,7 +57,7 @@ func cmdEval(ctx context.Context, args []string, e env) error {
 		Checkpoint string `json:"checkpoint"`
 		SHA256     string `json:"checkpoint_sha256"`
 		GEMM       string `json:"gemm"`
-	}{r, profiler.MACs(a, l.input), profiler.Params(a, l.input), a.String(), set.Manifest.Split, l.name, l.ck.SHA256, sel.Name}
+	}{r, profiler.MACs(a, l.Input), profiler.Params(a, l.Input), a.String(), set.Manifest.Split, l.Name, l.Checkpoint.SHA256, sel.Name}
 	if *asJSON {
 		return json.NewEncoder(e.stdout).Encode(res)
 	}
@@ -92,14 +92,14 @@ func cmdBench(ctx context.Context, args []string, e env) error {
 		return err
 	}
 	defer sel.Close()
-	if err := checkBatchMemory(*batch, a, l.input, n.OnGPU(), "use --batch %d or less"); err != nil {
+	if err := checkBatchMemory(*batch, a, l.Input, n.OnGPU(), "use --batch %d or less"); err != nil {
 		return err
 	}
 	tp, err := profiler.MeasureThroughput(ctx, n, profiler.ThroughputOptions{Batch: *batch, Repeats: *repeats})
 	if err != nil {
 		return err
 	}
-	macs := profiler.MACs(a, l.input)
+	macs := profiler.MACs(a, l.Input)
 	res := struct {
 		profiler.Throughput
 		Device  string  `json:"device"`
@@ -113,7 +113,7 @@ func cmdBench(ctx context.Context, args []string, e env) error {
 		Resident bool   `json:"gpu_resident"`
 		Kernels  string `json:"gpu_kernels,omitempty"`
 		Detail   string `json:"backend_detail"`
-	}{tp, sel.Device, sel.Name, sel.Threads, macs, 2 * float64(macs) * tp.ImagesPerSec / 1e9, a.String(), l.input.Size, n.OnGPU(), n.GPUKernels(), sel.Detail}
+	}{tp, sel.Device, sel.Name, sel.Threads, macs, 2 * float64(macs) * tp.ImagesPerSec / 1e9, a.String(), l.Input.Size, n.OnGPU(), n.GPUKernels(), sel.Detail}
 	if *asJSON {
 		return json.NewEncoder(e.stdout).Encode(res)
 	}

@@ -4,27 +4,44 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"time"
 
 	"github.com/resnas/resnas/evolution"
-	"github.com/resnas/resnas/model"
 	"github.com/resnas/resnas/profiler"
+	"github.com/resnas/resnas/workbench"
 )
 
-func cmdSearch(ctx context.Context, args []string, e env) error {
+// searchFlags are resnas search's flags, parsed.
+type searchFlags struct {
+	compute                computeFlags
+	data                   string
+	maxMACs                string
+	minRatio               float64
+	maxParams              int64
+	minThroughput          float64
+	throughputBatch        int
+	options                evolution.Options // generations, population, … (Constraints are built later)
+	limit                  int
+	recalibrate            bool
+	journal                string
+	export, summary, jsonl string
+	asJSON                 bool
+}
+
+func parseSearchFlags(args []string, e env) (searchFlags, error) {
+	var f searchFlags
 	fs := newFlags("search")
-	var cf computeFlags
-	cf.register(withoutArch{fs}, true)
-	dataDir := fs.String("data", "", "shards to evaluate on (default with the shipped checkpoint: its sub-val)")
-	maxMACs := fs.String("max-macs", "", "MACs budget: a number, 8.5M, or a percentage of the largest sub-network (50%)")
-	minRatio := fs.Float64("min-macs-ratio", evolution.ReferenceWindowRatio, "lower end of the MACs window as a fraction of --max-macs (the reference uses 0.975)")
-	maxParams := fs.Int64("max-params", 0, "parameter budget (0: none)")
-	minTP := fs.Float64("min-throughput", 0, "minimum measured images/s on this machine (0: none)")
-	tpBatch := fs.Int("throughput-batch", 64, "batch size of throughput measurements")
+	f.compute.register(withoutArch{fs}, true)
+	fs.StringVar(&f.data, "data", "", "shards to evaluate on (default with the shipped checkpoint: its sub-val)")
+	fs.StringVar(&f.maxMACs, "max-macs", "", "MACs budget: a number, 8.5M, or a percentage of the largest sub-network (50%)")
+	fs.Float64Var(&f.minRatio, "min-macs-ratio", evolution.ReferenceWindowRatio, "lower end of the MACs window as a fraction of --max-macs (the reference uses 0.975)")
+	fs.Int64Var(&f.maxParams, "max-params", 0, "parameter budget (0: none)")
+	fs.Float64Var(&f.minThroughput, "min-throughput", 0, "minimum measured images/s on this machine (0: none)")
+	fs.IntVar(&f.throughputBatch, "throughput-batch", 64, "batch size of throughput measurements")
 	d := evolution.DefaultOptions()
 	fs.IntVar(&d.Generations, "generations", d.Generations, "generations, the random first one included")
 	fs.IntVar(&d.Population, "population", d.Population, "random architectures of generation 0")
@@ -33,97 +50,153 @@ func cmdSearch(ctx context.Context, args []string, e env) error {
 	fs.IntVar(&d.Crossovers, "crossovers", d.Crossovers, "crossovers per generation")
 	fs.Float64Var(&d.MutationProb, "mutate-prob", d.MutationProb, "per-gene mutation probability")
 	fs.Uint64Var(&d.Seed, "seed", d.Seed, "random seed")
-	limit := fs.Int("limit", 0, "evaluate each candidate on at most N images (0: all)")
-	recal := fs.Bool("recalibrate-bn", false, "recalibrate the stem BN statistics before evaluating")
-	journal := fs.String("journal", "", "append-only journal; rerunning with the same journal resumes")
-	export := fs.String("export", "", "write the whole history as CSV")
-	summary := fs.String("summary", "", "write summary.txt in the reference format (Iter, Acc, Network_def)")
-	jsonl := fs.String("jsonl", "", "write the whole history as JSONL")
-	asJSON := fs.Bool("json", false, "print a JSON summary at the end (progress goes to stderr)")
-	if err := parseFlags(fs, args, e); err != nil {
-		return err
-	}
-	if *journal == "" {
+	fs.IntVar(&f.limit, "limit", 0, "evaluate each candidate on at most N images (0: all)")
+	fs.BoolVar(&f.recalibrate, "recalibrate-bn", false, "recalibrate the stem BN statistics before evaluating")
+	fs.StringVar(&f.journal, "journal", "", "append-only journal; rerunning with the same journal resumes")
+	fs.StringVar(&f.export, "export", "", "write the whole history as CSV")
+	fs.StringVar(&f.summary, "summary", "", "write summary.txt in the reference format (Iter, Acc, Network_def)")
+	fs.StringVar(&f.jsonl, "jsonl", "", "write the whole history as JSONL")
+	fs.BoolVar(&f.asJSON, "json", false, "print a JSON summary at the end (progress goes to stderr)")
+	err := parseFlags(fs, args, e)
+	f.options = d
+	return f, err
+}
+
+// check refuses settings the search cannot run with, naming the flag (the evolution
+// package's own checks speak of options, not flags), and output paths that could not be
+// written when the search is done.
+func (f searchFlags) check() error {
+	o := f.options
+	switch {
+	case f.journal == "":
 		return usagef("--journal FILE is required (it makes the search resumable)")
-	}
-	if err := checkSearchFlags(d, *limit, *minRatio, *maxParams, *minTP, *tpBatch); err != nil {
-		return err
+	case o.Generations < 1:
+		return usagef("--generations must be at least 1, not %d", o.Generations)
+	case o.Population < 1:
+		return usagef("--population must be at least 1, not %d", o.Population)
+	case o.Generations > 1 && o.Parents < 1:
+		return usagef("--parents must be at least 1 when --generations is above 1, not %d", o.Parents)
+	case o.Mutations < 0:
+		return usagef("--mutations must not be negative, not %d", o.Mutations)
+	case o.Crossovers < 0:
+		return usagef("--crossovers must not be negative, not %d", o.Crossovers)
+	case o.Generations > 1 && o.Mutations+o.Crossovers < 1:
+		return usagef("--mutations plus --crossovers must be at least 1 when --generations is above 1 (each generation needs a child)")
+	case !(o.MutationProb >= 0 && o.MutationProb <= 1):
+		return usagef("--mutate-prob must be in [0, 1], not %g", o.MutationProb)
+	case f.limit < 0:
+		return usagef("--limit must not be negative, not %d (0 evaluates every image)", f.limit)
+	case !(f.minRatio >= 0 && f.minRatio <= 1):
+		return usagef("--min-macs-ratio must be in [0, 1], not %g (0: no lower bound)", f.minRatio)
+	case f.maxParams < 0:
+		return usagef("--max-params must not be negative, not %d (0: no bound)", f.maxParams)
+	case !(f.minThroughput >= 0) || math.IsInf(f.minThroughput, 0):
+		return usagef("--min-throughput must be a non-negative number of images/s, not %g (0: no bound)", f.minThroughput)
+	case f.minThroughput > 0 && f.throughputBatch < 1:
+		return usagef("--throughput-batch must be at least 1, not %d", f.throughputBatch)
 	}
 	// The outputs are written after the search: a path that cannot be written must fail now.
-	if err := checkDistinctOutputs(outputPath{"--journal", *journal}, outputPath{"--export", *export},
-		outputPath{"--summary", *summary}, outputPath{"--jsonl", *jsonl}); err != nil {
+	if err := checkDistinctOutputs(outputPath{"--journal", f.journal}, outputPath{"--export", f.export},
+		outputPath{"--summary", f.summary}, outputPath{"--jsonl", f.jsonl}); err != nil {
 		return err
 	}
-	if st, err := os.Stat(*journal); err == nil && st.IsDir() {
-		return fmt.Errorf("--journal %s is a directory: give a file path", *journal)
+	if st, err := os.Stat(f.journal); err == nil && st.IsDir() {
+		return fmt.Errorf("--journal %s is a directory: give a file path", f.journal)
 	} else if errors.Is(err, os.ErrNotExist) {
-		if err := checkFileCreatable("--journal", *journal); err != nil {
+		if err := checkFileCreatable("--journal", f.journal); err != nil {
 			return err
 		}
 	}
-	for _, o := range []struct{ flag, path string }{{"--export", *export}, {"--summary", *summary}, {"--jsonl", *jsonl}} {
+	for _, o := range []outputPath{{"--export", f.export}, {"--summary", f.summary}, {"--jsonl", f.jsonl}} {
 		if err := checkFileCreatable(o.flag, o.path); err != nil {
 			return err
 		}
 	}
-	l, set, sel, err := cf.loadWithData(*dataDir, e)
+	return nil
+}
+
+// constraints turns the budget flags into the search's constraints for s's space, refusing
+// budgets no sub-network meets.
+func (f searchFlags) constraints(l *workbench.Loaded) (evolution.Constraints, error) {
+	var c evolution.Constraints
+	small, large := l.Space.Min(), l.Space.Max()
+	largest := profiler.MACs(large, l.Input)
+	budget, err := profiler.ParseMACs(f.maxMACs, largest)
 	if err != nil {
-		return err
-	}
-	defer set.Close()
-	defer sel.Close()
-	s, err := newSession(l, set, sel, cf.threads)
-	if err != nil {
-		return err
-	}
-	largest := profiler.MACs(l.space.Max(), l.input)
-	budget, err := parseMACs(*maxMACs, largest)
-	if err != nil {
-		return err
+		return c, usagef("--max-macs: %v", err)
 	}
 	if budget > 0 {
-		d.Constraints = evolution.MACsWindow(budget, *minRatio)
+		c = evolution.MACsWindow(budget, f.minRatio)
 	}
-	d.Constraints.MaxParams, d.Constraints.MinThroughput = *maxParams, *minTP
-	d.Input = l.input
-	if err := checkBudgetsFit(l, d.Constraints); err != nil {
-		return err
+	c.MaxParams, c.MinThroughput = f.maxParams, f.minThroughput
+	if m := profiler.MACs(small, l.Input); c.MaxMACs > 0 && m > c.MaxMACs {
+		return c, usagef("--max-macs %d is below the smallest sub-network of space %s (%d MACs): raise it", c.MaxMACs, l.Space.Name, m)
 	}
-	// A limit of at least the whole set evaluates every image, as 0 does: one recorded value.
-	if *limit >= set.Len() {
-		*limit = 0
+	if c.MinMACs > largest {
+		return c, usagef("--max-macs %d puts the window's lower end (%d MACs) above the largest sub-network of space %s (%d MACs): lower --max-macs or --min-macs-ratio", c.MaxMACs, c.MinMACs, l.Space.Name, largest)
 	}
-	// Every setting that changes a candidate's score is compared when a journal is resumed;
-	// the GEMM backend only moves float rounding, so a search may move between machines.
-	scoring := map[string]string{"limit": fmt.Sprint(*limit), "recalibrate_bn": fmt.Sprint(*recal), "weights": l.ck.Source}
-	if *minTP > 0 {
-		scoring["throughput_batch"] = fmt.Sprint(*tpBatch)
+	if p := profiler.Params(small, l.Input); c.MaxParams > 0 && p > c.MaxParams {
+		return c, usagef("--max-params %d is below the smallest sub-network of space %s (%d params): raise it", c.MaxParams, l.Space.Name, p)
 	}
-	cfg := evolution.Config{
-		Space: l.space, Evaluator: s.fitness(*limit, *recal), Options: d, Journal: *journal,
-		Checkpoint: l.ck.SHA256, Data: s.dataHash(),
-		Meta: map[string]string{"gemm": sel.Name}, Scoring: scoring,
-	}
-	if *minTP > 0 {
-		cfg.Throughput = evolution.ThroughputFunc(func(ctx context.Context, a model.Arch) (float64, error) {
-			tp, err := s.throughput(ctx, a, *tpBatch)
-			return tp.ImagesPerSec, err
-		})
-	}
-	search, err := evolution.New(cfg)
+	return c, nil
+}
+
+func cmdSearch(ctx context.Context, args []string, e env) error {
+	f, err := parseSearchFlags(args, e)
 	if err != nil {
 		return err
 	}
-	resumed := search.Resumed()
-	if resumed > 0 {
-		fmt.Fprintf(e.stderr, "search: resuming %s: %d evaluations replayed from the journal\n", *journal, resumed)
+	if err := f.check(); err != nil {
+		return err
+	}
+	s, err := f.compute.session(f.data, e)
+	if err != nil {
+		return err
+	}
+	defer s.Data.Close()
+	defer s.Backend.Close()
+	if f.options.Constraints, err = f.constraints(s.Loaded); err != nil {
+		return err
+	}
+	search, err := evolution.New(s.SearchConfig(workbench.SearchSpec{Options: f.options, Journal: f.journal,
+		Limit: f.limit, RecalibrateBN: f.recalibrate, ThroughputBatch: f.throughputBatch}))
+	if err != nil {
+		return err
 	}
 	start := time.Now()
+	runErr := runSearch(ctx, search, f.journal, e.stderr)
+	recs := search.Records(0)
+	// Exports are written even after an interruption: they describe what the journal holds.
+	for _, w := range []struct {
+		path  string
+		write func(string, []evolution.Record) error
+	}{{f.export, evolution.WriteCSV}, {f.summary, evolution.WriteSummary}, {f.jsonl, evolution.WriteJSONL}} {
+		if w.path != "" {
+			if err := w.write(w.path, recs); err != nil {
+				return err
+			}
+		}
+	}
+	if runErr != nil {
+		if errors.Is(runErr, context.Canceled) || ctx.Err() != nil {
+			fmt.Fprintf(e.stderr, "search: interrupted after %d evaluations; rerun the same command to resume from %s\n", len(recs), f.journal)
+		}
+		return runErr
+	}
+	return reportSearch(e.stdout, f, recs, time.Since(start))
+}
+
+// runSearch runs search to its end, showing progress on w; the error is the search's.
+func runSearch(ctx context.Context, search *evolution.Search, journal string, w io.Writer) error {
+	resumed := search.Resumed()
+	if resumed > 0 {
+		fmt.Fprintf(w, "search: resuming %s: %d evaluations replayed from the journal\n", journal, resumed)
+	}
 	if err := search.Start(ctx); err != nil {
 		return err
 	}
-	total := d.Evaluations()
-	prog := newProgressLine(e.stderr, "search")
+	total := search.Options().Evaluations()
+	prog := newProgressLine(w, "search")
 	prog.skip(resumed)
 	for ev := range search.Events() {
 		switch ev.Kind {
@@ -140,103 +213,31 @@ func cmdSearch(ctx context.Context, args []string, e env) error {
 			if g.Total <= resumed {
 				rate = "replayed"
 			}
-			fmt.Fprintf(e.stderr, "generation %d: best %.2f%% (%.2fM MACs)  median %.2f%%  front %d  %d evaluated  %s\n",
+			fmt.Fprintf(w, "generation %d: best %.2f%% (%.2fM MACs)  median %.2f%%  front %d  %d evaluated  %s\n",
 				g.Generation, g.Best.Top1, float64(g.Best.MACs)/1e6, g.Median, g.FrontSize, g.Total, rate)
 		case evolution.EventWarning:
-			fmt.Fprintf(e.stderr, "search: warning: %s\n", ev.Message)
+			fmt.Fprintf(w, "search: warning: %s\n", ev.Message)
 		}
 	}
 	prog.done()
-	runErr := search.Wait()
-	recs := search.Records(0)
-	// Exports are written even after an interruption: they describe what the journal holds.
-	for _, w := range []struct {
-		path  string
-		write func(string, []evolution.Record) error
-	}{{*export, evolution.WriteCSV}, {*summary, evolution.WriteSummary}, {*jsonl, evolution.WriteJSONL}} {
-		if w.path != "" {
-			if err := w.write(w.path, recs); err != nil {
-				return err
-			}
-		}
-	}
-	if runErr != nil {
-		if errors.Is(runErr, context.Canceled) || ctx.Err() != nil {
-			fmt.Fprintf(e.stderr, "search: interrupted after %d evaluations; rerun the same command to resume from %s\n", len(recs), *journal)
-		}
-		return runErr
-	}
-	front := evolution.FrontOf(recs)
+	return search.Wait()
+}
+
+// reportSearch prints the best architecture, or with --json the summary with the front.
+func reportSearch(w io.Writer, f searchFlags, recs []evolution.Record, took time.Duration) error {
 	var best evolution.Record
 	for _, r := range recs {
 		if r.Top1 > best.Top1 || best.NetworkDef == "" {
 			best = r
 		}
 	}
-	if *asJSON {
-		return json.NewEncoder(e.stdout).Encode(map[string]any{
-			"evaluations": len(recs), "seconds": time.Since(start).Seconds(), "best": best, "front": front,
-			"journal": *journal, "max_macs": budget,
+	if f.asJSON {
+		return json.NewEncoder(w).Encode(map[string]any{
+			"evaluations": len(recs), "seconds": took.Seconds(), "best": best, "front": evolution.FrontOf(recs),
+			"journal": f.journal, "max_macs": f.options.Constraints.MaxMACs,
 		})
 	}
-	fmt.Fprintf(e.stdout, "best %.2f%% top-1, %.2fM MACs, %.3fM params after %d evaluations\n%s\n",
+	fmt.Fprintf(w, "best %.2f%% top-1, %.2fM MACs, %.3fM params after %d evaluations\n%s\n",
 		best.Top1, float64(best.MACs)/1e6, float64(best.Params)/1e6, len(recs), best.NetworkDef)
-	return nil
-}
-
-// withoutArch registers the compute flags but --arch: a search generates its own
-// architectures, and a flag it accepted but ignored would mislead.
-type withoutArch struct{ *flag.FlagSet }
-
-func (f withoutArch) StringVar(p *string, name, value, usage string) {
-	if name != "arch" {
-		f.FlagSet.StringVar(p, name, value, usage)
-	}
-}
-
-// checkSearchFlags refuses settings the search cannot run with, naming the flag (the
-// evolution package's own checks speak of options, not flags).
-func checkSearchFlags(o evolution.Options, limit int, minRatio float64, maxParams int64, minTP float64, tpBatch int) error {
-	switch {
-	case o.Generations < 1:
-		return usagef("--generations must be at least 1, not %d", o.Generations)
-	case o.Population < 1:
-		return usagef("--population must be at least 1, not %d", o.Population)
-	case o.Generations > 1 && o.Parents < 1:
-		return usagef("--parents must be at least 1 when --generations is above 1, not %d", o.Parents)
-	case o.Mutations < 0:
-		return usagef("--mutations must not be negative, not %d", o.Mutations)
-	case o.Crossovers < 0:
-		return usagef("--crossovers must not be negative, not %d", o.Crossovers)
-	case o.Generations > 1 && o.Mutations+o.Crossovers < 1:
-		return usagef("--mutations plus --crossovers must be at least 1 when --generations is above 1 (each generation needs a child)")
-	case !(o.MutationProb >= 0 && o.MutationProb <= 1):
-		return usagef("--mutate-prob must be in [0, 1], not %g", o.MutationProb)
-	case limit < 0:
-		return usagef("--limit must not be negative, not %d (0 evaluates every image)", limit)
-	case !(minRatio >= 0 && minRatio <= 1):
-		return usagef("--min-macs-ratio must be in [0, 1], not %g (0: no lower bound)", minRatio)
-	case maxParams < 0:
-		return usagef("--max-params must not be negative, not %d (0: no bound)", maxParams)
-	case !(minTP >= 0) || math.IsInf(minTP, 0):
-		return usagef("--min-throughput must be a non-negative number of images/s, not %g (0: no bound)", minTP)
-	case minTP > 0 && tpBatch < 1:
-		return usagef("--throughput-batch must be at least 1, not %d", tpBatch)
-	}
-	return nil
-}
-
-// checkBudgetsFit refuses budgets no sub-network of l's space meets, naming the flag to change.
-func checkBudgetsFit(l *loaded, c evolution.Constraints) error {
-	small, large := l.space.Min(), l.space.Max()
-	if m := profiler.MACs(small, l.input); c.MaxMACs > 0 && m > c.MaxMACs {
-		return usagef("--max-macs %d is below the smallest sub-network of space %s (%d MACs): raise it", c.MaxMACs, l.space.Name, m)
-	}
-	if m := profiler.MACs(large, l.input); c.MinMACs > m {
-		return usagef("--max-macs %d puts the window's lower end (%d MACs) above the largest sub-network of space %s (%d MACs): lower --max-macs or --min-macs-ratio", c.MaxMACs, c.MinMACs, l.space.Name, m)
-	}
-	if p := profiler.Params(small, l.input); c.MaxParams > 0 && p > c.MaxParams {
-		return usagef("--max-params %d is below the smallest sub-network of space %s (%d params): raise it", c.MaxParams, l.space.Name, p)
-	}
 	return nil
 }

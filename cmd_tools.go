@@ -3,24 +3,16 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"runtime"
 	"runtime/debug"
-	"slices"
-	"strings"
-	"time"
 
 	"github.com/resnas/resnas/checkpoints"
-	"github.com/resnas/resnas/data"
 	"github.com/resnas/resnas/evaluate"
-	"github.com/resnas/resnas/internal/atomicfile"
 	"github.com/resnas/resnas/internal/gemm/backend"
-	"github.com/resnas/resnas/model"
 	"github.com/resnas/resnas/profiler"
 	"github.com/resnas/resnas/supernet"
+	"github.com/resnas/resnas/workbench"
 )
 
 func cmdVersion(ctx context.Context, args []string, e env) error {
@@ -130,30 +122,31 @@ func cmdConvert(ctx context.Context, args []string, e env) error {
 	if err := checkOutFile(pos[1], *overwrite); err != nil {
 		return err
 	}
-	l, err := loadCheckpoint(pos[0], loadOptions{prefer: *prefer, patch: *patch, space: *space})
+	l, err := workbench.Load(pos[0], workbench.LoadOptions{Prefer: *prefer, Patch: *patch, Space: *space})
 	if err != nil {
 		return err
 	}
 	// What the shapes and the flags tell; checkpoints fills in the rest (run args, provenance).
-	meta := checkpoints.Meta{Input: l.input}
+	meta := checkpoints.Meta{Input: l.Input}
 	if *arch != "" {
-		a, err := l.resolveArch(*arch)
+		a, err := l.ResolveArch(*arch)
 		if err != nil {
 			return err
 		}
 		meta.Arch = a.String()
-	} else if l.hasMax {
-		meta.Arch = l.maxArch.String()
+	} else if l.HasMax {
+		meta.Arch = l.MaxArch.String()
 	}
-	if l.space != nil {
-		meta.Space = l.space.Name
-		meta.Classes = l.space.Classes
+	if l.Space != nil {
+		meta.Space = l.Space.Name
+		meta.Classes = l.Space.Classes
 	}
 	meta.Provenance.Command = "resnas convert " + pos[0] + " " + pos[1]
-	if err := checkpoints.ConvertLoaded(l.ck, pos[1], meta, checkpoints.SaveOptions{Float16: *half}); err != nil {
+	ck := l.Checkpoint
+	if err := checkpoints.ConvertLoaded(ck, pos[1], meta, checkpoints.SaveOptions{Float16: *half}); err != nil {
 		return err
 	}
-	res := map[string]any{"out": pos[1], "tensors": len(l.ck.Weights), "arch": meta.Arch, "space": meta.Space, "source": l.ck.Source}
+	res := map[string]any{"out": pos[1], "tensors": len(ck.Weights), "arch": meta.Arch, "space": meta.Space, "source": ck.Source}
 	if *asJSON {
 		return json.NewEncoder(e.stdout).Encode(res)
 	}
@@ -161,24 +154,7 @@ func cmdConvert(ctx context.Context, args []string, e env) error {
 	if spaceText == "" {
 		spaceText = "none (weights outside the known spaces)"
 	}
-	fmt.Fprintf(e.stderr, "wrote %s: %d tensors from %s (%s), space %s\n", pos[1], len(l.ck.Weights), pos[0], l.ck.Source, spaceText)
-	return nil
-}
-
-// checkOutFile refuses to replace an existing output file unless overwrite is set, as shards
-// build does, and refuses anything that is not a file whatever the flag says.
-func checkOutFile(out string, overwrite bool) error {
-	st, err := os.Lstat(out)
-	switch {
-	case errors.Is(err, os.ErrNotExist):
-		return nil
-	case err != nil:
-		return err
-	case !st.Mode().IsRegular():
-		return fmt.Errorf("%s: exists and is not a file, so it will not be replaced (choose another output)", out)
-	case !overwrite:
-		return fmt.Errorf("%s: already exists (pass --overwrite to replace it, or choose another output)", out)
-	}
+	fmt.Fprintf(e.stderr, "wrote %s: %d tensors from %s (%s), space %s\n", pos[1], len(ck.Weights), pos[0], ck.Source, spaceText)
 	return nil
 }
 
@@ -206,27 +182,27 @@ func cmdExport(ctx context.Context, args []string, e env) error {
 		return err
 	}
 	// Before the evaluation, which can take minutes: the output must be usable.
-	if err := checkExportDir(*out, *overwrite); err != nil {
-		return err
+	if err := workbench.CheckExportDir(*out, *overwrite); err != nil {
+		return flagError("--out", *out, err)
 	}
 	l, err := cf.load()
 	if err != nil {
 		return err
 	}
-	a, err := l.resolveArch(cf.arch)
+	a, err := l.ResolveArch(cf.arch)
 	if err != nil {
 		return err
 	}
 	metrics := map[string]any{
 		"network_def": a.String(),
 		"compact":     a.Compact().String(),
-		"macs":        profiler.MACs(a, l.input),
-		"params":      profiler.Params(a, l.input),
-		"input":       l.input,
-		"checkpoint":  l.name,
-		"sha256":      l.ck.SHA256,
+		"macs":        profiler.MACs(a, l.Input),
+		"params":      profiler.Params(a, l.Input),
+		"input":       l.Input,
+		"checkpoint":  l.Name,
+		"sha256":      l.Checkpoint.SHA256,
 	}
-	if set, err := openEvalData(*dataDir, cf.checkpoint); err != nil {
+	if set, err := workbench.OpenData(*dataDir, cf.checkpoint); err != nil {
 		return err
 	} else if set != nil {
 		defer set.Close()
@@ -235,11 +211,11 @@ func cmdExport(ctx context.Context, args []string, e env) error {
 			return err
 		}
 		defer sel.Close()
-		dw, err := l.deviceWeights(sel)
+		dw, err := l.DeviceWeights(sel)
 		if err != nil {
 			return err
 		}
-		ev, err := evaluate.New(set, evaluate.Options{Weights: l.ck.Weights, Input: l.input, Backend: sel.Backend, Threads: cf.threads, Device: dw})
+		ev, err := evaluate.New(set, evaluate.Options{Weights: l.Checkpoint.Weights, Input: l.Input, Backend: sel.Backend, Threads: cf.threads, Device: dw})
 		if err != nil {
 			return err
 		}
@@ -250,7 +226,7 @@ func cmdExport(ctx context.Context, args []string, e env) error {
 		metrics["accuracy"] = r
 		metrics["data"] = set.Manifest.Split
 	}
-	files, err := exportSubnet(l, a, *out, metrics)
+	files, err := workbench.ExportSubnet(l, a, *out, metrics)
 	if err != nil {
 		return err
 	}
@@ -261,123 +237,4 @@ func cmdExport(ctx context.Context, args []string, e env) error {
 		fmt.Fprintln(e.stdout, f)
 	}
 	return nil
-}
-
-// exportFiles are what an export writes into its folder, in the order it lists them.
-func exportFiles() []string {
-	return []string{"subnet.safetensors", "network_def.txt", "metrics.json"}
-}
-
-// checkExportDir refuses an existing non-empty dir unless overwrite is set and it holds only
-// an earlier export's files, so a mistyped --out never deletes someone's folder.
-func checkExportDir(dir string, overwrite bool) error {
-	// The export is staged next to --out and renamed into place, which cannot be done to the
-	// current folder or one above it.
-	if abs, err := filepath.Abs(dir); err == nil {
-		if wd, err := os.Getwd(); err == nil && (abs == wd || strings.HasPrefix(wd, abs+string(filepath.Separator)) || abs == filepath.Dir(abs)) {
-			return usagef("--out %s is the current folder or one above it: name a subfolder, e.g. --out %s", dir, filepath.Join(dir, "export"))
-		}
-	}
-	st, err := os.Lstat(dir)
-	if errors.Is(err, os.ErrNotExist) {
-		return checkParentDir(dir)
-	} else if err != nil {
-		return fmt.Errorf("--out: %w", err)
-	}
-	if !st.IsDir() {
-		return fmt.Errorf("--out %s: exists and is not a folder (choose another output)", dir)
-	}
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return fmt.Errorf("--out: %w", err)
-	}
-	if len(entries) == 0 {
-		return checkParentDir(dir)
-	}
-	if !overwrite {
-		return fmt.Errorf("--out %s: already exists (pass --overwrite to replace an earlier export, or choose another output)", dir)
-	}
-	for _, en := range entries {
-		if !slices.Contains(exportFiles(), en.Name()) {
-			return fmt.Errorf("--out %s: holds %s, which is not part of an export, so the folder will not be overwritten (remove it yourself or choose another output)", dir, en.Name())
-		}
-		if !en.Type().IsRegular() {
-			return fmt.Errorf("--out %s: %s is not a file, so the folder will not be overwritten (remove it yourself or choose another output)", dir, en.Name())
-		}
-	}
-	return checkParentDir(dir)
-}
-
-// checkParentDir checks that a folder can be created next to dir, where the export is staged.
-func checkParentDir(dir string) error {
-	tmp, err := os.MkdirTemp(filepath.Dir(filepath.Clean(dir)), "."+filepath.Base(dir)+".check-*")
-	if err != nil {
-		return fmt.Errorf("--out %s: cannot write there: %w", dir, err)
-	}
-	return os.Remove(tmp)
-}
-
-// exportSubnet writes DIR/subnet.safetensors, DIR/network_def.txt and DIR/metrics.json into a
-// folder next to dir and then renames it into place, so dir ends up with all three files or
-// keeps what it had. checkExportDir has vetted dir.
-func exportSubnet(l *loaded, arch model.Arch, dir string, metrics map[string]any) (files []string, err error) {
-	w, err := supernet.Slice(l.ck.Weights, arch, l.input)
-	if err != nil {
-		return nil, err
-	}
-	dir = filepath.Clean(dir)
-	tmp, err := os.MkdirTemp(filepath.Dir(dir), "."+filepath.Base(dir)+".tmp-*")
-	if err != nil {
-		return nil, err
-	}
-	defer func() {
-		if err != nil {
-			os.RemoveAll(tmp)
-		}
-	}()
-	// MkdirTemp makes 0700; an export is meant to be shared like any output folder.
-	if err := os.Chmod(tmp, 0o755); err != nil {
-		return nil, err
-	}
-	meta := checkpoints.Meta{Arch: arch.String(), Input: l.input, Classes: arch.Head.Classes, Mean: l.ck.Meta.Mean, Std: l.ck.Meta.Std}
-	meta.Provenance = checkpoints.Provenance{Source: l.name, SHA256: l.ck.SHA256, Command: "resnas export", Created: time.Now().UTC()}
-	names := exportFiles()
-	staged := make([]string, len(names))
-	for i, name := range names {
-		staged[i] = filepath.Join(tmp, name)
-		files = append(files, filepath.Join(dir, name))
-	}
-	if err := checkpoints.Save(staged[0], w, meta, checkpoints.SaveOptions{}); err != nil {
-		return nil, err
-	}
-	if err := atomicfile.Write(staged[1], []byte(arch.String()+"\n")); err != nil {
-		return nil, err
-	}
-	mj, err := json.MarshalIndent(metrics, "", "  ")
-	if err != nil {
-		return nil, err
-	}
-	if err := atomicfile.Write(staged[2], append(mj, '\n')); err != nil {
-		return nil, err
-	}
-	if err := atomicfile.ReplaceDir(tmp, dir); err != nil {
-		return nil, fmt.Errorf("--out %s: %w", dir, err)
-	}
-	return files, nil
-}
-
-// openEvalData opens shards for evaluation: dir if given, else the shipped sub-val when the
-// default checkpoint is used, else nothing.
-func openEvalData(dir, checkpoint string) (*data.Set, error) {
-	if dir != "" {
-		set, err := data.Open(dir, data.OpenOptions{})
-		if err != nil {
-			return nil, fmt.Errorf("--data: %w", err)
-		}
-		return set, nil
-	}
-	if checkpoint == "" {
-		return checkpoints.DefaultSubVal()
-	}
-	return nil, nil
 }

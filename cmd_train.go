@@ -83,7 +83,7 @@ func cmdTrain(ctx context.Context, args []string, e env) error {
 	}
 	sp, err := supernet.Lookup(*space)
 	if err != nil {
-		return usageError{err.Error()}
+		return usageError{Msg: err.Error()}
 	}
 	train, err := data.Open(filepath.Join(*dataDir, data.SplitSubTrain), data.OpenOptions{})
 	if err != nil {

@@ -13,6 +13,8 @@ import (
 	"sort"
 	"strings"
 	"syscall"
+
+	"github.com/resnas/resnas/workbench"
 )
 
 // Exit codes.
@@ -58,12 +60,11 @@ func commands() []command {
 	}
 }
 
-// usageError marks errors caused by the command line rather than by the work.
-type usageError struct{ msg string }
+// usageError marks errors caused by the command line rather than by the work; the packages
+// below main report theirs with the same type.
+type usageError = workbench.UsageError
 
-func (e usageError) Error() string { return e.msg }
-
-func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
+func usagef(format string, args ...any) error { return workbench.Usagef(format, args...) }
 
 func run(ctx context.Context, args []string, e env) int {
 	name := ""
@@ -118,28 +119,4 @@ func printHelp(w io.Writer) {
 	fmt.Fprintln(w, "\nFlags without a command go to tui: resnas --checkpoint F opens the explorer on F.")
 	fmt.Fprintln(w, "Every command takes --help; scripting commands take --json.")
 	fmt.Fprintln(w, "ARCH is a network_def tuple, a preset (vit-resnas-tiny, …), max, min, or a JSON file.")
-}
-
-// newFlags makes a flag set that returns errors instead of exiting; run prints them once.
-func newFlags(name string) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	return fs
-}
-
-// parseFlags parses args, prints the flag list for -h, and turns flag errors into usage errors.
-func parseFlags(fs *flag.FlagSet, args []string, e env) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fs.SetOutput(e.stdout)
-			fmt.Fprintf(e.stdout, "usage of resnas %s:\n", fs.Name())
-			fs.PrintDefaults()
-			return err
-		}
-		return usageError{err.Error()}
-	}
-	if fs.NArg() > 0 {
-		return usagef("unexpected argument %q", fs.Arg(0))
-	}
-	return nil
 }

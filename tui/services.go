@@ -6,6 +6,7 @@ import (
 
 	"github.com/resnas/resnas/model"
 	"github.com/resnas/resnas/supernet"
+	"github.com/resnas/resnas/workbench"
 )
 
 // The explorer talks to the engines only through the interfaces in this file, so it can be
@@ -14,69 +15,33 @@ import (
 // another call is still running; implementations must be safe for that and must return
 // promptly once their context is cancelled.
 
-// Estimate is a top-1 accuracy measured on the first Images images of the sub-val set.
-type Estimate struct {
-	Top1   float64 // percent
-	CI95   float64 // half-width of the 95% confidence interval, percentage points
-	Images int     // images used
-	Final  bool    // true when the whole sub-val set was used
-}
+// The values exchanged with the services are workbench's, which implements them for main.
+type (
+	Estimate        = workbench.Estimate
+	EvalRequest     = workbench.EvalRequest
+	Rate            = workbench.Rate
+	Budget          = workbench.Budget
+	SearchEventKind = workbench.SearchEventKind
+	SearchEvent     = workbench.SearchEvent
+	SubnetRecord    = workbench.SubnetRecord
+)
 
-// EvalRequest asks for one evaluation.
-type EvalRequest struct {
-	Arch          model.Arch
-	Limit         int  // images to use; 0 means the whole sub-val set
-	RecalibrateBN bool // recompute BatchNorm statistics for this sub-network first
-}
+// The kinds of SearchEvent.
+const (
+	SearchEvaluated  = workbench.SearchEvaluated
+	SearchGeneration = workbench.SearchGeneration
+	SearchNotice     = workbench.SearchNotice
+	SearchFailed     = workbench.SearchFailed
+)
 
 // Evaluator scores sub-networks of the supernet.
 type Evaluator interface {
 	Evaluate(ctx context.Context, req EvalRequest) (Estimate, error)
 }
 
-// Rate is a measured inference throughput.
-type Rate struct {
-	ImagesPerSec float64
-	Spread       float64 // (max-min)/median over the timed repeats, as profiler.Throughput has it
-}
-
 // Throughput measures inference speed on the device the tool runs on.
 type Throughput interface {
 	Measure(ctx context.Context, arch model.Arch) (Rate, error)
-}
-
-// Budget bounds a search.
-type Budget struct {
-	MaxMACs     int64 // candidates must not exceed this; 0 means unconstrained
-	Generations int   // generations to run, the random first one included
-}
-
-// SearchEventKind tells what a SearchEvent reports.
-type SearchEventKind int
-
-const (
-	// SearchEvaluated: one candidate was scored (Arch, Estimate).
-	SearchEvaluated SearchEventKind = iota
-	// SearchGeneration: generation Generation finished. The explorer derives best and
-	// median from the SearchEvaluated events, under the budget it shows.
-	SearchGeneration
-	// SearchNotice: something the user should read (Err); the search goes on.
-	SearchNotice
-	// SearchFailed: the search ended on an error (Err); the channel closes next.
-	SearchFailed
-)
-
-// SearchEvent is one step of a running search. Done and Total count evaluations and are
-// set on every event.
-type SearchEvent struct {
-	Kind           SearchEventKind
-	Generation     int // 0-based; generation 0 is the random population
-	Arch           model.Arch
-	Estimate       Estimate // of Arch; Final when scored on the whole sub-val set
-	RecalibratedBN bool     // the BN mode Estimate was measured in
-	ImagesPerSec   float64  // throughput of Arch when the search measured it; 0 otherwise
-	Done, Total    int
-	Err            error
 }
 
 // Searcher runs one evolutionary search at a time. Start returns a channel of events that
@@ -89,17 +54,6 @@ type Searcher interface {
 	Stop() error
 	Inject(arch model.Arch) error
 	SetBudget(b Budget) error
-}
-
-// SubnetRecord is what the explorer knows about a sub-network it exports.
-type SubnetRecord struct {
-	Arch           model.Arch
-	Checkpoint     string
-	Input          model.Input
-	MACs, Params   int64
-	Estimate       Estimate // zero when never evaluated
-	BNRecalibrated bool
-	Rate           Rate // zero when never measured
 }
 
 // Exporter writes a sub-network's sliced weights, its network_def and its metrics into dir

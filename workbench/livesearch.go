@@ -1,46 +1,70 @@
-package tui
+package workbench
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"math"
-	"sync/atomic"
+	"sync"
+	"time"
 
-	"github.com/resnas/resnas/evaluate"
 	"github.com/resnas/resnas/evolution"
 	"github.com/resnas/resnas/model"
+	"github.com/resnas/resnas/stats"
 )
 
-// EvolutionSearcher runs evolution.Search for the explorer: one search per Start, built by
-// Config for the budget the user typed, its events translated into SearchEvents.
-type EvolutionSearcher struct {
-	// Config returns the configuration of a search under budget b: main fills in the space,
-	// the evaluator, the journal path and the options, with Options.Generations from
-	// b.Generations and Options.Constraints from b.MaxMACs (e.g. evolution.MACsWindow(
-	// b.MaxMACs, evolution.ReferenceWindowRatio)). It must not do work: SetBudget calls it
-	// to learn the constraints of a new budget.
-	Config func(b Budget) evolution.Config
+// LiveSearch runs evolution.Search for the explorer: one search per Start, configured by
+// the session's SearchConfig for the budget the user typed, its events translated into
+// SearchEvents. It owns the goroutine that follows the engine, so the explorer only reads a
+// channel.
+type LiveSearch struct {
+	config      func(b Budget, journal string) evolution.Config
+	journalBase string
+	now         func() time.Time
 
-	// RecalibratedBN is the BN mode of the search's evaluator, recorded with its estimates.
-	RecalibratedBN bool
+	mu      sync.Mutex
+	current *evolution.Search // the running (or last) search; nil before the first Start
+	started Budget            // the budget the current search started with
+	journal string            // the current search's journal
+}
 
-	// current is the running search, if any. Start stores it and the steering methods,
-	// which run in other Cmds, load it; atomic, since tui takes no locks.
-	current atomic.Pointer[evolution.Search]
+// NewLiveSearch runs searches configured by config, which must do no work; each search
+// started gets its own journal named after journalBase (see SearchJournal). The
+// configuration's Options.Constraints must be BudgetOptions(b)'s, which SetBudget applies.
+func NewLiveSearch(config func(b Budget, journal string) evolution.Config, journalBase string) *LiveSearch {
+	return &LiveSearch{config: config, journalBase: journalBase, now: time.Now}
+}
+
+// LiveSearch is the explorer's search over this session, scored as resnas search scores by
+// default, so either can resume the other's journal.
+func (s *Session) LiveSearch(journalBase string) *LiveSearch {
+	return NewLiveSearch(func(b Budget, journal string) evolution.Config {
+		return s.SearchConfig(SearchSpec{Options: BudgetOptions(b), Journal: journal})
+	}, journalBase)
+}
+
+// Started reports the journal and the budget the last search started with: what resumes it
+// (a journal replays later budget changes itself). ok is false before any search started.
+func (e *LiveSearch) Started() (journal string, b Budget, ok bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.journal, e.started, e.current != nil
 }
 
 // Start builds and starts a search; its events arrive on the returned channel, which
 // closes after the search has ended and flushed its journal.
-func (e *EvolutionSearcher) Start(ctx context.Context, b Budget) (<-chan SearchEvent, error) {
-	s, err := evolution.New(e.Config(b))
+func (e *LiveSearch) Start(ctx context.Context, b Budget) (<-chan SearchEvent, error) {
+	journal := SearchJournal(e.journalBase, b, e.now())
+	s, err := evolution.New(e.config(b, journal))
 	if err != nil {
 		return nil, err
 	}
 	if err := s.Start(ctx); err != nil {
 		return nil, err
 	}
-	e.current.Store(s)
+	e.mu.Lock()
+	e.current, e.started, e.journal = s, b, journal
+	e.mu.Unlock()
 	out := make(chan SearchEvent, 64)
 	go e.forward(ctx, s, out)
 	return out, nil
@@ -50,7 +74,7 @@ func (e *EvolutionSearcher) Start(ctx context.Context, b Budget) (<-chan SearchE
 // drops events for a slow reader and says how many); after a drop it re-reads the missed
 // records and generation summaries, which the search keeps, so the explorer's history and
 // its best/median curve stay whole.
-func (e *EvolutionSearcher) forward(ctx context.Context, s *evolution.Search, out chan<- SearchEvent) {
+func (e *LiveSearch) forward(ctx context.Context, s *evolution.Search, out chan<- SearchEvent) {
 	defer close(out)
 	send := func(ev SearchEvent) bool {
 		select {
@@ -133,15 +157,18 @@ func (e *EvolutionSearcher) forward(ctx context.Context, s *evolution.Search, ou
 	}
 }
 
-func (e *EvolutionSearcher) evaluated(r evolution.Record, total int) SearchEvent {
+func (e *LiveSearch) evaluated(r evolution.Record, total int) SearchEvent {
 	hits := int(math.Round(r.Top1 / 100 * float64(r.Images)))
 	return SearchEvent{Kind: SearchEvaluated, Generation: r.Generation, Arch: r.Arch,
-		Estimate:       Estimate{Top1: r.Top1, CI95: 100 * evaluate.WilsonHalfWidth(hits, r.Images), Images: r.Images, Final: true},
-		RecalibratedBN: e.RecalibratedBN, ImagesPerSec: r.Throughput, Done: r.Index + 1, Total: total}
+		Estimate:       Estimate{Top1: r.Top1, CI95: 100 * stats.WilsonHalfWidth(hits, r.Images), Images: r.Images, Final: true},
+		RecalibratedBN: false, // the explorer's searches score with the BN as trained
+		ImagesPerSec:   r.Throughput, Done: r.Index + 1, Total: total}
 }
 
-func (e *EvolutionSearcher) running() (*evolution.Search, error) {
-	s := e.current.Load()
+func (e *LiveSearch) running() (*evolution.Search, error) {
+	e.mu.Lock()
+	s := e.current
+	e.mu.Unlock()
 	if s == nil {
 		return nil, errors.New("no search has started")
 	}
@@ -149,7 +176,7 @@ func (e *EvolutionSearcher) running() (*evolution.Search, error) {
 }
 
 // Pause pauses the search at the next candidate; the evaluation under way is redone later.
-func (e *EvolutionSearcher) Pause() error {
+func (e *LiveSearch) Pause() error {
 	s, err := e.running()
 	if err == nil {
 		s.Pause()
@@ -158,7 +185,7 @@ func (e *EvolutionSearcher) Pause() error {
 }
 
 // Resume continues a paused search.
-func (e *EvolutionSearcher) Resume() error {
+func (e *LiveSearch) Resume() error {
 	s, err := e.running()
 	if err == nil {
 		s.Resume()
@@ -167,7 +194,7 @@ func (e *EvolutionSearcher) Resume() error {
 }
 
 // Stop ends the search; its journal resumes it later.
-func (e *EvolutionSearcher) Stop() error {
+func (e *LiveSearch) Stop() error {
 	s, err := e.running()
 	if err == nil {
 		s.Stop()
@@ -176,7 +203,7 @@ func (e *EvolutionSearcher) Stop() error {
 }
 
 // Inject adds arch to the search, evaluated next.
-func (e *EvolutionSearcher) Inject(arch model.Arch) error {
+func (e *LiveSearch) Inject(arch model.Arch) error {
 	s, err := e.running()
 	if err != nil {
 		return err
@@ -186,14 +213,13 @@ func (e *EvolutionSearcher) Inject(arch model.Arch) error {
 
 // SetBudget changes the search's constraints. The number of generations is fixed when a
 // search starts (it shapes the journal), so a budget that changes it is refused.
-func (e *EvolutionSearcher) SetBudget(b Budget) error {
+func (e *LiveSearch) SetBudget(b Budget) error {
 	s, err := e.running()
 	if err != nil {
 		return err
 	}
-	cfg := e.Config(b)
-	if g := s.Options().Generations; cfg.Options.Generations != g {
+	if g := s.Options().Generations; b.Generations != g {
 		return fmt.Errorf("a running search keeps its %d generations; stop it and start another to change them", g)
 	}
-	return s.SetConstraints(cfg.Options.Constraints)
+	return s.SetConstraints(BudgetOptions(b).Constraints)
 }

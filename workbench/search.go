@@ -1,0 +1,67 @@
+package workbench
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/resnas/resnas/evolution"
+	"github.com/resnas/resnas/model"
+)
+
+// SearchSpec is what a search is asked to do, whichever front end starts it.
+type SearchSpec struct {
+	Options         evolution.Options // Input is filled in from the checkpoint
+	Journal         string
+	Limit           int  // images per candidate; 0 (or at least the whole set) evaluates all
+	RecalibrateBN   bool // recalibrate the stem BN before each evaluation
+	ThroughputBatch int  // batch of throughput measurements, used when Options.Constraints.MinThroughput > 0
+}
+
+// SearchConfig is the one builder of a search's configuration, for resnas search and the
+// explorer alike, so that either can resume the other's journal. It does no work.
+func (s *Session) SearchConfig(spec SearchSpec) evolution.Config {
+	l := s.Loaded
+	o := spec.Options
+	o.Input = l.Input
+	limit := spec.Limit
+	if limit >= s.Data.Len() {
+		limit = 0 // the whole set, as 0 is: one recorded value for one setting
+	}
+	// Every setting that changes a candidate's score is compared when a journal is resumed;
+	// the GEMM backend only moves float rounding, so a search may move between machines.
+	scoring := map[string]string{"limit": fmt.Sprint(limit), "recalibrate_bn": fmt.Sprint(spec.RecalibrateBN), "weights": l.Checkpoint.Source}
+	cfg := evolution.Config{
+		Space: l.Space, Evaluator: s.Fitness(limit, spec.RecalibrateBN), Options: o, Journal: spec.Journal,
+		Checkpoint: l.Checkpoint.SHA256, Data: s.DataHash(),
+		Meta: map[string]string{"gemm": s.Backend.Name}, Scoring: scoring,
+	}
+	if o.Constraints.MinThroughput > 0 {
+		batch := spec.ThroughputBatch
+		scoring["throughput_batch"] = fmt.Sprint(batch)
+		cfg.Throughput = evolution.ThroughputFunc(func(ctx context.Context, a model.Arch) (float64, error) {
+			tp, err := s.Throughput(ctx, a, batch)
+			return tp.ImagesPerSec, err
+		})
+	}
+	return cfg
+}
+
+// BudgetOptions are the search options of an explorer budget: the defaults, b's generations
+// and a MACs window ending at b.MaxMACs, as the reference's evolution uses.
+func BudgetOptions(b Budget) evolution.Options {
+	o := evolution.DefaultOptions()
+	o.Generations = b.Generations
+	if b.MaxMACs > 0 {
+		o.Constraints = evolution.MACsWindow(b.MaxMACs, evolution.ReferenceWindowRatio)
+	}
+	return o
+}
+
+// SearchJournal names the journal of a search started in the explorer at time now, next to
+// base, so a new budget never collides with an earlier search's header.
+func SearchJournal(base string, b Budget, now time.Time) string {
+	ext := filepath.Ext(base)
+	return fmt.Sprintf("%s-%dmacs-%dgen-%s%s", base[:len(base)-len(ext)], b.MaxMACs, b.Generations, now.Format("20060102-150405"), ext)
+}

@@ -1,0 +1,72 @@
+package workbench
+
+import "github.com/resnas/resnas/model"
+
+// The values the explorer's services exchange. They live here, below tui, so the services
+// of this package can produce them; tui names them in its service interfaces.
+
+// Estimate is a top-1 accuracy measured on the first Images images of the evaluation set.
+type Estimate struct {
+	Top1   float64 // percent
+	CI95   float64 // half-width of the 95% confidence interval, percentage points
+	Images int     // images used
+	Final  bool    // true when the whole evaluation set was used
+}
+
+// EvalRequest asks for one evaluation.
+type EvalRequest struct {
+	Arch          model.Arch
+	Limit         int  // images to use; 0 means the whole evaluation set
+	RecalibrateBN bool // recompute BatchNorm statistics for this sub-network first
+}
+
+// Rate is a measured inference throughput.
+type Rate struct {
+	ImagesPerSec float64
+	Spread       float64 // (max-min)/median over the timed repeats, as profiler.Throughput has it
+}
+
+// Budget bounds a search started in the explorer.
+type Budget struct {
+	MaxMACs     int64 // candidates must not exceed this; 0 means unconstrained
+	Generations int   // generations to run, the random first one included
+}
+
+// SearchEventKind tells what a SearchEvent reports.
+type SearchEventKind int
+
+const (
+	// SearchEvaluated: one candidate was scored (Arch, Estimate).
+	SearchEvaluated SearchEventKind = iota
+	// SearchGeneration: generation Generation finished. The explorer derives best and
+	// median from the SearchEvaluated events, under the budget it shows.
+	SearchGeneration
+	// SearchNotice: something the user should read (Err); the search goes on.
+	SearchNotice
+	// SearchFailed: the search ended on an error (Err); the channel closes next.
+	SearchFailed
+)
+
+// SearchEvent is one step of a running search. Done and Total count evaluations and are
+// set on every event.
+type SearchEvent struct {
+	Kind           SearchEventKind
+	Generation     int // 0-based; generation 0 is the random population
+	Arch           model.Arch
+	Estimate       Estimate // of Arch; Final when scored on the whole evaluation set
+	RecalibratedBN bool     // the BN mode Estimate was measured in
+	ImagesPerSec   float64  // throughput of Arch when the search measured it; 0 otherwise
+	Done, Total    int
+	Err            error
+}
+
+// SubnetRecord is what the explorer knows about a sub-network it exports.
+type SubnetRecord struct {
+	Arch           model.Arch
+	Checkpoint     string
+	Input          model.Input
+	MACs, Params   int64
+	Estimate       Estimate // zero when never evaluated
+	BNRecalibrated bool
+	Rate           Rate // zero when never measured
+}
