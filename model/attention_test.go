@@ -121,3 +121,18 @@ func TestAttentionMatchesNaive(t *testing.T) {
 		}
 	}
 }
+
+// TestAttentionAllocatesNothing keeps steady-state forwards allocation-free: attention works
+// in the caller's scratch. The shapes are small enough that gonum's GEMM runs serially and
+// allocates nothing either, so any allocation counted here is attention's own.
+func TestAttentionAllocatesNothing(t *testing.T) {
+	const tok, heads, d = 17, 3, 16
+	hd := heads * d
+	qkv := gemm.NewMat(2*tok, 3*hd, make([]float32, 2*tok*3*hd))
+	out := gemm.NewMat(2*tok, hd, make([]float32, 2*tok*hd))
+	scratch := make([]float32, tok*tok)
+	be := gonum.New()
+	if n := testing.AllocsPerRun(10, func() { attention(be, out, qkv, scratch, tok, heads, d) }); n != 0 {
+		t.Errorf("attention allocates %v times per call, want 0", n)
+	}
+}
