@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"hash/fnv"
-	"math"
 	"slices"
 	"sync"
 	"unsafe"
@@ -535,7 +534,8 @@ func (n *Net) gpuQueue(q *cuda.Batch, x []float32, b int, logits []float32) erro
 	return q.Download(logits[:b*n.Classes()], ws.logits, 0)
 }
 
-// gpuBlock queues one pre-norm transformer block on X (b images of tok rows), in place.
+// gpuBlock queues one pre-norm transformer block on X (b images of tok rows), in place:
+// LN → qkv → attention (gpuAttention) → proj (+ residual), then LN → MLP (+ residual).
 func (n *Net) gpuBlock(q *cuda.Batch, k *gpukernels.Kernels, e *errs, l *layerView, gl *gpuLayer, X cuda.DMat, b, tok int) {
 	ws := &n.gpu.dw.ws
 	rows, c := X.Rows, X.Cols
@@ -554,19 +554,8 @@ func (n *Net) gpuBlock(q *cuda.Batch, k *gpukernels.Kernels, e *errs, l *layerVi
 			e.add(k.BiasRows(dst, sec.b))
 		}
 	}
-	// Scores of every head and image, then one softmax over all their rows.
-	scale := float32(1 / math.Sqrt(float64(d)))
-	tt := tok * tok
-	for h := 0; h < l.Heads; h++ {
-		e.add(q.SgemmStridedBatched(blas.NoTrans, blas.Trans, tok, tok, d, scale,
-			ws.qkv, h*d, 3*hd, tok*3*hd, ws.qkv, hd+h*d, 3*hd, tok*3*hd, 0, ws.scores, h*b*tt, tok, tt, b))
-	}
-	e.add(k.SoftmaxRows(cuda.DMat{Buf: ws.scores, Rows: l.Heads * b * tok, Cols: tok, Stride: tok}))
-	for h := 0; h < l.Heads; h++ {
-		e.add(q.SgemmStridedBatched(blas.NoTrans, blas.NoTrans, tok, d, tok, 1,
-			ws.scores, h*b*tt, tok, tt, ws.qkv, 2*hd+h*d, 3*hd, tok*3*hd, 0, ws.attn, h*d, hd, tok*hd, b))
-	}
 	O := cuda.DMat{Buf: ws.attn, Rows: rows, Cols: hd, Stride: hd}
+	gpuAttention(q, k, e, O, QKV, ws.scores, tok, l.Heads, d)
 	e.add(q.Mul(false, true, 1, O, gl.proj.W, 1, X))
 	e.add(k.BiasRows(X, gl.proj.b))
 	e.add(k.LayerNorm(Y, X, gl.norm2.w, gl.norm2.b, lnEps))

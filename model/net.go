@@ -304,7 +304,8 @@ func (n *Net) forwardChunk(ctx context.Context, ws *workspace, x []float32, b in
 	return nil
 }
 
-// blockForward applies one pre-norm transformer block to X in place.
+// blockForward applies one pre-norm transformer block to X in place:
+// LN → qkv → attention → proj (+ residual), then LN → MLP (+ residual).
 func (n *Net) blockForward(ws *workspace, l *layerView, X gemm.Mat, b, tok int) {
 	rows, c := X.Rows, X.Cols
 	hd := l.Heads * l.HeadDim
@@ -327,22 +328,7 @@ func (n *Net) blockForward(ws *workspace, l *layerView, X gemm.Mat, b, tok int) 
 		}
 	}
 	o := gemm.NewMat(rows, hd, ws.attn)
-	scale := float32(1 / sqrt64(float64(l.HeadDim)))
-	scores := gemm.NewMat(tok, tok, ws.scores)
-	d := l.HeadDim
-	for i := 0; i < b; i++ {
-		img := qkv.Sub(i*tok, (i+1)*tok, 0, 3*hd)
-		for h := 0; h < l.Heads; h++ {
-			q := img.Sub(0, tok, h*d, (h+1)*d)
-			k := img.Sub(0, tok, hd+h*d, hd+(h+1)*d)
-			v := img.Sub(0, tok, 2*hd+h*d, 2*hd+(h+1)*d)
-			gemm.Mul(n.be, false, true, scale, q, k, 0, scores)
-			for r := 0; r < tok; r++ {
-				softmax(scores.Row(r))
-			}
-			gemm.Mul(n.be, false, false, 1, scores, v, 0, o.Sub(i*tok, (i+1)*tok, h*d, (h+1)*d))
-		}
-	}
+	attention(n.be, o, qkv, ws.scores, tok, l.Heads, l.HeadDim)
 	// x += proj(o) + b: the residual is the GEMM's beta=1 accumulator.
 	gemm.Mul(n.be, false, true, 1, o, l.proj.W, 1, X)
 	addBiasRows(X, l.proj.b)
