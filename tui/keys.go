@@ -11,9 +11,10 @@ import (
 // W&B leet keybindings.go and lazygit's Binding with GetDisabledReason): a key that cannot
 // act now says why in the status line and drops out of help. Each pane owns its table and
 // runs it in its own Update (editorKeys in editor.go, plotKeys in plot.go, searchKeys in
-// searchpane.go); the root owns the global table below and the keys of its modal states.
+// searchpane.go); the prompt's is in prompt.go; the root owns the global table below and
+// the keys of its modal states.
 
-// binding pairs a key with its handler in owner T: a pane or the root Model.
+// binding pairs a key with its handler in owner T: a pane, the prompt or the root Model.
 type binding[T any] struct {
 	key.Binding
 	run    func(*T) tea.Cmd

@@ -89,6 +89,32 @@ func TestHelpListsEveryWorkingKeyInEveryPane(t *testing.T) {
 	}
 }
 
+// While a prompt is open, ? and tab type into it, so the title bar lists the prompt's own
+// keys instead, and each does what it says.
+func TestPromptListsItsKeys(t *testing.T) {
+	opts := testOptions()
+	opts.Searcher = newFakeSearcher(8)
+	m := keys(t, sized(t, opts, 120, 40), "P")
+	title := m.titleView()
+	for _, g := range groupsOf(promptKeys(), m) {
+		for _, k := range g.keys {
+			shown := strings.Contains(title, k.Help().Key+": "+k.Help().Desc)
+			if on := k.why == ""; on != shown {
+				t.Errorf("title %q shows %q %q: %v, but the key can act: %v", title, k.Help().Key, k.Help().Desc, shown, on)
+			}
+		}
+	}
+	if strings.Contains(title, "?: help") {
+		t.Errorf("the title offers ? while it types: %q", title)
+	}
+	if m = keys(t, m, "?", "tab", "esc"); m.prompt.open() || m.showHelp || m.focus != paneEditor {
+		t.Errorf("? and tab did not type, or esc did not cancel: open %v, help %v, focus %v", m.prompt.open(), m.showHelp, m.focus)
+	}
+	if m = keys(t, m, "?"); !strings.Contains(m.titleView(), "?: help") {
+		t.Errorf("with the prompt closed the title is %q", m.titleView())
+	}
+}
+
 // Keys reach only the focused pane; search events reach the search pane whatever has focus.
 func TestPanesTakeOnlyTheirMessages(t *testing.T) {
 	m := sized(t, testOptions(), 120, 40)

@@ -365,15 +365,8 @@ func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
 		return nil
 	}
 	if m.prompt.open() {
-		switch msg.Type {
-		case tea.KeyEnter:
-			return m.submitPrompt()
-		case tea.KeyEsc:
-			m.prompt = prompt{}
-			return nil
-		case tea.KeyCtrlC:
-			m.prompt = prompt{}
-			return m.requestQuit()
+		if found, _, cmd := dispatch(promptKeys(), m, msg); found {
+			return cmd
 		}
 		var cmd tea.Cmd
 		m.prompt, cmd = m.prompt.Update(msg)
@@ -484,7 +477,24 @@ func (m Model) titleView() string {
 	if m.opts.Compute != "" {
 		left += " · " + m.opts.Compute
 	}
-	return spread(left, "tab: pane · ?: help", m.width)
+	return spread(left, m.titleKeys(), m.width)
+}
+
+// titleKeys are the keys named in the title bar: the prompt's while one is open (tab and ?
+// type into it then), else how to move and get help.
+func (m Model) titleKeys() string {
+	if !m.prompt.open() {
+		return "tab: pane · ?: help"
+	}
+	var ks []string
+	for _, g := range groupsOf(promptKeys(), m) {
+		for _, k := range g.keys {
+			if k.why == "" {
+				ks = append(ks, k.Help().Key+": "+k.Help().Desc)
+			}
+		}
+	}
+	return strings.Join(ks, " · ")
 }
 
 func (m Model) bottomView() string {
