@@ -5,7 +5,8 @@ import (
 	"github.com/resnas/resnas/model"
 )
 
-// Every message the explorer's Cmds return. Results of background work carry the
+// Every message the explorer's Cmds return, then the requests the panes make of the root.
+// Results of background work carry the
 // generation or run they belong to, so Update can drop what an edit or a restart superseded
 // (style.md §3 "Every result carries a generation").
 
@@ -31,6 +32,13 @@ type searchStartedMsg struct {
 	budget Budget
 	events <-chan SearchEvent
 	err    error
+}
+
+// searchBatchMsg carries the events of run `run` that were waiting, oldest first (at most
+// maxEventsPerBatch; waitSearch in searchpane.go gathers them).
+type searchBatchMsg struct {
+	run    int
+	events []SearchEvent
 }
 
 // searchEventMsg carries one event of search run `run`.

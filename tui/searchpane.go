@@ -56,12 +56,6 @@ func (o searchOp) String() string {
 // cannot starve key handling (leet reader.go reads in bounded chunks the same way).
 const maxEventsPerBatch = 256
 
-// searchBatchMsg carries the events of run `run` that were waiting, oldest first.
-type searchBatchMsg struct {
-	run    int
-	events []SearchEvent
-}
-
 // waitSearch blocks until the search sends something, then takes whatever else is already
 // queued, and returns it as one message; Update issues it again after each batch
 // (bubbletea examples/realtime). A closed channel ends the run.
