@@ -14,21 +14,14 @@ import (
 	"github.com/resnas/resnas/profiler"
 )
 
-// Actions shared by the key tables and the message handlers (lazygit's "helpers"). Each
-// runs inside Update: it changes the model and returns the Cmd that does the slow part.
+// The root's actions (lazygit's "helpers"): what the global keys do, what the panes'
+// requests ask for, and the answers of background work. They act on the state the panes
+// share: the architecture and its undo history, the evaluations, the services, the status
+// line and the prompt. Each runs inside Update: it changes the model and returns the Cmd
+// that does the slow part. What a pane does alone is in the pane's file.
 
 // maxUndo bounds the undo history; older changes are forgotten.
 const maxUndo = 1000
-
-// edit applies an editor change, or shows why it cannot be made.
-func (m *Model) edit(a model.Arch, why string) tea.Cmd {
-	if why != "" {
-		m.status.fail(why)
-		return nil
-	}
-	m.status.clearMessage()
-	return m.setArch(a, "")
-}
 
 // setArch makes a the current architecture, remembering the old one for undo.
 func (m *Model) setArch(a model.Arch, note string) tea.Cmd {
@@ -69,16 +62,6 @@ func (m *Model) redoArch() tea.Cmd {
 	m.redo = m.redo[:len(m.redo)-1]
 	m.undo = append(m.undo, m.arch)
 	return m.show(a, "redone")
-}
-
-func (m *Model) randomArch() tea.Cmd {
-	return m.setArch(m.opts.Space.Random(m.rng()), "random architecture")
-}
-
-func (m *Model) nextPreset() tea.Cmd {
-	p := m.presets[m.preset%len(m.presets)]
-	m.preset++
-	return m.setArch(p.Arch, "preset "+p.Name)
 }
 
 // Evaluation: a quick estimate on a few images, then the whole sub-val set. Each change of
@@ -167,7 +150,7 @@ func (m *Model) remember(k evalKey, a model.Arch, est Estimate, source string) b
 
 func (m *Model) refreshPlot() {
 	m.plot.SetData(m.hist.points, m.rates, m.currentKey())
-	m.search.frontSize = m.plot.Front()
+	m.search.SetFront(m.plot.Front())
 }
 
 func (m *Model) toggleBN() tea.Cmd {
@@ -234,7 +217,7 @@ func (m *Model) toggleHelp() tea.Cmd {
 // back is esc: drop the plot selection, else return to the editor, else clear the message.
 func (m *Model) back() tea.Cmd {
 	switch {
-	case m.focus == panePlot && m.plot.hasSel:
+	case m.focus == panePlot && m.plot.HasSelection():
 		m.plot.ClearSelection()
 	case m.focus != paneEditor:
 		m.focusTo(paneEditor)
@@ -255,18 +238,12 @@ func (m *Model) requestQuit() tea.Cmd {
 
 // Trade-off plot.
 
-func (m *Model) loadSelected() tea.Cmd {
-	p, _ := m.plot.Selected()
+// loadPoint loads a point of the plot into the editor.
+func (m *Model) loadPoint(p point) tea.Cmd {
 	if p.bn != m.bnRecal {
 		m.bnRecal = p.bn // show the estimate the point was plotted with
 	}
 	return m.setArch(p.arch.Clone(), fmt.Sprintf("loaded %s MACs, %.2f%% (%s)", siCount(p.macs), p.est.Top1, p.source))
-}
-
-func (m *Model) toggleAxis() tea.Cmd {
-	m.plot.ToggleAxis()
-	m.search.frontSize = m.plot.Front()
-	return nil
 }
 
 // Clipboard.
@@ -282,23 +259,23 @@ func (m *Model) yank() tea.Cmd {
 	return func() tea.Msg { return clipboardMsg{err: copyText(text)} }
 }
 
-func (m *Model) askPaste() tea.Cmd {
-	m.prompt = newPrompt(promptPaste, "network_def>", m.lastYank, m.width)
-	return nil
-}
-
 // Search.
 
-func (m *Model) askStart() tea.Cmd {
-	m.prompt = newPrompt(promptStart, "start search · max MACs or % of largest [generations]>",
-		fmt.Sprintf("%s %d", siCount(m.macs), m.opts.Generations), m.width)
-	return nil
-}
-
-func (m *Model) askBudget() tea.Cmd {
-	b := m.search.budget
-	m.prompt = newPrompt(promptBudget, "new budget · max MACs or % of largest [generations]>",
-		fmt.Sprintf("%s %d", siCount(b.MaxMACs), b.Generations), m.width)
+// openPrompt asks a question in the footer, offering the likely answer.
+func (m *Model) openPrompt(k promptKind) tea.Cmd {
+	switch k {
+	case promptPaste:
+		m.prompt = newPrompt(k, "network_def>", m.lastYank, m.width)
+	case promptStart:
+		m.prompt = newPrompt(k, "start search · max MACs or % of largest [generations]>",
+			fmt.Sprintf("%s %d", siCount(m.macs), m.opts.Generations), m.width)
+	case promptBudget:
+		b := m.search.budget
+		m.prompt = newPrompt(k, "new budget · max MACs or % of largest [generations]>",
+			fmt.Sprintf("%s %d", siCount(b.MaxMACs), b.Generations), m.width)
+	case promptExport:
+		m.prompt = newPrompt(k, "export to folder>", m.lastDir, m.width)
+	}
 	return nil
 }
 
@@ -319,15 +296,13 @@ func (m *Model) onSearchStarted(msg searchStartedMsg) tea.Cmd {
 	if msg.run != m.search.run {
 		return nil
 	}
+	// The search pane has taken the message already (broadcast).
 	if msg.err != nil {
-		m.search.state = searchFailed
-		m.search.lastNotice = oneLine(msg.err)
 		m.status.finish(jobSearch)
 		m.status.fail("search: " + oneLine(msg.err))
 		return nil
 	}
 	m.events = msg.events
-	m.search.begin(m.opts.Clock.Now())
 	m.status.start(jobSearch, m.search.JobLabel())
 	m.status.info("search started")
 	if m.quitting {
@@ -355,8 +330,7 @@ func (m *Model) onSearchBatch(msg searchBatchMsg) tea.Cmd {
 	if changed {
 		m.refreshPlot()
 	}
-	m.search.apply(msg.events, m.opts.Clock.Now())
-	m.search.frontSize = m.plot.Front()
+	m.search.SetFront(m.plot.Front())
 	if m.search.active() {
 		m.status.start(jobSearch, m.search.JobLabel())
 	}
@@ -367,7 +341,6 @@ func (m *Model) onSearchDone(msg searchDoneMsg) tea.Cmd {
 	if msg.run != m.search.run {
 		return nil
 	}
-	m.search.end(m.opts.Clock.Now())
 	m.events = nil
 	m.status.finish(jobSearch)
 	what := "finished"
@@ -388,13 +361,6 @@ func (m *Model) onSearchDone(msg searchDoneMsg) tea.Cmd {
 	return nil
 }
 
-func (m *Model) pauseResume() tea.Cmd {
-	if m.search.state == searchPaused {
-		return m.control(opResume, Budget{})
-	}
-	return m.control(opPause, Budget{})
-}
-
 // control sends one command to the running search.
 func (m *Model) control(op searchOp, b Budget) tea.Cmd {
 	s, run, a, macs := m.opts.Searcher, m.search.run, m.arch.Clone(), m.macs
@@ -402,7 +368,7 @@ func (m *Model) control(op searchOp, b Budget) tea.Cmd {
 		if !m.search.active() {
 			return nil
 		}
-		m.search.state = searchStopping
+		m.search.stopping()
 		m.status.start(jobSearch, m.search.JobLabel())
 	}
 	return func() tea.Msg {
@@ -431,13 +397,10 @@ func (m *Model) onSearchControl(msg searchControlMsg) {
 		m.status.fail(msg.op.String() + ": " + oneLine(msg.err))
 		return
 	}
-	now := m.opts.Clock.Now()
-	switch msg.op {
+	switch msg.op { // the search pane has taken the message already (broadcast)
 	case opPause:
-		m.search.pause(now)
 		m.status.info("search paused (p resumes)")
 	case opResume:
-		m.search.resume(now)
 		m.status.info("search resumed")
 	case opInject:
 		if limit := m.search.budget.MaxMACs; limit > 0 && msg.macs > limit {
@@ -447,7 +410,6 @@ func (m *Model) onSearchControl(msg searchControlMsg) {
 			m.status.info("current architecture injected into the search")
 		}
 	case opBudget:
-		m.search.setBudget(msg.budget)
 		m.status.info("search budget changed")
 	case opStop:
 		// The search may have ended before its answer came; the end's message stays then.
@@ -461,11 +423,6 @@ func (m *Model) onSearchControl(msg searchControlMsg) {
 }
 
 // Export.
-
-func (m *Model) askExport() tea.Cmd {
-	m.prompt = newPrompt(promptExport, "export to folder>", m.lastDir, m.width)
-	return nil
-}
 
 func (m *Model) export(dir string) tea.Cmd {
 	m.lastDir = dir

@@ -2,9 +2,11 @@ package tui
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strings"
 
+	tea "github.com/charmbracelet/bubbletea"
 	"github.com/resnas/resnas/model"
 	"github.com/resnas/resnas/supernet"
 )
@@ -12,6 +14,11 @@ import (
 // The architecture editor: one row per network_def entry, grouped by stage. The cursor sits
 // on an editable row (stem, transformer block, spatial reduction) and one of its fields;
 // +/- step that field to the next choice the space allows, never to anything else.
+//
+// The editor is a bubble with its own key table (editorKeys). It shows the architecture the
+// root gives it (SetArch) and never changes it itself: an edit or a preset goes to the root
+// as a request (editMsg, setArchMsg), which keeps the undo history and starts the
+// evaluation, then shows the result here.
 
 type rowKind int
 
@@ -44,6 +51,7 @@ func (f field) String() string {
 }
 
 type editor struct {
+	st      styles
 	space   *supernet.Space
 	input   model.Input
 	arch    model.Arch
@@ -54,10 +62,15 @@ type editor struct {
 	height  int
 	width   int
 	focused bool
+	presets []Preset // offered by n, in turn
+	preset  int      // next preset to load
+	seed    uint64   // seeds r, with draws, so a run of r presses is reproducible
+	draws   uint64
+	outbox
 }
 
-func newEditor(sp *supernet.Space, in model.Input, a model.Arch) editor {
-	e := editor{space: sp, input: in, arch: a}
+func newEditor(st styles, sp *supernet.Space, in model.Input, a model.Arch) editor {
+	e := editor{st: st, space: sp, input: in, arch: a}
 	e.rows = append(e.rows, editorRow{kind: rowStem})
 	e.rows = append(e.rows, editorRow{kind: rowStage, stage: 0})
 	stage := 0
@@ -81,6 +94,78 @@ func (e *editor) SetSize(w, h int) {
 
 func (e *editor) Focus() { e.focused = true }
 func (e *editor) Blur()  { e.focused = false }
+
+// SetPresets gives the named architectures n offers, and the seed of r.
+func (e *editor) SetPresets(ps []Preset, seed uint64) { e.presets, e.seed = ps, seed }
+
+// Update runs the editor's key table while it has focus; it takes no other message.
+func (e editor) Update(msg tea.Msg) (editor, tea.Cmd) {
+	k, ok := msg.(tea.KeyMsg)
+	if !ok || !e.focused {
+		return e, nil
+	}
+	_, why, cmd := dispatch(editorKeys(), &e, k)
+	if why != "" {
+		e.send(failMsg{why})
+	}
+	return e, cmd
+}
+
+// Keys is the editor's key table as help shows it.
+func (e editor) Keys() []keyGroup { return groupsOf(editorKeys(), e) }
+
+func editorKeys() []category[editor] {
+	return []category[editor]{
+		{name: "Architecture", bindings: []binding[editor]{
+			bind([]string{"up", "k"}, "↑/k", "previous block", func(e *editor) tea.Cmd { e.Move(-1, 0); return nil }).inFooter(),
+			bind([]string{"down", "j"}, "↓/j", "next block", func(e *editor) tea.Cmd { e.Move(1, 0); return nil }).inFooter(),
+			bind([]string{"left", "h"}, "←/h", "previous field", func(e *editor) tea.Cmd { e.Move(0, -1); return nil }),
+			bind([]string{"right", "l"}, "→/l", "next field", func(e *editor) tea.Cmd { e.Move(0, 1); return nil }),
+			bind([]string{"+", "="}, "+", "larger choice", func(e *editor) tea.Cmd { e.edit(e.Step(1)); return nil }).inFooter(),
+			bind([]string{"-", "_"}, "-", "smaller choice", func(e *editor) tea.Cmd { e.edit(e.Step(-1)); return nil }).inFooter(),
+			bind([]string{" ", "enter"}, "space", "block on/off", func(e *editor) tea.Cmd { e.edit(e.Toggle()); return nil }).inFooter(),
+		}},
+		{name: "Presets", bindings: []binding[editor]{
+			bind([]string{"M"}, "M", "largest", func(e *editor) tea.Cmd { e.load(e.space.Max(), "largest"); return nil }),
+			bind([]string{"m"}, "m", "smallest", func(e *editor) tea.Cmd { e.load(e.space.Min(), "smallest"); return nil }),
+			bind([]string{"r"}, "r", "random", func(e *editor) tea.Cmd { e.load(e.space.Random(e.rng()), "random architecture"); return nil }),
+			bind([]string{"n"}, "n", "next named preset", (*editor).nextPreset).when(noPresets),
+		}},
+	}
+}
+
+// edit asks the root to apply an edit, or says why it cannot be made.
+func (e *editor) edit(a model.Arch, why string) {
+	if why != "" {
+		e.send(failMsg{why})
+		return
+	}
+	e.send(editMsg{a})
+}
+
+// load asks the root to show a whole architecture.
+func (e *editor) load(a model.Arch, note string) { e.send(setArchMsg{a, note}) }
+
+func (e *editor) nextPreset() tea.Cmd {
+	p := e.presets[e.preset%len(e.presets)]
+	e.preset++
+	e.load(p.Arch, "preset "+p.Name)
+	return nil
+}
+
+func noPresets(e editor) string {
+	if len(e.presets) == 0 {
+		return "no named preset fits space " + e.space.Name
+	}
+	return ""
+}
+
+// rng returns the generator for the next random architecture: seeded, and advanced by a
+// counter the editor keeps, so a run of r presses is reproducible.
+func (e *editor) rng() *rand.Rand {
+	e.draws++
+	return rand.New(rand.NewPCG(e.seed, e.draws))
+}
 
 // SetArch shows a (which the caller has checked against the space).
 func (e *editor) SetArch(a model.Arch) { e.arch = a }
@@ -256,14 +341,14 @@ func joinInts(v []int) string {
 }
 
 // View draws the visible rows.
-func (e editor) View(st styles) string {
+func (e editor) View() string {
 	if e.height <= 0 {
 		return ""
 	}
 	stages := e.arch.Stages()
 	lines := make([]string, 0, e.height)
 	for i := e.offset; i < len(e.rows) && len(lines) < e.height; i++ {
-		lines = append(lines, e.rowView(st, i, stages))
+		lines = append(lines, e.rowView(e.st, i, stages))
 	}
 	return strings.Join(lines, "\n")
 }

@@ -31,7 +31,7 @@ func TestStepChoice(t *testing.T) {
 // choices the space has, and keeps the widths of a stage consistent.
 func TestEditorEditsStayInSpace(t *testing.T) {
 	sp := tinySpace()
-	e := newEditor(sp, sp.Input, sp.Max())
+	e := newEditor(newStyles(), sp, sp.Input, sp.Max())
 	e.SetSize(40, 10)
 	rng := rand.New(rand.NewPCG(7, 7))
 	refused := 0
@@ -72,7 +72,7 @@ func TestEditorEditsStayInSpace(t *testing.T) {
 
 func TestEditorWidthPropagates(t *testing.T) {
 	sp := tinySpace()
-	e := newEditor(sp, sp.Input, sp.Max())
+	e := newEditor(newStyles(), sp, sp.Input, sp.Max())
 	// Cursor starts on the stem: its width is stage 1's embedding width.
 	a, why := e.Step(-1)
 	if why != "" {
@@ -105,7 +105,7 @@ func TestEditorWidthPropagates(t *testing.T) {
 
 func TestEditorRefusalsSayWhy(t *testing.T) {
 	sp := tinySpace()
-	e := newEditor(sp, sp.Input, sp.Max())
+	e := newEditor(newStyles(), sp, sp.Input, sp.Max())
 	if _, why := e.Step(1); !strings.Contains(why, "largest") || !strings.Contains(why, "stem") {
 		t.Errorf("widening the largest stem: %q, want a reason naming the stem and 'largest'", why)
 	}
@@ -127,7 +127,7 @@ func TestEditorRefusalsSayWhy(t *testing.T) {
 
 func TestEditorFieldsFollowRows(t *testing.T) {
 	sp := tinySpace()
-	e := newEditor(sp, sp.Input, sp.Max())
+	e := newEditor(newStyles(), sp, sp.Input, sp.Max())
 	e.Move(2, 0) // blocks.1 (skippable): heads, mlp, on/off
 	e.Move(0, 5) // far right: on/off
 	if e.current() != fieldExists {
@@ -148,10 +148,10 @@ func TestEditorFieldsFollowRows(t *testing.T) {
 
 func TestEditorViewMarksCursorWithoutColour(t *testing.T) {
 	sp := tinySpace()
-	e := newEditor(sp, sp.Input, sp.Max())
+	e := newEditor(newStyles(), sp, sp.Input, sp.Max())
 	e.SetSize(40, 30)
 	e.Move(1, 1)
-	view := e.View(newStyles())
+	view := e.View()
 	lines := strings.Split(view, "\n")
 	i := slices.IndexFunc(lines, func(l string) bool { return strings.HasPrefix(l, "›") })
 	if i < 0 || !strings.Contains(lines[i], "[768]") {

@@ -8,20 +8,20 @@ import (
 	"github.com/charmbracelet/lipgloss"
 )
 
-// Help is rendered from the same tables that dispatch keys (keys.go), so it cannot drift
-// from what the keys do. Keys that cannot act now are left out, as bubbles help does with
-// disabled bindings.
+// Help is rendered from the same tables that dispatch keys (keys.go and each pane's), so it
+// cannot drift from what the keys do. Keys that cannot act now are left out, as bubbles
+// help does with disabled bindings.
 
-// enabled returns the bindings of cats that can act in m.
-func enabled(m Model, cats []category, footerOnly bool) [][]key.Binding {
+// enabled returns the bindings of gs that can act now.
+func enabled(gs []keyGroup, footerOnly bool) [][]key.Binding {
 	var groups [][]key.Binding
-	for _, c := range cats {
+	for _, kg := range gs {
 		var g []key.Binding
-		for _, b := range c.bindings {
-			if (footerOnly && !b.footer) || b.reason(m) != "" {
+		for _, k := range kg.keys {
+			if (footerOnly && !k.footer) || k.why != "" {
 				continue
 			}
-			g = append(g, b.Binding)
+			g = append(g, k.Binding)
 		}
 		groups = append(groups, g)
 	}
@@ -33,16 +33,17 @@ func (m Model) footerView() string {
 	h := help.New()
 	h.Width = m.width
 	var flat []key.Binding
-	for _, g := range enabled(m, m.paneKeys(m.focus), true) {
+	for _, g := range enabled(m.keyGroups(m.focus), true) {
 		flat = append(flat, g...)
 	}
 	return padRight(h.ShortHelpView(flat), m.width)
 }
 
-// helpView is the full help: one titled column per category, the focused pane's first.
+// helpView is the full help: one titled column per category, the focused pane's first,
+// then the global group.
 func (m Model) helpView(w, h int) string {
-	cats := m.paneKeys(m.focus)
-	groups := enabled(m, cats, false)
+	cats := m.keyGroups(m.focus)
+	groups := enabled(cats, false)
 	var cols []string
 	for i, c := range cats {
 		if len(groups[i]) == 0 {

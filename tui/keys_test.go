@@ -70,13 +70,60 @@ func TestHelpListsEveryWorkingKeyInEveryPane(t *testing.T) {
 		m.focusTo(p)
 		m = keys(t, m, "?")
 		view := m.View()
-		for _, c := range m.paneKeys(p) {
-			for _, b := range c.bindings {
-				shown := strings.Contains(view, b.Help().Key+"  ") && strings.Contains(view, b.Help().Desc)
-				if on := b.reason(m) == ""; on != shown {
-					t.Errorf("%v pane: help shows %q %q: %v, but the key can act: %v", p, b.Help().Key, b.Help().Desc, shown, on)
+		own := m.paneGroups(p)
+		if len(own) == 0 {
+			t.Fatalf("%v pane: no key table of its own", p)
+		}
+		// The pane's own groups come first, then the global group.
+		if gs := m.keyGroups(p); gs[0].name != own[0].name || gs[len(gs)-1].name != "General" {
+			t.Errorf("%v pane: help groups start with %q and end with %q", p, gs[0].name, gs[len(gs)-1].name)
+		}
+		for _, g := range m.keyGroups(p) {
+			for _, k := range g.keys {
+				shown := strings.Contains(view, k.Help().Key+"  ") && strings.Contains(view, k.Help().Desc)
+				if on := k.why == ""; on != shown {
+					t.Errorf("%v pane: help shows %q %q: %v, but the key can act: %v", p, k.Help().Key, k.Help().Desc, shown, on)
 				}
 			}
 		}
+	}
+}
+
+// While a prompt is open, ? and tab type into it, so the title bar lists the prompt's own
+// keys instead, and each does what it says.
+func TestPromptListsItsKeys(t *testing.T) {
+	opts := testOptions()
+	opts.Searcher = newFakeSearcher(8)
+	m := keys(t, sized(t, opts, 120, 40), "P")
+	title := m.titleView()
+	for _, g := range groupsOf(promptKeys(), m) {
+		for _, k := range g.keys {
+			shown := strings.Contains(title, k.Help().Key+": "+k.Help().Desc)
+			if on := k.why == ""; on != shown {
+				t.Errorf("title %q shows %q %q: %v, but the key can act: %v", title, k.Help().Key, k.Help().Desc, shown, on)
+			}
+		}
+	}
+	if strings.Contains(title, "?: help") {
+		t.Errorf("the title offers ? while it types: %q", title)
+	}
+	if m = keys(t, m, "?", "tab", "esc"); m.prompt.open() || m.showHelp || m.focus != paneEditor {
+		t.Errorf("? and tab did not type, or esc did not cancel: open %v, help %v, focus %v", m.prompt.open(), m.showHelp, m.focus)
+	}
+	if m = keys(t, m, "?"); !strings.Contains(m.titleView(), "?: help") {
+		t.Errorf("with the prompt closed the title is %q", m.titleView())
+	}
+}
+
+// Keys reach only the focused pane; search events reach the search pane whatever has focus.
+func TestPanesTakeOnlyTheirMessages(t *testing.T) {
+	m := sized(t, testOptions(), 120, 40)
+	e, cmd := m.plot.Update(keyMsg("v"))
+	if cmd != nil || e.xThroughput || len(e.take()) != 0 {
+		t.Error("a plot without focus acted on a key")
+	}
+	s, _ := m.search.Update(searchBatchMsg{run: m.search.run, events: []SearchEvent{{Kind: SearchGeneration, Generation: 2, Done: 7}}})
+	if s.done != 7 {
+		t.Errorf("the search pane without focus dropped a search event: done %d", s.done)
 	}
 }

@@ -11,7 +11,6 @@ package tui
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
 	"slices"
 	"strings"
 
@@ -48,7 +47,10 @@ const (
 	defaultExport = "resnas-export"
 )
 
-// Model is the explorer's root: layout, focus, routing and the state the panes share.
+// Model is the explorer's root: layout, focus, routing and the state the panes share. The
+// panes (editor, plot, search) are bubbles with their own Update and key table; the root
+// gives every pane the background messages and the focused one the keys, and applies what
+// their keys request (messages.go).
 type Model struct {
 	opts   Options
 	st     styles
@@ -84,9 +86,6 @@ type Model struct {
 	rates     map[string]Rate
 	measuring string // key of the architecture being measured; "" when none
 	bnRecal   bool
-	presets   []Preset
-	preset    int // next preset to load
-	draws     uint64
 	events    <-chan SearchEvent
 	lastDir   string // export folder offered next
 	lastYank  string // network_def offered by P
@@ -137,7 +136,7 @@ func New(opts Options) Model {
 		cancel:  cancel,
 		side:    panePlot,
 		plot:    plot{st: st},
-		search:  newSearchPane(st, opts.Input),
+		search:  newSearchPane(st, opts.Input, opts.Clock, opts.Searcher != nil),
 		status:  statusLine{st: st},
 		eval:    evalState{cache: map[evalKey]Estimate{}},
 		hist:    newHistory(),
@@ -146,7 +145,6 @@ func New(opts Options) Model {
 	}
 	largest := opts.Space.Max()
 	m.maxMACs, m.maxParams = profiler.Count(largest, opts.Input)
-	m.presets = fittingPresets(opts)
 	m.arch = largest
 	if len(opts.Initial.Layers) > 0 {
 		a, err := fitSpace(opts, opts.Initial)
@@ -156,7 +154,8 @@ func New(opts Options) Model {
 			m.arch = a
 		}
 	}
-	m.editor = newEditor(opts.Space, opts.Input, m.arch)
+	m.editor = newEditor(st, opts.Space, opts.Input, m.arch)
+	m.editor.SetPresets(fittingPresets(opts), opts.Seed)
 	m.editor.Focus()
 	m.recost()
 	return m
@@ -243,6 +242,15 @@ type initMsg struct{}
 
 // Update applies one message. It never blocks.
 func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	cmd := m.update(msg)
+	return m, cmd
+}
+
+func (m *Model) update(msg tea.Msg) tea.Cmd {
+	var paneCmd tea.Cmd
+	if _, ok := msg.(tea.KeyMsg); !ok {
+		paneCmd = m.broadcast(msg)
+	}
 	var cmd tea.Cmd
 	switch msg := msg.(type) {
 	case initMsg:
@@ -276,7 +284,65 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.quitting = true
 		cmd = m.control(opStop, Budget{})
 	}
-	return m, cmd
+	return tea.Batch(paneCmd, cmd)
+}
+
+// broadcast gives a background message to every pane, focused or not (style.md §3), before
+// the root reads what they made of it.
+func (m *Model) broadcast(msg tea.Msg) tea.Cmd {
+	var cmds [paneCount]tea.Cmd
+	m.editor, cmds[paneEditor] = m.editor.Update(msg)
+	m.plot, cmds[panePlot] = m.plot.Update(msg)
+	m.search, cmds[paneSearch] = m.search.Update(msg)
+	return tea.Batch(append(cmds[:], m.takeRequests())...)
+}
+
+// updateFocused gives a key to the focused pane, then applies what it requested.
+func (m *Model) updateFocused(msg tea.KeyMsg) tea.Cmd {
+	var cmd tea.Cmd
+	switch m.focus {
+	case paneEditor:
+		m.editor, cmd = m.editor.Update(msg)
+	case panePlot:
+		m.plot, cmd = m.plot.Update(msg)
+		m.search.SetFront(m.plot.Front()) // the axis may have changed
+	case paneSearch:
+		m.search, cmd = m.search.Update(msg)
+	}
+	return tea.Batch(cmd, m.takeRequests())
+}
+
+// takeRequests empties the panes' outboxes and applies each request, in order.
+func (m *Model) takeRequests() tea.Cmd {
+	var reqs []tea.Msg
+	reqs = append(reqs, m.editor.take()...)
+	reqs = append(reqs, m.plot.take()...)
+	reqs = append(reqs, m.search.take()...)
+	var cmds []tea.Cmd
+	for _, req := range reqs {
+		cmds = append(cmds, m.apply(req))
+	}
+	return tea.Batch(cmds...)
+}
+
+// apply carries out one pane's request.
+func (m *Model) apply(req tea.Msg) tea.Cmd {
+	switch req := req.(type) {
+	case failMsg:
+		m.status.fail(req.why)
+	case editMsg:
+		m.status.clearMessage()
+		return m.setArch(req.arch, "")
+	case setArchMsg:
+		return m.setArch(req.arch, req.note)
+	case loadPointMsg:
+		return m.loadPoint(req.p)
+	case promptMsg:
+		return m.openPrompt(req.kind)
+	case searchOpMsg:
+		return m.control(req.op, Budget{})
+	}
+	return nil
 }
 
 func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
@@ -299,15 +365,8 @@ func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
 		return nil
 	}
 	if m.prompt.open() {
-		switch msg.Type {
-		case tea.KeyEnter:
-			return m.submitPrompt()
-		case tea.KeyEsc:
-			m.prompt = prompt{}
-			return nil
-		case tea.KeyCtrlC:
-			m.prompt = prompt{}
-			return m.requestQuit()
+		if found, _, cmd := dispatch(promptKeys(), m, msg); found {
+			return cmd
 		}
 		var cmd tea.Cmd
 		m.prompt, cmd = m.prompt.Update(msg)
@@ -328,17 +387,15 @@ func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
 		m.prompt = newPrompt(promptPaste, "network_def>", string(msg.Runes), m.width)
 		return nil
 	}
-	for _, c := range m.paneKeys(m.focus) {
-		for _, b := range c.bindings {
-			if !key.Matches(msg, b.Binding) {
-				continue
-			}
-			if why := b.reason(*m); why != "" {
-				m.status.fail(why)
-				return nil
-			}
-			return b.run(m)
+	// The focused pane's keys first; it says why when one cannot act.
+	if _, ok := bindsKey(m.paneGroups(m.focus), msg); ok {
+		return m.updateFocused(msg)
+	}
+	if found, why, cmd := dispatch(rootKeys(m.focus), m, msg); found {
+		if why != "" {
+			m.status.fail(why)
 		}
+		return cmd
 	}
 	if why := m.elsewhere(m.focus, msg); why != "" {
 		m.status.fail(why)
@@ -402,10 +459,10 @@ func (m Model) View() string {
 func (m Model) paneView(p pane, w, h int) string {
 	switch p {
 	case paneEditor:
-		content := m.metricsView(w-2) + "\n" + m.st.dim.Render(strings.Repeat("─", max(0, w-2))) + "\n" + m.editor.View(m.st)
+		content := m.metricsView(w-2) + "\n" + m.st.dim.Render(strings.Repeat("─", max(0, w-2))) + "\n" + m.editor.View()
 		return box("Architecture", content, w, h, m.focus == paneEditor)
 	case panePlot:
-		return box(m.plot.Title(), m.plot.view, w, h, m.focus == panePlot)
+		return box(m.plot.Title(), m.plot.View(), w, h, m.focus == panePlot)
 	default:
 		return box("Search", m.search.View(), w, h, m.focus == paneSearch)
 	}
@@ -420,7 +477,24 @@ func (m Model) titleView() string {
 	if m.opts.Compute != "" {
 		left += " · " + m.opts.Compute
 	}
-	return spread(left, "tab: pane · ?: help", m.width)
+	return spread(left, m.titleKeys(), m.width)
+}
+
+// titleKeys are the keys named in the title bar: the prompt's while one is open (tab and ?
+// type into it then), else how to move and get help.
+func (m Model) titleKeys() string {
+	if !m.prompt.open() {
+		return "tab: pane · ?: help"
+	}
+	var ks []string
+	for _, g := range groupsOf(promptKeys(), m) {
+		for _, k := range g.keys {
+			if k.why == "" {
+				ks = append(ks, k.Help().Key+": "+k.Help().Desc)
+			}
+		}
+	}
+	return strings.Join(ks, " · ")
 }
 
 func (m Model) bottomView() string {
@@ -523,12 +597,5 @@ func (m *Model) recost() {
 		m.prevMACs, m.prevParams = profiler.Count(m.prev, m.opts.Input)
 	}
 	m.plot.SetData(m.hist.points, m.rates, m.currentKey())
-	m.search.frontSize = m.plot.Front()
-}
-
-// rng returns the generator for the next random architecture: seeded, and advanced by a
-// counter the model keeps, so a run of r presses is reproducible.
-func (m *Model) rng() *rand.Rand {
-	m.draws++
-	return rand.New(rand.NewPCG(m.opts.Seed, m.draws))
+	m.search.SetFront(m.plot.Front())
 }

@@ -247,11 +247,11 @@ func TestHelpComesFromKeyTables(t *testing.T) {
 	m := sized(t, testOptions(), 120, 40)
 	m = keys(t, m, "?")
 	view := m.View()
-	for _, c := range m.paneKeys(m.focus) {
-		for _, b := range c.bindings {
-			shown := strings.Contains(view, b.Help().Desc)
-			if on := b.reason(m) == ""; on != shown {
-				t.Errorf("help shows %q: %v, but the key can act: %v", b.Help().Desc, shown, on)
+	for _, g := range m.keyGroups(m.focus) {
+		for _, k := range g.keys {
+			shown := strings.Contains(view, k.Help().Desc)
+			if on := k.why == ""; on != shown {
+				t.Errorf("help shows %q: %v, but the key can act: %v", k.Help().Desc, shown, on)
 			}
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/NimbleMarkets/ntcharts/canvas"
 	"github.com/NimbleMarkets/ntcharts/canvas/graph"
 	"github.com/NimbleMarkets/ntcharts/linechart"
+	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
 )
 
@@ -23,6 +24,8 @@ const (
 // plot is the trade-off pane: top-1 against MACs (or measured throughput), every evaluated
 // architecture a braille dot. It redraws in refresh, called from Update whenever its data,
 // axis or size changes, never in View (style.md §4, leet epochlinechart.go's dirty flag).
+// It is a bubble with its own key table (plotKeys): moving the selection and the axis are
+// its own; loading a point goes to the root as a request (loadPointMsg).
 type plot struct {
 	st          styles
 	xThroughput bool
@@ -37,7 +40,65 @@ type plot struct {
 	height      int
 	focused     bool
 	view        string
+	outbox
 }
+
+// Update runs the plot's key table while it has focus; it takes no other message.
+func (p plot) Update(msg tea.Msg) (plot, tea.Cmd) {
+	k, ok := msg.(tea.KeyMsg)
+	if !ok || !p.focused {
+		return p, nil
+	}
+	_, why, cmd := dispatch(plotKeys(), &p, k)
+	if why != "" {
+		p.send(failMsg{why})
+	}
+	return p, cmd
+}
+
+// Keys is the plot's key table as help shows it.
+func (p plot) Keys() []keyGroup { return groupsOf(plotKeys(), p) }
+
+func plotKeys() []category[plot] {
+	return []category[plot]{{name: "Trade-off", bindings: []binding[plot]{
+		bind([]string{"left", "h"}, "←/h", "previous point", func(p *plot) tea.Cmd { p.Select(-1, false); return nil }).when(noPoints).inFooter(),
+		bind([]string{"right", "l"}, "→/l", "next point", func(p *plot) tea.Cmd { p.Select(1, false); return nil }).when(noPoints).inFooter(),
+		bind([]string{"down", "j"}, "↓/j", "previous front point", func(p *plot) tea.Cmd { p.Select(-1, true); return nil }).when(noPoints).inFooter(),
+		bind([]string{"up", "k"}, "↑/k", "next front point", func(p *plot) tea.Cmd { p.Select(1, true); return nil }).when(noPoints).inFooter(),
+		bind([]string{"enter"}, "enter", "load into editor", (*plot).loadSelected).when(noSelection).inFooter(),
+		bind([]string{"v"}, "v", "x axis: MACs/throughput", func(p *plot) tea.Cmd { p.ToggleAxis(); return nil }).inFooter(),
+	}}}
+}
+
+// loadSelected asks the root to load the selected point.
+func (p *plot) loadSelected() tea.Cmd {
+	sel, _ := p.Selected()
+	p.send(loadPointMsg{sel})
+	return nil
+}
+
+func noPoints(p plot) string {
+	if p.Len() == 0 {
+		if p.xThroughput {
+			return "no architecture has a measured throughput yet (t measures)"
+		}
+		return "no architecture evaluated yet"
+	}
+	return ""
+}
+
+func noSelection(p plot) string {
+	if why := noPoints(p); why != "" {
+		return why
+	}
+	if _, ok := p.Selected(); !ok {
+		return "select a point first (←/→ or ↑/↓)"
+	}
+	return ""
+}
+
+// View is the chart drawn at the last change.
+func (p plot) View() string { return p.view }
 
 func (p *plot) Focus() { p.focused = true; p.refresh() }
 func (p *plot) Blur()  { p.focused = false; p.refresh() }
@@ -147,6 +208,9 @@ func (p *plot) Select(dir int, frontOnly bool) {
 	p.sel, p.hasSel = histKey{p.pts[next].key, p.pts[next].bn}, true
 	p.refresh()
 }
+
+// HasSelection reports whether a point is selected.
+func (p plot) HasSelection() bool { return p.hasSel }
 
 // ClearSelection drops the selection.
 func (p *plot) ClearSelection() { p.hasSel = false; p.refresh() }

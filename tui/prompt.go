@@ -10,9 +10,10 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 )
 
-// A one-line question in the footer. While it is open it gets every key but enter (submit),
-// esc (cancel) and ctrl+c, so single-letter keys type instead of acting (leet
-// isAwaitingUserInput).
+// A one-line question in the footer. While it is open it gets every key but its own
+// bindings (promptKeys: enter submits, esc cancels, ctrl+c quits), so single-letter keys
+// type instead of acting (leet isAwaitingUserInput). The title bar lists those bindings
+// while it is open, since ? types too.
 
 type promptKind int
 
@@ -51,6 +52,18 @@ func (p *prompt) SetWidth(width int) {
 	p.input.Width = max(10, width-len([]rune(p.input.Prompt))-2)
 }
 
+// promptKeys answer while a prompt is open; every other key goes to its input. Acting on
+// the text needs the root's state (the space, the budget, the exporter), so the root owns
+// the handlers.
+func promptKeys() []category[Model] {
+	return []category[Model]{{name: "Prompt", bindings: []binding[Model]{
+		bind([]string{"enter"}, "enter", "submit", (*Model).submitPrompt).inFooter(),
+		bind([]string{"esc"}, "esc", "cancel", func(m *Model) tea.Cmd { m.prompt = prompt{}; return nil }).inFooter(),
+		bind([]string{"ctrl+c"}, "ctrl+c", "quit", func(m *Model) tea.Cmd { m.prompt = prompt{}; return m.requestQuit() }).inFooter(),
+	}}}
+}
+
+// Update passes msg to the input.
 func (p prompt) Update(msg tea.Msg) (prompt, tea.Cmd) {
 	var cmd tea.Cmd
 	p.input, cmd = p.input.Update(msg)

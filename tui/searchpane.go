@@ -18,7 +18,9 @@ import (
 
 // The search pane: state, budget, progress, best and median top-1 per generation, rate and
 // ETA. It takes search events whatever pane has focus (style.md §3 "Background messages
-// reach every pane").
+// reach every pane"). It is a bubble with its own key table (searchKeys); steering the
+// search goes to the root as a request (searchOpMsg, promptMsg), since the root holds the
+// searcher and the architecture to inject.
 
 type searchState int
 
@@ -54,12 +56,6 @@ func (o searchOp) String() string {
 // cannot starve key handling (leet reader.go reads in bounded chunks the same way).
 const maxEventsPerBatch = 256
 
-// searchBatchMsg carries the events of run `run` that were waiting, oldest first.
-type searchBatchMsg struct {
-	run    int
-	events []SearchEvent
-}
-
 // waitSearch blocks until the search sends something, then takes whatever else is already
 // queued, and returns it as one message; Update issues it again after each batch
 // (bubbletea examples/realtime). A closed channel ends the run.
@@ -89,6 +85,8 @@ func waitSearch(run int, ch <-chan SearchEvent) tea.Cmd {
 type searchPane struct {
 	st         styles
 	input      model.Input // for the MACs of evaluated architectures
+	clock      Clock
+	searcher   bool // a Searcher is configured
 	state      searchState
 	run        int // bumps on every start; events of older runs are dropped
 	budget     Budget
@@ -110,6 +108,7 @@ type searchPane struct {
 	height     int
 	focused    bool
 	chart      string
+	outbox
 }
 
 // searchEval is what the pane keeps of one evaluation: enough to recompute best and median
@@ -132,9 +131,110 @@ type searchStats struct {
 	inGen      int       // evaluations of that generation so far
 }
 
-func newSearchPane(st styles, in model.Input) searchPane {
-	return searchPane{st: st, input: in, generation: -1, stats: searchStats{bestNow: math.NaN(), generation: -1}}
+func newSearchPane(st styles, in model.Input, clock Clock, searcher bool) searchPane {
+	return searchPane{st: st, input: in, clock: clock, searcher: searcher, generation: -1,
+		stats: searchStats{bestNow: math.NaN(), generation: -1}}
 }
+
+// Update folds in the search's messages, whatever pane has focus, and runs the pane's key
+// table while it has focus. Messages of an older run are dropped.
+func (s searchPane) Update(msg tea.Msg) (searchPane, tea.Cmd) {
+	switch msg := msg.(type) {
+	case tea.KeyMsg:
+		if !s.focused {
+			return s, nil
+		}
+		_, why, cmd := dispatch(searchKeys(), &s, msg)
+		if why != "" {
+			s.send(failMsg{why})
+		}
+		return s, cmd
+	case searchStartedMsg:
+		if msg.run != s.run {
+			break
+		}
+		if msg.err != nil {
+			s.state = searchFailed
+			s.lastNotice = oneLine(msg.err)
+			break
+		}
+		s.begin(s.clock.Now())
+	case searchBatchMsg:
+		if msg.run == s.run {
+			s.apply(msg.events, s.clock.Now())
+		}
+	case searchDoneMsg:
+		if msg.run == s.run {
+			s.end(s.clock.Now())
+		}
+	case searchControlMsg:
+		if msg.run != s.run || msg.err != nil {
+			break
+		}
+		switch msg.op {
+		case opPause:
+			s.pause(s.clock.Now())
+		case opResume:
+			s.resume(s.clock.Now())
+		case opBudget:
+			s.setBudget(msg.budget)
+		}
+	}
+	return s, nil
+}
+
+// Keys is the search pane's key table as help shows it.
+func (s searchPane) Keys() []keyGroup { return groupsOf(searchKeys(), s) }
+
+func searchKeys() []category[searchPane] {
+	ask := func(k promptKind) func(*searchPane) tea.Cmd {
+		return func(s *searchPane) tea.Cmd { s.send(promptMsg{k}); return nil }
+	}
+	steer := func(op searchOp) func(*searchPane) tea.Cmd {
+		return func(s *searchPane) tea.Cmd { s.send(searchOpMsg{op}); return nil }
+	}
+	return []category[searchPane]{{name: "Search", bindings: []binding[searchPane]{
+		bind([]string{"s", "enter"}, "s/enter", "start search", ask(promptStart)).when(searchPane.cannotStart).inFooter(),
+		bind([]string{"p", " "}, "p/space", "pause/resume", (*searchPane).pauseResume).when(searchPane.notRunning).inFooter(),
+		bind([]string{"x"}, "x", "stop", steer(opStop)).when(searchPane.notRunning).inFooter(),
+		bind([]string{"i"}, "i", "inject current arch", steer(opInject)).when(searchPane.notRunning).inFooter(),
+		bind([]string{"b"}, "b", "change budget", ask(promptBudget)).when(searchPane.notRunning).inFooter(),
+	}}}
+}
+
+func (s *searchPane) pauseResume() tea.Cmd {
+	if s.state == searchPaused {
+		s.send(searchOpMsg{opResume})
+	} else {
+		s.send(searchOpMsg{opPause})
+	}
+	return nil
+}
+
+// cannotStart says why a search cannot start now, or "".
+func (s searchPane) cannotStart() string {
+	switch {
+	case !s.searcher:
+		return "no searcher: start resnas with a checkpoint and validation data"
+	case s.active():
+		return "a search is already " + s.state.String()
+	}
+	return ""
+}
+
+// notRunning says why the search cannot be steered now, or "".
+func (s searchPane) notRunning() string {
+	if !s.searcher {
+		return "no searcher: start resnas with a checkpoint and validation data"
+	}
+	if !s.active() || s.state == searchStarting || s.state == searchStopping {
+		return "no search is running (s starts one)"
+	}
+	return ""
+}
+
+// SetFront gives the number of points on the plot's Pareto front.
+func (s *searchPane) SetFront(n int) { s.frontSize = n }
 
 func (s *searchPane) Focus() { s.focused = true }
 func (s *searchPane) Blur()  { s.focused = false }
@@ -155,13 +255,16 @@ func (s searchPane) active() bool {
 
 // starting resets the pane for a new run.
 func (s *searchPane) starting(b Budget) int {
-	fresh := newSearchPane(s.st, s.input)
+	fresh := newSearchPane(s.st, s.input, s.clock, s.searcher)
 	fresh.state, fresh.run, fresh.budget = searchStarting, s.run+1, b
 	fresh.width, fresh.height, fresh.focused, fresh.frontSize = s.width, s.height, s.focused, s.frontSize
 	*s = fresh
 	s.redraw()
 	return s.run
 }
+
+// stopping marks the run as being stopped, until its events end.
+func (s *searchPane) stopping() { s.state = searchStopping }
 
 func (s *searchPane) begin(now time.Time) {
 	s.state = searchRunning
