@@ -20,17 +20,14 @@ func ParseMACs(s string, largest int64) (int64, error) {
 	if s == "" {
 		return 0, nil
 	}
-	example := "write e.g. 8.5M, 8500000 or 50%"
-	if largest > 0 {
-		example = fmt.Sprintf("write e.g. %s, %d or 50%% (of the largest network's %s MACs)", siMACs(largest/2), largest/2, siMACs(largest))
-	}
+	bad := func(reason string) error { return &BudgetError{Input: s, Reason: reason, Largest: largest} }
 	if pct, ok := strings.CutSuffix(s, "%"); ok {
 		f, err := strconv.ParseFloat(strings.TrimSpace(pct), 64)
 		if err != nil || !(f > 0 && f <= 100) {
-			return 0, fmt.Errorf("%q is not a percentage in (0, 100]: %s", s, example)
+			return 0, bad("is not a percentage in (0, 100]")
 		}
 		if largest <= 0 {
-			return 0, fmt.Errorf("%q: a percentage needs the largest network's MACs, which are unknown here: give a count such as 8.5M", s)
+			return 0, bad("is a percentage, but the largest network's MACs are unknown here")
 		}
 		return max(1, int64(math.Round(f/100*float64(largest)))), nil
 	}
@@ -51,21 +48,39 @@ func ParseMACs(s string, largest int64) (int64, error) {
 	f, err := strconv.ParseFloat(num, 64)
 	var ne *strconv.NumError
 	if (err != nil && !(errors.As(err, &ne) && ne.Err == strconv.ErrRange)) || math.IsNaN(f) {
-		return 0, fmt.Errorf("%q is not a MACs count: %s", s, example)
+		return 0, bad("is not a MACs count")
 	}
 	if math.IsInf(f, 0) {
-		return 0, fmt.Errorf("%q is not a finite MACs count: %s", s, example)
+		return 0, bad("is not a finite MACs count")
 	}
 	v := f * mult
 	switch {
 	case !(v >= 1):
-		return 0, fmt.Errorf("%q is below one MAC: %s", s, example)
+		return 0, bad("is below one MAC")
 	case largest > 0 && v > float64(largest):
-		return 0, fmt.Errorf("%q is above the largest network's %d MACs, so it would constrain nothing: %s", s, largest, example)
+		return 0, bad(fmt.Sprintf("is above the largest network's %d MACs, so it would constrain nothing", largest))
 	case v > math.MaxInt64/2:
-		return 0, fmt.Errorf("%q is beyond any network's MACs: %s", s, example)
+		return 0, bad("is beyond any network's MACs")
 	}
 	return int64(math.Round(v)), nil
+}
+
+// BudgetError is a MACs budget ParseMACs refuses.
+type BudgetError struct {
+	Input, Reason string
+	Largest       int64 // the largest network's MACs; 0 when unknown
+}
+
+func (e *BudgetError) Error() string {
+	return fmt.Sprintf("%q %s: write e.g. %s", e.Input, e.Reason, e.Example())
+}
+
+// Example gives budgets that work, sized to the largest network when it is known.
+func (e *BudgetError) Example() string {
+	if e.Largest <= 0 {
+		return "8.5M, 8500000 or 50%"
+	}
+	return fmt.Sprintf("%s, %d or 50%% (of the largest network's %s MACs)", siMACs(e.Largest/2), e.Largest/2, siMACs(e.Largest))
 }
 
 // siMACs prints a MACs count with a G/M/K suffix, as ParseMACs reads it back.

@@ -268,11 +268,11 @@ func (m *Model) openPrompt(k promptKind) tea.Cmd {
 		m.prompt = newPrompt(k, "network_def>", m.lastYank, m.width)
 	case promptStart:
 		m.prompt = newPrompt(k, "start search · max MACs or % of largest [generations]>",
-			fmt.Sprintf("%s %d", siCount(m.macs), m.opts.Generations), m.width)
+			fmt.Sprintf("%s %d", budgetText(m.macs, m.maxMACs), m.opts.Generations), m.width)
 	case promptBudget:
 		b := m.search.budget
 		m.prompt = newPrompt(k, "new budget · max MACs or % of largest [generations]>",
-			fmt.Sprintf("%s %d", siCount(b.MaxMACs), b.Generations), m.width)
+			fmt.Sprintf("%s %d", budgetText(b.MaxMACs, m.maxMACs), b.Generations), m.width)
 	case promptExport:
 		m.prompt = newPrompt(k, "export to folder>", m.lastDir, m.width)
 	}

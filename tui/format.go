@@ -4,8 +4,9 @@ import (
 	"fmt"
 	"math"
 	"strconv"
-	"strings"
 	"time"
+
+	"github.com/resnas/resnas/profiler"
 )
 
 // siCount prints a count with a G/M/k suffix and about four significant digits:
@@ -34,30 +35,6 @@ func trimSig(f float64) string {
 	return strconv.FormatFloat(f, 'f', 3, 64)
 }
 
-// parseCount reads a count such as "1794400000", "1.79G", "850M" or "12k".
-func parseCount(s string) (int64, error) {
-	s = strings.TrimSpace(s)
-	mult := 1.0
-	if s != "" {
-		switch s[len(s)-1] {
-		case 'G', 'g':
-			mult = 1e9
-		case 'M', 'm':
-			mult = 1e6
-		case 'K', 'k':
-			mult = 1e3
-		}
-		if mult != 1 {
-			s = s[:len(s)-1]
-		}
-	}
-	f, err := strconv.ParseFloat(s, 64)
-	if err != nil || f < 0 || math.IsInf(f, 0) || math.IsNaN(f) {
-		return 0, fmt.Errorf("%q is not a count: write e.g. 1.79G, 850M or 1794400000", s)
-	}
-	return int64(math.Round(f * mult)), nil
-}
-
 // relDelta prints the relative change from ref to v, e.g. "-49.0%"; "—" without a reference.
 func relDelta(v, ref int64) string {
 	if ref == 0 {
@@ -76,4 +53,14 @@ func shortDuration(d time.Duration) string {
 		return fmt.Sprintf("%dm%02ds", int(d.Minutes()), int(d.Seconds())%60)
 	}
 	return fmt.Sprintf("%ds", int(d.Seconds()))
+}
+
+// budgetText writes a MACs budget as a prompt suggests it: short, and never read back above
+// largest, which the budget parser refuses (3497553920 prints as 3.498G).
+func budgetText(macs, largest int64) string {
+	s := siCount(macs)
+	if v, err := profiler.ParseMACs(s, 0); err != nil || v > largest {
+		return "100%"
+	}
+	return s
 }

@@ -219,8 +219,8 @@ func TestFlowSearchStartPauseResume(t *testing.T) {
 	if want := "start pause resume stop"; fmt.Sprint(s.Ops()) != "["+want+"]" {
 		t.Errorf("searcher saw %v, want %s", s.Ops(), want)
 	}
-	if s.budget.MaxMACs != 3_498_000_000 || s.budget.Generations != 20 {
-		t.Errorf("budget %+v, want the offered 3.498G and 20 generations", s.budget)
+	if s.budget.MaxMACs != 3_497_553_920 || s.budget.Generations != 20 {
+		t.Errorf("budget %+v, want the offered 100%% (3497553920 MACs) and 20 generations", s.budget)
 	}
 }
 

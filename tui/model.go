@@ -163,29 +163,14 @@ func New(opts Options) Model {
 
 // fitSpace puts back the skipped blocks a compact network_def dropped and checks the result
 // against the space.
-func fitSpace(opts Options, a model.Arch) (model.Arch, error) {
-	a, err := opts.Space.Uncompact(a)
-	if err != nil {
-		return model.Arch{}, err
-	}
-	if err := opts.Space.Contains(a); err != nil {
-		return model.Arch{}, err
-	}
-	return a, nil
-}
+func fitSpace(opts Options, a model.Arch) (model.Arch, error) { return opts.Space.Fit(a) }
 
 // fittingPresets lists the reference architectures that belong to the space, then the
-// caller's.
+// caller's that do.
 func fittingPresets(opts Options) []Preset {
-	var ps []Preset
-	for _, name := range model.PresetNames() {
-		a, _ := model.Preset(name)
-		if fit, err := fitSpace(opts, a); err == nil {
-			ps = append(ps, Preset{Name: name, Arch: fit})
-		}
-	}
+	ps := opts.Space.Presets()
 	for _, p := range opts.Presets {
-		if fit, err := fitSpace(opts, p.Arch); err == nil {
+		if fit, err := opts.Space.Fit(p.Arch); err == nil {
 			ps = append(ps, Preset{Name: p.Name, Arch: fit})
 		}
 	}

@@ -1,13 +1,14 @@
 package tui
 
 import (
-	"math"
+	"errors"
 	"strconv"
 	"strings"
 
 	"github.com/charmbracelet/bubbles/cursor"
 	"github.com/charmbracelet/bubbles/textinput"
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/resnas/resnas/profiler"
 )
 
 // A one-line question in the footer. While it is open it gets every key but its own
@@ -80,18 +81,12 @@ func parseBudget(s string, defaultGens int, largest int64) (Budget, string) {
 	if len(fields) == 0 || len(fields) > 2 {
 		return Budget{}, "write a MACs budget and optionally generations, " + example
 	}
-	var macs int64
-	if pct, ok := strings.CutSuffix(fields[0], "%"); ok {
-		f, err := strconv.ParseFloat(pct, 64)
-		if err != nil || !(f > 0) || f > 100 {
-			return Budget{}, strconv.Quote(fields[0]) + " is not a percentage in (0, 100] of the largest network's " + siCount(largest) + " MACs"
-		}
-		macs = int64(math.Round(f / 100 * float64(largest)))
-	} else {
-		var err error
-		if macs, err = parseCount(fields[0]); err != nil {
-			return Budget{}, strconv.Quote(fields[0]) + " is not a MACs count: write " + example
-		}
+	macs, err := profiler.ParseMACs(fields[0], largest)
+	var be *profiler.BudgetError
+	if errors.As(err, &be) {
+		return Budget{}, strconv.Quote(be.Input) + " " + be.Reason + ": write " + example
+	} else if err != nil {
+		return Budget{}, err.Error()
 	}
 	b := Budget{MaxMACs: macs, Generations: defaultGens}
 	if len(fields) == 2 {

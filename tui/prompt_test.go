@@ -20,7 +20,7 @@ func TestParseBudget(t *testing.T) {
 			t.Errorf("%q: %+v %q, want %+v", c.in, got, why, c.want)
 		}
 	}
-	for _, bad := range []string{"150%", "0%", "x%", "abc", "1.79G x"} {
+	for _, bad := range []string{"150%", "0%", "x%", "abc", "1.79G x", "inf", "NaN", "0.5", "1e30", "-1", ""} {
 		_, why := parseBudget(bad, 20, largest)
 		if why == "" {
 			t.Errorf("%q accepted", bad)

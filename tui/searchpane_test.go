@@ -276,11 +276,11 @@ func TestSearchBestStaysWithinBudget(t *testing.T) {
 
 	// A wider budget lets the larger architecture count; a narrower one leaves none.
 	m = keys(t, m, "b")
-	m.prompt.input.SetValue("4G 3")
+	m.prompt.input.SetValue("100% 3")
 	m, cmd = step(t, m, keyMsg("enter"))
 	m, _ = step(t, m, cmd())
 	if !strings.Contains(m.View(), "best in budget 75.00%") {
-		t.Errorf("after widening the budget to 4G the best is not the 75%% architecture:\n%s", m.View())
+		t.Errorf("after widening the budget to 100%% the best is not the 75%% architecture:\n%s", m.View())
 	}
 	m = keys(t, m, "b")
 	m.prompt.input.SetValue("1k 3")

@@ -72,10 +72,7 @@ type SystemClock struct{}
 func (SystemClock) Now() time.Time { return time.Now() }
 
 // Preset is a named architecture offered by the editor's preset key.
-type Preset struct {
-	Name string
-	Arch model.Arch
-}
+type Preset = supernet.NamedArch
 
 // Options configure the explorer. Space is required; a nil service turns its keys off, and
 // the status line says why when such a key is pressed.
