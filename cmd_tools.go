@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/resnas/resnas/checkpoints"
+	"github.com/resnas/resnas/checkpoints/shipped"
 	"github.com/resnas/resnas/data"
 	"github.com/resnas/resnas/evaluate"
 	"github.com/resnas/resnas/internal/atomicfile"
@@ -52,7 +53,7 @@ func cmdVersion(ctx context.Context, args []string, e env) error {
 		v.CUDA = cu.Detail
 		cu.Close()
 	}
-	if ck, err := checkpoints.Default(); err == nil {
+	if ck, err := shipped.Checkpoint(); err == nil {
 		v.Default = fmt.Sprintf("%s (%s, sha256 %.12s)", ck.Path, ck.Meta.Space, ck.SHA256)
 	} else {
 		v.Default = "none: " + oneLine(err.Error())
@@ -377,7 +378,7 @@ func openEvalData(dir, checkpoint string) (*data.Set, error) {
 		return set, nil
 	}
 	if checkpoint == "" {
-		return checkpoints.DefaultSubVal()
+		return shipped.SubVal()
 	}
 	return nil, nil
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/resnas/resnas/checkpoints"
+	"github.com/resnas/resnas/checkpoints/shipped"
 	"github.com/resnas/resnas/internal/gemm/backend"
 	"github.com/resnas/resnas/model"
 	"github.com/resnas/resnas/supernet"
@@ -36,7 +37,7 @@ func loadCheckpoint(path string, opts loadOptions) (*loaded, error) {
 	var ck *checkpoints.Checkpoint
 	var err error
 	if path == "" {
-		ck, err = checkpoints.Default()
+		ck, err = shipped.Checkpoint()
 		path = "default"
 	} else {
 		ck, err = checkpoints.Load(path, checkpoints.Options{Prefer: opts.prefer})
