@@ -68,3 +68,88 @@ func TestReplaceDir(t *testing.T) {
 		t.Errorf("left behind: %v", entries)
 	}
 }
+
+// TestWriteFunc: a streamed write replaces the destination whole (mode 0644) and syncs its
+// directory, or leaves the earlier file and no temporary file behind.
+func TestWriteFunc(t *testing.T) {
+	boom := errors.New("boom")
+	chunks := func(parts ...string) func(io.Writer) error {
+		return func(w io.Writer) error {
+			for _, p := range parts {
+				if _, err := io.WriteString(w, p); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}
+	for _, tc := range []struct {
+		name     string
+		earlier  string // "" for no earlier file
+		dir      string // under the temporary root; "missing/" does not exist
+		fill     func(io.Writer) error
+		wantErr  bool
+		want     string // contents afterwards; "" for no file
+		wantSync bool
+	}{
+		{name: "new file in chunks", fill: chunks("state ", "of ", "epoch 3"), want: "state of epoch 3", wantSync: true},
+		{name: "replaces an earlier file", earlier: "epoch 2", fill: chunks("epoch 3"), want: "epoch 3", wantSync: true},
+		{name: "empty file", earlier: "epoch 2", fill: chunks(), want: "", wantSync: true},
+		{name: "failed fill keeps the earlier file", earlier: "epoch 2", wantErr: true, want: "epoch 2",
+			fill: func(w io.Writer) error { io.WriteString(w, "half"); return boom }},
+		{name: "failed fill writes nothing new", wantErr: true,
+			fill: func(w io.Writer) error { io.WriteString(w, "half"); return boom }},
+		{name: "missing directory", dir: "missing/", fill: chunks("x"), wantErr: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			root := t.TempDir()
+			path := filepath.Join(root, tc.dir, "out.bin")
+			if tc.earlier != "" {
+				if err := os.WriteFile(path, []byte(tc.earlier), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var synced []string
+			defer func(orig func(string) error) { syncDir = orig }(syncDir)
+			syncDir = func(dir string) error { synced = append(synced, dir); return nil }
+
+			err := WriteFunc(path, tc.fill)
+			if (err != nil) != tc.wantErr {
+				t.Fatalf("err = %v, want error %v", err, tc.wantErr)
+			}
+			b, rerr := os.ReadFile(path)
+			switch {
+			case tc.wantErr && tc.earlier == "":
+				if rerr == nil {
+					t.Errorf("a failed write created %s", path)
+				}
+			case rerr != nil:
+				t.Fatal(rerr)
+			case string(b) != tc.want:
+				t.Errorf("contents %q, want %q", b, tc.want)
+			}
+			if !tc.wantErr {
+				if st, err := os.Stat(path); err != nil || st.Mode().Perm() != 0o644 {
+					t.Errorf("mode %v (%v), want 0644", st.Mode().Perm(), err)
+				}
+			}
+			if got := len(synced) == 1 && filepath.Clean(synced[0]) == filepath.Dir(path); got != tc.wantSync {
+				t.Errorf("directory syncs %v, want one of %s: %v", synced, filepath.Dir(path), tc.wantSync)
+			}
+			files := 1 // the destination, and no temporary file
+			if tc.wantErr && tc.earlier == "" {
+				files = 0
+			}
+			if ents, _ := os.ReadDir(root); tc.dir == "" && len(ents) != files {
+				t.Errorf("left in the directory: %v", ents)
+			}
+		})
+	}
+}
+
+// TestSyncDir: the real directory sync works on this platform.
+func TestSyncDir(t *testing.T) {
+	if err := syncDir(t.TempDir()); err != nil {
+		t.Fatal(err)
+	}
+}
