@@ -14,11 +14,12 @@ import (
 	"github.com/resnas/resnas/data"
 	"github.com/resnas/resnas/internal/gemm/backend"
 	"github.com/resnas/resnas/supernet"
+	sntrain "github.com/resnas/resnas/supernet/train"
 )
 
 func cmdTrain(ctx context.Context, args []string, e env) error {
 	fs := newFlags("train")
-	d := supernet.DefaultTrainOptions()
+	d := sntrain.DefaultOptions()
 	space := fs.String("space", "fmnist", "search space to train (resnas spaces lists them)")
 	dataDir := fs.String("data", "", "shard directory of a train build (holding sub-train/ and sub-val/)")
 	out := fs.String("out", "", "trained supernet to write (.safetensors)")
@@ -77,7 +78,7 @@ func cmdTrain(ctx context.Context, args []string, e env) error {
 	if err := checkDirCreatable("--state", *stateDir, *stateDir); err != nil {
 		return err
 	}
-	statePath := filepath.Join(*stateDir, supernet.StateFile)
+	statePath := filepath.Join(*stateDir, sntrain.StateFile)
 	if err := checkEarlierState(statePath, *resume, *restart); err != nil {
 		return err
 	}
@@ -117,8 +118,8 @@ func cmdTrain(ctx context.Context, args []string, e env) error {
 	}
 	start := time.Now()
 	prog := newProgressLine(e.stderr, "train")
-	var last supernet.Progress
-	err = supernet.Train(ctx, d, func(p supernet.Progress) {
+	var last sntrain.Progress
+	res, err := sntrain.Run(ctx, d, func(p sntrain.Progress) {
 		if p.EpochDone {
 			prog.done()
 			fmt.Fprintf(e.stderr, "epoch %d/%d  loss %.4f  sub-val top-1 largest %.2f%% smallest %.2f%%  (%s)\n",
@@ -132,7 +133,7 @@ func cmdTrain(ctx context.Context, args []string, e env) error {
 	prog.done()
 	if err != nil {
 		if ctx.Err() != nil {
-			if info, serr := supernet.ReadStateInfo(statePath); serr == nil {
+			if info, serr := sntrain.ReadStateInfo(statePath); serr == nil {
 				// The epoch's summary line may not have been printed (the interrupt can land
 				// in its validation pass), so say which epoch the state holds.
 				fmt.Fprintf(e.stderr, "train: interrupted with epoch %d of %d saved; continue with the same command plus --resume (state in %s)\n",
@@ -145,28 +146,23 @@ func cmdTrain(ctx context.Context, args []string, e env) error {
 		}
 		return err
 	}
-	// The trainer wrote the finished supernet with its metadata; --out is that file, re-saved
-	// (so --float16 applies and the output appears atomically).
-	ck, err := checkpoints.Load(filepath.Join(*stateDir, supernet.WeightsFile), checkpoints.Options{})
-	if err != nil {
-		return err
-	}
-	ck.Meta.Provenance.Source = *dataDir
+	// The trainer returns the finished supernet with its metadata; --out gets them atomically.
+	res.Meta.Provenance.Source = *dataDir
 	if err := os.MkdirAll(filepath.Dir(*out), 0o755); err != nil {
 		return fmt.Errorf("--out %s: %v", *out, rootCause(err))
 	}
-	if err := checkpoints.Save(*out, ck.Weights, ck.Meta, checkpoints.SaveOptions{Float16: *half}); err != nil {
+	if err := checkpoints.Save(*out, res.Weights, res.Meta, checkpoints.SaveOptions{Float16: *half}); err != nil {
 		return err
 	}
-	res := map[string]any{"out": *out, "epochs": d.Epochs, "seconds": time.Since(start).Seconds(),
+	summary := map[string]any{"out": *out, "epochs": d.Epochs, "seconds": time.Since(start).Seconds(),
 		"subval_top1_largest": last.ValTop1Largest, "subval_top1_smallest": last.ValTop1Smallest}
 	if *keepState {
-		res["state"] = *stateDir
+		summary["state"] = *stateDir
 	} else {
 		removeTrainState(*stateDir)
 	}
 	if *asJSON {
-		return json.NewEncoder(e.stdout).Encode(res)
+		return json.NewEncoder(e.stdout).Encode(summary)
 	}
 	fmt.Fprintf(e.stdout, "wrote %s (%s, %s)\n", *out, plural(d.Epochs, "epoch"), time.Since(start).Round(time.Second))
 	return nil
@@ -186,7 +182,7 @@ func checkEarlierState(path string, resume, restart bool) error {
 	case resume:
 		return nil
 	}
-	info, err := supernet.ReadStateInfo(path)
+	info, err := sntrain.ReadStateInfo(path)
 	if err != nil {
 		return fmt.Errorf("%v, where this run keeps its training state: start over with --restart (which replaces it) or choose another --state", err)
 	}
@@ -201,13 +197,17 @@ func checkEarlierState(path string, resume, restart bool) error {
 	return fmt.Errorf("%s holds an interrupted run (epoch %d%s done): continue it with --resume, or start over with --restart (or delete %s)", path, info.Epoch, of, filepath.Dir(path))
 }
 
-// removeTrainState deletes what Train wrote in dir once --out holds the result; dir itself
+// removeTrainState deletes what training wrote in dir once --out holds the result; dir itself
 // goes only when nothing else is in it (it may be a directory the user named with --state).
 func removeTrainState(dir string) {
-	os.Remove(filepath.Join(dir, supernet.StateFile))
-	os.Remove(filepath.Join(dir, supernet.WeightsFile))
+	os.Remove(filepath.Join(dir, sntrain.StateFile))
+	os.Remove(filepath.Join(dir, oldWeightsFile))
 	os.Remove(dir)
 }
+
+// oldWeightsFile is where earlier versions' trainer also wrote the finished weights in the
+// state directory; removed with the state so such a directory still goes.
+const oldWeightsFile = "supernet.safetensors"
 
 // checkTrainData says what is wrong with a --data that is not a training build: missing, a
 // file, or the test split's shards (which have no sub-train).
