@@ -1,3 +1,7 @@
+// Package train trains a supernet with multi-architecture sampling (the reference's
+// vit-search recipe, optionally with the sandwich rule): Run keeps a resumable state per
+// epoch in Options.Dir and returns the trained weights with their checkpoint metadata for
+// the caller to save.
 package train
 
 import (
