@@ -10,7 +10,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/resnas/resnas/supernet"
+	sntrain "github.com/resnas/resnas/supernet/train"
 )
 
 // tinySearch is a 4-candidate search on w's sub-val, journaled at journal.
@@ -162,7 +162,7 @@ func TestTrainState(t *testing.T) {
 	if code := run(ctx, train, env); code == 0 {
 		t.Fatalf("interrupted run exited 0:\n%s", stderr.buf.String())
 	}
-	if _, err := os.Stat(filepath.Join(stateDir, supernet.StateFile)); err != nil {
+	if _, err := os.Stat(filepath.Join(stateDir, sntrain.StateFile)); err != nil {
 		t.Fatalf("no state after the interrupted run: %v\n%s", err, stderr.buf.String())
 	}
 	if !strings.Contains(stderr.buf.String(), "interrupted with epoch 1 of 2 saved") {
@@ -170,7 +170,7 @@ func TestTrainState(t *testing.T) {
 	}
 
 	code, stdoutText, errs := runCmd(t, train...)
-	wantOneLineError(t, code, stdoutText, errs, supernet.StateFile, "epoch 1 of 2", "--resume", "--restart")
+	wantOneLineError(t, code, stdoutText, errs, sntrain.StateFile, "epoch 1 of 2", "--resume", "--restart")
 	code, stdoutText, errs = runCmd(t, append(train, "--resume", "--restart")...)
 	wantOneLineError(t, code, stdoutText, errs, "--resume", "--restart")
 

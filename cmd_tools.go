@@ -8,6 +8,7 @@ import (
 	"runtime/debug"
 
 	"github.com/resnas/resnas/checkpoints"
+	"github.com/resnas/resnas/checkpoints/shipped"
 	"github.com/resnas/resnas/evaluate"
 	"github.com/resnas/resnas/internal/gemm/backend"
 	"github.com/resnas/resnas/profiler"
@@ -44,7 +45,7 @@ func cmdVersion(ctx context.Context, args []string, e env) error {
 		v.CUDA = cu.Detail
 		cu.Close()
 	}
-	if ck, err := checkpoints.Default(); err == nil {
+	if ck, err := shipped.Checkpoint(); err == nil {
 		v.Default = fmt.Sprintf("%s (%s, sha256 %.12s)", ck.Path, ck.Meta.Space, ck.SHA256)
 	} else {
 		v.Default = "none: " + oneLine(err.Error())

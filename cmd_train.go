@@ -14,20 +14,74 @@ import (
 	"github.com/resnas/resnas/data"
 	"github.com/resnas/resnas/internal/gemm/backend"
 	"github.com/resnas/resnas/supernet"
+	sntrain "github.com/resnas/resnas/supernet/train"
 )
 
+// trainFlags are resnas train's command line: the recipe flags go straight into opts, the
+// rest say where data, output and state are and how to report.
+type trainFlags struct {
+	space, dataDir, out, stateDir string
+	resume, restart, keepState    bool
+	half, asJSON                  bool
+	threads                       int
+	opts                          sntrain.Options // the recipe, from DefaultOptions and flags
+	command                       string          // recorded in the output's provenance
+}
+
+// cmdTrain is resnas train: flags (parseTrainFlags), their checks (validate), the data and
+// GEMM backend the trainer runs on, the run (runTraining) and the output (finish).
 func cmdTrain(ctx context.Context, args []string, e env) error {
+	f, err := parseTrainFlags(args, e)
+	if err != nil {
+		return err
+	}
+	sp, err := f.validate()
+	if err != nil {
+		return err
+	}
+	train, val, err := openTrainData(f.dataDir, sp)
+	if err != nil {
+		return err
+	}
+	defer train.Close()
+	defer val.Close()
+	sel, err := backend.Open(backend.Options{Device: "cpu", Threads: f.threads, Backend: e.getenv("RESNAS_GEMM")})
+	if err != nil {
+		return err
+	}
+	defer sel.Close()
+	d := f.opts
+	m := train.Manifest
+	d.Space, d.Train, d.Val, d.Gemm, d.Workers = *sp, train, val, sel.Backend, f.threads
+	d.Dir, d.Resume = f.stateDir, f.resume
+	d.Mean, d.Std, d.Command = m.Mean, m.Std, f.command
+	if f.restart {
+		if err := os.Remove(f.statePath()); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("--restart: %v", err)
+		}
+	}
+	start := time.Now()
+	res, last, err := runTraining(ctx, d, f, e, start)
+	if err != nil {
+		return err
+	}
+	return f.finish(res, last, e, start)
+}
+
+// parseTrainFlags reads resnas train's flags.
+func parseTrainFlags(args []string, e env) (*trainFlags, error) {
+	f := &trainFlags{opts: sntrain.DefaultOptions(), command: "resnas train " + strings.Join(args, " ")}
+	d := &f.opts
 	fs := newFlags("train")
-	d := supernet.DefaultTrainOptions()
-	space := fs.String("space", "fmnist", "search space to train (resnas spaces lists them)")
-	dataDir := fs.String("data", "", "shard directory of a train build (holding sub-train/ and sub-val/)")
-	out := fs.String("out", "", "trained supernet to write (.safetensors)")
-	stateDir := fs.String("state", "", "directory for the per-epoch training state (default: OUT with its extension replaced by .state, e.g. sn.state for sn.safetensors); removed after a successful run unless --keep-state")
-	resume := fs.Bool("resume", false, "continue from the last complete epoch in the state directory")
-	restart := fs.Bool("restart", false, "discard the state of an interrupted run and train from epoch 1")
-	keepState := fs.Bool("keep-state", false, "keep the state directory after a successful run (it holds the weights and optimizer moments, several times the output's size)")
-	half := fs.Bool("float16", false, "store the trained weights as float16")
-	threads := fs.Int("threads", 0, "CPU threads (default: all cores)")
+	fs.StringVar(&f.space, "space", "fmnist", "search space to train (resnas spaces lists them)")
+	fs.StringVar(&f.dataDir, "data", "", "shard directory of a train build (holding sub-train/ and sub-val/)")
+	fs.StringVar(&f.out, "out", "", "trained supernet to write (.safetensors)")
+	fs.StringVar(&f.stateDir, "state", "", "directory for the per-epoch training state (default: OUT with its extension replaced by .state, e.g. sn.state for sn.safetensors); removed after a successful run unless --keep-state")
+	fs.BoolVar(&f.resume, "resume", false, "continue from the last complete epoch in the state directory")
+	fs.BoolVar(&f.restart, "restart", false, "discard the state of an interrupted run and train from epoch 1")
+	fs.BoolVar(&f.keepState, "keep-state", false, "keep the state directory after a successful run (it holds the weights and optimizer moments, several times the output's size)")
+	fs.BoolVar(&f.half, "float16", false, "store the trained weights as float16")
+	fs.IntVar(&f.threads, "threads", 0, "CPU threads (default: all cores)")
 	fs.IntVar(&d.Epochs, "epochs", d.Epochs, "epochs")
 	fs.IntVar(&d.BatchSize, "batch", d.BatchSize, "images per step")
 	fs.IntVar(&d.ExamplesPerArch, "examples-per-arch", d.ExamplesPerArch, "images per sampled sub-network (batch/this sub-networks per step)")
@@ -40,85 +94,95 @@ func cmdTrain(ctx context.Context, args []string, e env) error {
 	fs.Float64Var(&d.EraseProb, "erase", d.EraseProb, "random-erasing probability")
 	fs.Uint64Var(&d.Seed, "seed", d.Seed, "random seed (data order, augmentation, architecture draws)")
 	fs.BoolVar(&d.Sandwich, "sandwich", d.Sandwich, "train the largest and smallest sub-networks in every batch (not in the reference)")
-	asJSON := fs.Bool("json", false, "print a JSON summary at the end (progress goes to stderr)")
+	fs.BoolVar(&f.asJSON, "json", false, "print a JSON summary at the end (progress goes to stderr)")
 	if err := parseFlags(fs, args, e); err != nil {
-		return err
+		return nil, err
 	}
-	if *dataDir == "" || *out == "" {
-		return usagef("--data and --out are required")
+	return f, nil
+}
+
+func (f *trainFlags) statePath() string { return filepath.Join(f.stateDir, sntrain.StateFile) }
+
+// validate checks the flags before any data is read, fills in the default --state, and
+// returns the search space: the outputs are written only after epochs of work, so a path
+// that cannot be written fails now.
+func (f *trainFlags) validate() (*supernet.Space, error) {
+	d := f.opts
+	if f.dataDir == "" || f.out == "" {
+		return nil, usagef("--data and --out are required")
 	}
 	if d.Epochs <= 0 || d.BatchSize <= 0 || d.ExamplesPerArch <= 0 || d.BatchSize%d.ExamplesPerArch != 0 {
-		return usagef("--epochs and --batch must be > 0 and --batch a multiple of --examples-per-arch")
+		return nil, usagef("--epochs and --batch must be > 0 and --batch a multiple of --examples-per-arch")
 	}
-	if *resume && *restart {
-		return usagef("--resume and --restart exclude each other: continue the interrupted run or start over")
+	if f.resume && f.restart {
+		return nil, usagef("--resume and --restart exclude each other: continue the interrupted run or start over")
 	}
-	stateGiven := *stateDir != ""
+	stateGiven := f.stateDir != ""
 	if !stateGiven {
-		*stateDir = strings.TrimSuffix(*out, filepath.Ext(*out)) + ".state"
+		f.stateDir = strings.TrimSuffix(f.out, filepath.Ext(f.out)) + ".state"
 	}
-	if err := checkDistinctOutputs(outputPath{"--out", *out}, outputPath{"--state", *stateDir}); err != nil {
+	if err := checkDistinctOutputs(outputPath{"--out", f.out}, outputPath{"--state", f.stateDir}); err != nil {
 		if !stateGiven {
-			return usagef("--out %s is also its state directory (OUT with .state for its extension): name --out e.g. %s, or pass --state DIR",
-				*out, strings.TrimSuffix(*out, filepath.Ext(*out))+".safetensors")
+			return nil, usagef("--out %s is also its state directory (OUT with .state for its extension): name --out e.g. %s, or pass --state DIR",
+				f.out, strings.TrimSuffix(f.out, filepath.Ext(f.out))+".safetensors")
 		}
-		return err
+		return nil, err
 	}
-	if err := checkTrainData(*dataDir); err != nil {
-		return err
+	if err := checkTrainData(f.dataDir); err != nil {
+		return nil, err
 	}
-	// Both are written only after epochs of work: a path that cannot be written fails now.
-	if st, err := os.Stat(*out); err == nil && st.IsDir() {
-		return fmt.Errorf("--out %s is a directory: give a file path such as %s", *out, filepath.Join(*out, "supernet.safetensors"))
+	if st, err := os.Stat(f.out); err == nil && st.IsDir() {
+		return nil, fmt.Errorf("--out %s is a directory: give a file path such as %s", f.out, filepath.Join(f.out, "supernet.safetensors"))
 	}
-	if err := checkDirCreatable("--out", *out, filepath.Dir(*out)); err != nil {
-		return err
+	if err := checkDirCreatable("--out", f.out, filepath.Dir(f.out)); err != nil {
+		return nil, err
 	}
-	if err := checkDirCreatable("--state", *stateDir, *stateDir); err != nil {
-		return err
+	if err := checkDirCreatable("--state", f.stateDir, f.stateDir); err != nil {
+		return nil, err
 	}
-	statePath := filepath.Join(*stateDir, supernet.StateFile)
-	if err := checkEarlierState(statePath, *resume, *restart); err != nil {
-		return err
+	if err := checkEarlierState(f.statePath(), f.resume, f.restart); err != nil {
+		return nil, err
 	}
-	sp, err := supernet.Lookup(*space)
+	sp, err := supernet.Lookup(f.space)
 	if err != nil {
-		return usageError{Msg: err.Error()}
+		return nil, usageError{Msg: err.Error()}
 	}
-	train, err := data.Open(filepath.Join(*dataDir, data.SplitSubTrain), data.OpenOptions{})
+	return sp, nil
+}
+
+// openTrainData opens the sub-train and sub-val shards of a train build and checks that
+// they fit space sp.
+func openTrainData(dir string, sp *supernet.Space) (train, val *data.Set, err error) {
+	train, err = data.Open(filepath.Join(dir, data.SplitSubTrain), data.OpenOptions{})
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	defer train.Close()
-	val, err := data.Open(filepath.Join(*dataDir, data.SplitSubVal), data.OpenOptions{})
+	val, err = data.Open(filepath.Join(dir, data.SplitSubVal), data.OpenOptions{})
 	if err != nil {
-		return err
+		train.Close()
+		return nil, nil, err
 	}
-	defer val.Close()
 	m := train.Manifest
-	if m.ImageSize != sp.Input.Size || m.Channels != sp.Input.Channels {
-		return fmt.Errorf("%s: images are %d×%d×%d, but space %s needs %d×%d×%d", *dataDir, m.Channels, m.ImageSize, m.ImageSize, sp.Name, sp.Input.Channels, sp.Input.Size, sp.Input.Size)
+	switch {
+	case m.ImageSize != sp.Input.Size || m.Channels != sp.Input.Channels:
+		err = fmt.Errorf("%s: images are %d×%d×%d, but space %s needs %d×%d×%d", dir, m.Channels, m.ImageSize, m.ImageSize, sp.Name, sp.Input.Channels, sp.Input.Size, sp.Input.Size)
+	case m.Classes != sp.Classes:
+		err = fmt.Errorf("%s: %d classes, but space %s has %d", dir, m.Classes, sp.Name, sp.Classes)
 	}
-	if m.Classes != sp.Classes {
-		return fmt.Errorf("%s: %d classes, but space %s has %d", *dataDir, m.Classes, sp.Name, sp.Classes)
-	}
-	sel, err := backend.Open(backend.Options{Device: "cpu", Threads: *threads, Backend: e.getenv("RESNAS_GEMM")})
 	if err != nil {
-		return err
+		train.Close()
+		val.Close()
+		return nil, nil, err
 	}
-	defer sel.Close()
-	d.Space, d.Train, d.Val, d.Gemm, d.Workers = *sp, train, val, sel.Backend, *threads
-	d.Dir, d.Resume = *stateDir, *resume
-	d.Mean, d.Std, d.Command = m.Mean, m.Std, "resnas train "+strings.Join(args, " ")
-	if *restart {
-		if err := os.Remove(statePath); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return fmt.Errorf("--restart: %v", err)
-		}
-	}
-	start := time.Now()
+	return train, val, nil
+}
+
+// runTraining runs the trainer with a progress line and a summary line per epoch on stderr;
+// it returns the last epoch's report. When interrupted it says what the state holds.
+func runTraining(ctx context.Context, d sntrain.Options, f *trainFlags, e env, start time.Time) (sntrain.Result, sntrain.Progress, error) {
 	prog := newProgressLine(e.stderr, "train")
-	var last supernet.Progress
-	err = supernet.Train(ctx, d, func(p supernet.Progress) {
+	var last sntrain.Progress
+	res, err := sntrain.Run(ctx, d, func(p sntrain.Progress) {
 		if p.EpochDone {
 			prog.done()
 			fmt.Fprintf(e.stderr, "epoch %d/%d  loss %.4f  sub-val top-1 largest %.2f%% smallest %.2f%%  (%s)\n",
@@ -130,45 +194,48 @@ func cmdTrain(ctx context.Context, args []string, e env) error {
 		prog.update(done, p.Epochs*p.Steps, fmt.Sprintf("epoch %d/%d step %d/%d %.0f img/s loss %.4f lr %.2g", p.Epoch+1, p.Epochs, p.Step, p.Steps, p.ImagesPerSec, p.Loss, p.LR))
 	})
 	prog.done()
-	if err != nil {
-		if ctx.Err() != nil {
-			if info, serr := supernet.ReadStateInfo(statePath); serr == nil {
-				// The epoch's summary line may not have been printed (the interrupt can land
-				// in its validation pass), so say which epoch the state holds.
-				fmt.Fprintf(e.stderr, "train: interrupted with epoch %d of %d saved; continue with the same command plus --resume (state in %s)\n",
-					info.Epoch, info.Epochs, *stateDir)
-			} else if _, serr := os.Stat(statePath); serr == nil {
-				fmt.Fprintf(e.stderr, "train: interrupted; continue with the same command plus --resume (state in %s)\n", *stateDir)
-			} else {
-				fmt.Fprintln(e.stderr, "train: interrupted before the first epoch ended; nothing to resume")
-			}
-		}
-		return err
+	if err != nil && ctx.Err() != nil {
+		reportInterrupted(e, f.statePath(), f.stateDir)
 	}
-	// The trainer wrote the finished supernet with its metadata; --out is that file, re-saved
-	// (so --float16 applies and the output appears atomically).
-	ck, err := checkpoints.Load(filepath.Join(*stateDir, supernet.WeightsFile), checkpoints.Options{})
-	if err != nil {
-		return err
-	}
-	ck.Meta.Provenance.Source = *dataDir
-	if err := os.MkdirAll(filepath.Dir(*out), 0o755); err != nil {
-		return fmt.Errorf("--out %s: %v", *out, rootCause(err))
-	}
-	if err := checkpoints.Save(*out, ck.Weights, ck.Meta, checkpoints.SaveOptions{Float16: *half}); err != nil {
-		return err
-	}
-	res := map[string]any{"out": *out, "epochs": d.Epochs, "seconds": time.Since(start).Seconds(),
-		"subval_top1_largest": last.ValTop1Largest, "subval_top1_smallest": last.ValTop1Smallest}
-	if *keepState {
-		res["state"] = *stateDir
+	return res, last, err
+}
+
+// reportInterrupted says how an interrupted run goes on.
+func reportInterrupted(e env, statePath, stateDir string) {
+	if info, serr := sntrain.ReadStateInfo(statePath); serr == nil {
+		// The epoch's summary line may not have been printed (the interrupt can land
+		// in its validation pass), so say which epoch the state holds.
+		fmt.Fprintf(e.stderr, "train: interrupted with epoch %d of %d saved; continue with the same command plus --resume (state in %s)\n",
+			info.Epoch, info.Epochs, stateDir)
+	} else if _, serr := os.Stat(statePath); serr == nil {
+		fmt.Fprintf(e.stderr, "train: interrupted; continue with the same command plus --resume (state in %s)\n", stateDir)
 	} else {
-		removeTrainState(*stateDir)
+		fmt.Fprintln(e.stderr, "train: interrupted before the first epoch ended; nothing to resume")
 	}
-	if *asJSON {
-		return json.NewEncoder(e.stdout).Encode(res)
+}
+
+// finish saves the trained supernet to --out (atomically), removes the state unless
+// --keep-state, and reports.
+func (f *trainFlags) finish(res sntrain.Result, last sntrain.Progress, e env, start time.Time) error {
+	res.Meta.Provenance.Source = f.dataDir
+	if err := os.MkdirAll(filepath.Dir(f.out), 0o755); err != nil {
+		return fmt.Errorf("--out %s: %v", f.out, rootCause(err))
 	}
-	fmt.Fprintf(e.stdout, "wrote %s (%s, %s)\n", *out, plural(d.Epochs, "epoch"), time.Since(start).Round(time.Second))
+	if err := checkpoints.Save(f.out, res.Weights, res.Meta, checkpoints.SaveOptions{Float16: f.half}); err != nil {
+		return err
+	}
+	epochs := f.opts.Epochs
+	summary := map[string]any{"out": f.out, "epochs": epochs, "seconds": time.Since(start).Seconds(),
+		"subval_top1_largest": last.ValTop1Largest, "subval_top1_smallest": last.ValTop1Smallest}
+	if f.keepState {
+		summary["state"] = f.stateDir
+	} else {
+		removeTrainState(f.stateDir)
+	}
+	if f.asJSON {
+		return json.NewEncoder(e.stdout).Encode(summary)
+	}
+	fmt.Fprintf(e.stdout, "wrote %s (%s, %s)\n", f.out, plural(epochs, "epoch"), time.Since(start).Round(time.Second))
 	return nil
 }
 
@@ -186,7 +253,7 @@ func checkEarlierState(path string, resume, restart bool) error {
 	case resume:
 		return nil
 	}
-	info, err := supernet.ReadStateInfo(path)
+	info, err := sntrain.ReadStateInfo(path)
 	if err != nil {
 		return fmt.Errorf("%v, where this run keeps its training state: start over with --restart (which replaces it) or choose another --state", err)
 	}
@@ -201,13 +268,17 @@ func checkEarlierState(path string, resume, restart bool) error {
 	return fmt.Errorf("%s holds an interrupted run (epoch %d%s done): continue it with --resume, or start over with --restart (or delete %s)", path, info.Epoch, of, filepath.Dir(path))
 }
 
-// removeTrainState deletes what Train wrote in dir once --out holds the result; dir itself
+// removeTrainState deletes what training wrote in dir once --out holds the result; dir itself
 // goes only when nothing else is in it (it may be a directory the user named with --state).
 func removeTrainState(dir string) {
-	os.Remove(filepath.Join(dir, supernet.StateFile))
-	os.Remove(filepath.Join(dir, supernet.WeightsFile))
+	os.Remove(filepath.Join(dir, sntrain.StateFile))
+	os.Remove(filepath.Join(dir, oldWeightsFile))
 	os.Remove(dir)
 }
+
+// oldWeightsFile is where earlier versions' trainer also wrote the finished weights in the
+// state directory; removed with the state so such a directory still goes.
+const oldWeightsFile = "supernet.safetensors"
 
 // checkTrainData says what is wrong with a --data that is not a training build: missing, a
 // file, or the test split's shards (which have no sub-train).

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/resnas/resnas/checkpoints"
-	"github.com/resnas/resnas/supernet"
+	sntrain "github.com/resnas/resnas/supernet/train"
 )
 
 // TestMain lets tests run the real command in a child process (the test binary re-executed
@@ -59,7 +59,7 @@ func TestTrainSIGKILLResume(t *testing.T) {
 	}
 
 	killed := filepath.Join(dir, "killed.safetensors")
-	state := filepath.Join(dir, "killed.state", supernet.StateFile)
+	state := filepath.Join(dir, "killed.state", sntrain.StateFile)
 	cmd := child(t, train(killed)...)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -4,7 +4,7 @@ import (
 	"context"
 	"testing"
 
-	"github.com/resnas/resnas/checkpoints"
+	"github.com/resnas/resnas/checkpoints/shipped"
 	"github.com/resnas/resnas/internal/gemm/backend"
 	"github.com/resnas/resnas/model"
 	"github.com/resnas/resnas/profiler"
@@ -37,11 +37,11 @@ func midArch(s *supernet.Space) model.Arch {
 // quick estimate on 256 sub-val images, then the whole sub-val, for a mid-size sub-network.
 // Read ms/op; the targets are 300 ms and 3 s on 2 cores.
 func BenchmarkDefaultSubVal(b *testing.B) {
-	ck, err := checkpoints.Default()
+	ck, err := shipped.Checkpoint()
 	if err != nil {
 		b.Skip(err)
 	}
-	set, err := checkpoints.DefaultSubVal()
+	set, err := shipped.SubVal()
 	if err != nil {
 		b.Skip(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/resnas/resnas/checkpoints"
+	"github.com/resnas/resnas/checkpoints/shipped"
 	"github.com/resnas/resnas/internal/gemm/cuda"
 	"github.com/resnas/resnas/internal/gemm/cuda/cudafake"
 	"github.com/resnas/resnas/internal/gemm/gonum"
@@ -146,7 +147,7 @@ func TestGPUMatchesCPUOnDefault(t *testing.T) {
 func defaultOnFakeGPU(t *testing.T) (*checkpoints.Checkpoint, model.Input, model.Arch, *model.DeviceWeights) {
 	t.Helper()
 	dev := openFakeGPU(t)
-	ck, err := checkpoints.Default()
+	ck, err := shipped.Checkpoint()
 	if err != nil {
 		t.Fatal(err)
 	}

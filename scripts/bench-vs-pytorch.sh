@@ -88,8 +88,8 @@ fi
 ckpt_tiny=$tiny_ckpt torch_ckpt_tiny=$tiny_ckpt arch_tiny=vit-resnas-tiny
 torch_arch_tiny=vit-resnas-tiny
 
-if "$bin" profile --arch max --json >"$work/default.json" 2>/dev/null && [ -s "$repo/checkpoints/default/supernet.safetensors" ]; then
-	ckpt_fmnist="" torch_ckpt_fmnist="$repo/checkpoints/default/supernet.safetensors"
+if "$bin" profile --arch max --json >"$work/default.json" 2>/dev/null && [ -s "$repo/checkpoints/shipped/default/supernet.safetensors" ]; then
+	ckpt_fmnist="" torch_ckpt_fmnist="$repo/checkpoints/shipped/default/supernet.safetensors"
 	fmnist_note="shipped default supernet"
 	torch_arch_fmnist=$(jget "$work/default.json" network_def)
 else

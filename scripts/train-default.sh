@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Trains the shipped default supernet and refreshes checkpoints/default/ (weights, sub-val shards
+# Trains the shipped default supernet and refreshes checkpoints/shipped/default/ (weights, sub-val shards
 # and a 2,000-image test shard), exactly as recorded in checkpoints/README.md.
 #
 # usage: scripts/train-default.sh [WORKDIR]    (needs: apt-get install dataset-fashion-mnist)
@@ -23,10 +23,10 @@ start=$(date +%s)
   --lr 0.002 --lr-warmup 1 --wd 0.05 --smoothing 0.1 --drop-path 0.05 --erase 0 \
   --json | tee "$work/train.json"
 echo "training wall time: $(( $(date +%s) - start )) s" | tee "$work/train-time.txt"
-rm -rf checkpoints/default/sub-val checkpoints/default/test
-cp "$work/supernet.safetensors" checkpoints/default/supernet.safetensors
-cp -r "$work/train/sub-val" checkpoints/default/sub-val
-cp -r "$work/test-small" checkpoints/default/test
+rm -rf checkpoints/shipped/default/sub-val checkpoints/shipped/default/test
+cp "$work/supernet.safetensors" checkpoints/shipped/default/supernet.safetensors
+cp -r "$work/train/sub-val" checkpoints/shipped/default/sub-val
+cp -r "$work/test-small" checkpoints/shipped/default/test
 for a in max min; do
   "$work/resnas" eval --arch "$a" --data "$work/test" --json
 done

@@ -112,11 +112,11 @@ func fillWidths(a *model.Arch, s Space) {
 	a.Head = model.Head{Dim: c, Classes: s.Classes}
 }
 
-// warmupExtreme is the largest (largest true) or the smallest sub-network among the choices
+// WarmupExtreme is the largest (largest true) or the smallest sub-network among the choices
 // in play at epoch under the channel warm-up: each dimension's first, or its L-th largest
 // choice; skippable blocks are skipped in the smallest once skipping is in play (L ≥ 3 of
 // [C, C, 0, 0]).
-func warmupExtreme(s Space, epoch, warmup int, largest bool) model.Arch {
+func WarmupExtreme(s Space, epoch, warmup int, largest bool) model.Arch {
 	pick := func(c []int) int {
 		if largest {
 			return c[0]

@@ -115,13 +115,13 @@ func TestConsecutiveSkips(t *testing.T) {
 // choices are in play, and only the largest at the first warm-up epoch.
 func TestWarmupExtreme(t *testing.T) {
 	s := tinySpace()
-	if a := warmupExtreme(s, 10, 10, false); !a.Equal(s.Min()) {
+	if a := WarmupExtreme(s, 10, 10, false); !a.Equal(s.Min()) {
 		t.Errorf("smallest after warm-up = %s, want %s", a, s.Min())
 	}
-	if a := warmupExtreme(s, 10, 10, true); !a.Equal(s.Max()) {
+	if a := WarmupExtreme(s, 10, 10, true); !a.Equal(s.Max()) {
 		t.Errorf("largest = %s, want %s", a, s.Max())
 	}
-	if a := warmupExtreme(s, 0, 10, false); !a.Equal(s.Max()) {
+	if a := WarmupExtreme(s, 0, 10, false); !a.Equal(s.Max()) {
 		t.Errorf("smallest at warm-up epoch 0 = %s, want the largest %s", a, s.Max())
 	}
 }

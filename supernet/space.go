@@ -1,4 +1,5 @@
-// Package supernet holds search spaces, supernet weight slicing and supernet training.
+// Package supernet holds search spaces, supernet weight slicing and the sampling of
+// sub-networks; the trainer is package supernet/train.
 package supernet
 
 import "github.com/resnas/resnas/model"

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/resnas/resnas/checkpoints"
+	"github.com/resnas/resnas/checkpoints/shipped"
 	"github.com/resnas/resnas/internal/gemm/backend"
 	"github.com/resnas/resnas/model"
 	"github.com/resnas/resnas/profiler"
@@ -55,7 +56,7 @@ func Load(path string, opts LoadOptions) (*Loaded, error) {
 	var ck *checkpoints.Checkpoint
 	var err error
 	if path == "" {
-		ck, err = checkpoints.Default()
+		ck, err = shipped.Checkpoint()
 		path = DefaultName
 	} else {
 		ck, err = checkpoints.Load(path, checkpoints.Options{Prefer: opts.Prefer})

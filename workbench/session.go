@@ -8,7 +8,7 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/resnas/resnas/checkpoints"
+	"github.com/resnas/resnas/checkpoints/shipped"
 	"github.com/resnas/resnas/data"
 	"github.com/resnas/resnas/evaluate"
 	"github.com/resnas/resnas/evolution"
@@ -34,7 +34,7 @@ func OpenData(dir, checkpoint string) (*data.Set, error) {
 		return set, nil
 	}
 	if checkpoint == "" {
-		return checkpoints.DefaultSubVal()
+		return shipped.SubVal()
 	}
 	return nil, nil
 }

@@ -22,7 +22,10 @@ func Write(path string, b []byte) error {
 	})
 }
 
-// WriteFunc lets fill write the contents of path; path changes only if fill succeeds.
+// WriteFunc lets fill stream the contents of path; path changes only if fill succeeds.
+// Both the file and its directory are synced before WriteFunc returns, so a file it wrote
+// is still there, whole, after a power loss (what a training state resumed hours later
+// needs).
 func WriteFunc(path string, fill func(w io.Writer) error) (err error) {
 	dir, base := filepath.Split(path)
 	if dir == "" {

@@ -111,3 +111,80 @@ func TestCreatable(t *testing.T) {
 		}
 	}
 }
+
+// TestWriteFunc: a streamed write replaces the destination whole (mode 0644) and syncs its
+// directory, or leaves the earlier file and no temporary file behind.
+func TestWriteFunc(t *testing.T) {
+	boom := errors.New("boom")
+	chunks := func(parts ...string) func(io.Writer) error {
+		return func(w io.Writer) error {
+			for _, p := range parts {
+				if _, err := io.WriteString(w, p); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}
+	for _, tc := range []struct {
+		name    string
+		earlier string // "" for no earlier file
+		dir     string // under the temporary root; "missing/" does not exist
+		fill    func(io.Writer) error
+		wantErr bool
+		want    string // contents afterwards; "" for no file
+	}{
+		{name: "new file in chunks", fill: chunks("state ", "of ", "epoch 3"), want: "state of epoch 3"},
+		{name: "replaces an earlier file", earlier: "epoch 2", fill: chunks("epoch 3"), want: "epoch 3"},
+		{name: "empty file", earlier: "epoch 2", fill: chunks(), want: ""},
+		{name: "failed fill keeps the earlier file", earlier: "epoch 2", wantErr: true, want: "epoch 2",
+			fill: func(w io.Writer) error { io.WriteString(w, "half"); return boom }},
+		{name: "failed fill writes nothing new", wantErr: true,
+			fill: func(w io.Writer) error { io.WriteString(w, "half"); return boom }},
+		{name: "missing directory", dir: "missing/", fill: chunks("x"), wantErr: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			root := t.TempDir()
+			path := filepath.Join(root, tc.dir, "out.bin")
+			if tc.earlier != "" {
+				if err := os.WriteFile(path, []byte(tc.earlier), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			err := WriteFunc(path, tc.fill)
+			if (err != nil) != tc.wantErr {
+				t.Fatalf("err = %v, want error %v", err, tc.wantErr)
+			}
+			b, rerr := os.ReadFile(path)
+			switch {
+			case tc.wantErr && tc.earlier == "":
+				if rerr == nil {
+					t.Errorf("a failed write created %s", path)
+				}
+			case rerr != nil:
+				t.Fatal(rerr)
+			case string(b) != tc.want:
+				t.Errorf("contents %q, want %q", b, tc.want)
+			}
+			if !tc.wantErr {
+				if st, err := os.Stat(path); err != nil || st.Mode().Perm() != 0o644 {
+					t.Errorf("mode %v (%v), want 0644", st.Mode().Perm(), err)
+				}
+			}
+			files := 1 // the destination, and no temporary file
+			if tc.wantErr && tc.earlier == "" {
+				files = 0
+			}
+			if ents, _ := os.ReadDir(root); tc.dir == "" && len(ents) != files {
+				t.Errorf("left in the directory: %v", ents)
+			}
+		})
+	}
+}
+
+// TestSyncDir: syncing a directory entry neither fails nor panics, also for a path whose
+// directory is gone (crash safety is then simply weaker).
+func TestSyncDir(t *testing.T) {
+	SyncDir(filepath.Join(t.TempDir(), "x"))
+	SyncDir(filepath.Join(t.TempDir(), "missing", "x"))
+}

@@ -1,4 +1,4 @@
-package supernet
+package train
 
 import (
 	"encoding/binary"
@@ -12,6 +12,7 @@ import (
 	"github.com/resnas/resnas/internal/gemm/gonum"
 	"github.com/resnas/resnas/internal/nn"
 	"github.com/resnas/resnas/model"
+	"github.com/resnas/resnas/supernet"
 )
 
 // TestTrainForwardReference runs the training forward (BatchNorm in eval mode, no drop-path)
@@ -19,7 +20,7 @@ import (
 // reference's own (testdata/reference-dev/golden.json, written by the reference code), for the
 // supernet and its sub-networks: training computes the same network as the reference.
 func TestTrainForwardReference(t *testing.T) {
-	const dir = "../testdata/reference-dev/"
+	const dir = "../../testdata/reference-dev/"
 	var g struct {
 		Batch int
 		Cases []struct {
@@ -43,7 +44,7 @@ func TestTrainForwardReference(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := Lookup("dev-small")
+	s, err := supernet.Lookup("dev-small")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package supernet
+package train
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 
 	"github.com/resnas/resnas/data"
 	"github.com/resnas/resnas/internal/gemm/openblas"
+	"github.com/resnas/resnas/supernet"
 )
 
 // TestTrainFashionMNIST is a real training run, off by default: set RESNAS_FMNIST to a shard
@@ -16,7 +17,7 @@ import (
 // RESNAS_FMNIST_EPOCHS (the channel warm-up then takes a quarter of them) and
 // RESNAS_FMNIST_LIMIT (training images used per epoch). It logs images/s and the sub-val
 // top-1 of the largest and smallest sub-networks after every epoch. RESNAS_FMNIST_SANDWICH=1
-// turns on TrainOptions.Sandwich.
+// turns on Options.Sandwich.
 func TestTrainFashionMNIST(t *testing.T) {
 	dir := os.Getenv("RESNAS_FMNIST")
 	if dir == "" {
@@ -32,11 +33,11 @@ func TestTrainFashionMNIST(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer testSet.Close()
-	s, err := Lookup("fmnist")
+	s, err := supernet.Lookup("fmnist")
 	if err != nil {
 		t.Fatal(err)
 	}
-	o := DefaultTrainOptions()
+	o := DefaultOptions()
 	o.Space = *s
 	o.Train, o.Val = trainSet, testSet
 	if v, err := strconv.Atoi(os.Getenv("RESNAS_FMNIST_LIMIT")); err == nil && v > 0 {
@@ -58,7 +59,7 @@ func TestTrainFashionMNIST(t *testing.T) {
 	}
 	o.Dir = t.TempDir()
 	start := time.Now()
-	err = Train(context.Background(), o, func(p Progress) {
+	_, err = Run(context.Background(), o, func(p Progress) {
 		if p.EpochDone {
 			t.Logf("epoch %d: loss %.4f, top-1 largest %.2f%%, smallest %.2f%% (%s)", p.Epoch, p.Loss, p.ValTop1Largest, p.ValTop1Smallest, time.Since(start).Round(time.Second))
 		} else if p.Step%50 == 0 {

@@ -1,4 +1,4 @@
-package supernet
+package train
 
 import (
 	"fmt"
@@ -8,6 +8,7 @@ import (
 
 	"github.com/resnas/resnas/internal/gemm"
 	"github.com/resnas/resnas/model"
+	"github.com/resnas/resnas/supernet"
 )
 
 // param is one state_dict tensor of the supernet at its largest shape, with its gradient and
@@ -50,7 +51,7 @@ type layerParams struct {
 // supernetParams holds every tensor of the supernet at the largest architecture, named and
 // shaped as the reference state_dict (reference.md §4.2), plus quick references by role.
 type supernetParams struct {
-	space   Space
+	space   supernet.Space
 	in      model.Input
 	maxArch model.Arch
 	mid     int
@@ -75,7 +76,7 @@ type supernetParams struct {
 // reference does: trunc_normal(std .02) for Linear weights, tokens and position embeddings,
 // zero biases, LN (1, 0), PyTorch's default uniform(±1/√fan_in) for convolutions and their
 // biases, BN (1, 0) with running statistics (0, 1).
-func newSupernetParams(s Space, in model.Input, dropPath float64, rng *rand.Rand) (*supernetParams, error) {
+func newSupernetParams(s supernet.Space, in model.Input, dropPath float64, rng *rand.Rand) (*supernetParams, error) {
 	a := s.Max()
 	if err := a.ValidateFor(in); err != nil {
 		return nil, fmt.Errorf("space %s: largest architecture: %w", s.Name, err)

@@ -1,4 +1,4 @@
-package supernet
+package train
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -37,7 +38,8 @@ func TestResumeMatchesUninterrupted(t *testing.T) {
 	var full []stepLoss
 	o := tinyOptions(train)
 	o.Dir = dirA
-	if err := Train(context.Background(), o, collect(&full)); err != nil {
+	resA, err := Run(context.Background(), o, collect(&full))
+	if err != nil {
 		t.Fatal(err)
 	}
 
@@ -45,7 +47,7 @@ func TestResumeMatchesUninterrupted(t *testing.T) {
 	defer cancel()
 	var first []stepLoss
 	o.Dir = dirB
-	err := Train(ctx, o, func(p Progress) {
+	_, err = Run(ctx, o, func(p Progress) {
 		collect(&first)(p)
 		if p.Epoch == 1 && p.Step == 2 {
 			cancel() // mid-epoch: the state on disk is still the end of epoch 0
@@ -56,7 +58,8 @@ func TestResumeMatchesUninterrupted(t *testing.T) {
 	}
 	var resumed []stepLoss
 	o.Resume = true
-	if err := Train(context.Background(), o, collect(&resumed)); err != nil {
+	resB, err := Run(context.Background(), o, collect(&resumed))
+	if err != nil {
 		t.Fatal(err)
 	}
 	steps := 64 / o.BatchSize
@@ -84,8 +87,22 @@ func TestResumeMatchesUninterrupted(t *testing.T) {
 	if string(a) != string(b) {
 		t.Fatal("final training states differ between the uninterrupted and the resumed run")
 	}
-	// The final weights file loads back with the supernet's keys and shapes.
-	ck, err := checkpoints.Load(filepath.Join(dirB, WeightsFile), checkpoints.Options{})
+	// The state directory holds the state alone: the weights are returned, not written.
+	if ents, _ := os.ReadDir(dirB); len(ents) != 1 || ents[0].Name() != StateFile {
+		t.Errorf("%s holds %v, want only %s", dirB, ents, StateFile)
+	}
+	for key, a := range resA.Weights {
+		if !slices.Equal(a.Data, resB.Weights[key].Data) {
+			t.Fatalf("returned weights %s differ between the uninterrupted and the resumed run", key)
+		}
+	}
+	// The returned weights and metadata save (as the command does) and load back with the
+	// supernet's keys and shapes.
+	path := filepath.Join(t.TempDir(), "supernet.safetensors")
+	if err := checkpoints.Save(path, resB.Weights, resB.Meta, checkpoints.SaveOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	ck, err := checkpoints.Load(path, checkpoints.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,11 +110,14 @@ func TestResumeMatchesUninterrupted(t *testing.T) {
 	for _, p := range model.ParamShapes(sp.Max(), sp.Input) {
 		got, ok := ck.Weights[p.Key]
 		if !ok || fmt.Sprint(got.Shape) != fmt.Sprint(p.Shape) {
-			t.Fatalf("%s: %s missing or shaped %v, want %v", WeightsFile, p.Key, got.Shape, p.Shape)
+			t.Fatalf("saved result: %s missing or shaped %v, want %v", p.Key, got.Shape, p.Shape)
 		}
 	}
 	if ck.Meta.Space != sp.Name || ck.Meta.Arch != sp.Max().String() {
-		t.Fatalf("%s: metadata space %q arch %q", WeightsFile, ck.Meta.Space, ck.Meta.Arch)
+		t.Fatalf("saved result: metadata space %q arch %q", ck.Meta.Space, ck.Meta.Arch)
+	}
+	if ck.Meta.Provenance.Seed == nil || *ck.Meta.Provenance.Seed != int64(o.Seed) {
+		t.Fatalf("saved result: seed %v, want %d", ck.Meta.Provenance.Seed, o.Seed)
 	}
 	if full[len(full)-1].loss >= full[steps-1].loss {
 		t.Errorf("loss did not fall: epoch 0 mean %.3f, last epoch mean %.3f", full[steps-1].loss, full[len(full)-1].loss)
@@ -111,13 +131,13 @@ func TestResumeRejectsOtherRun(t *testing.T) {
 	o := tinyOptions(train)
 	o.Epochs = 1
 	o.Dir = t.TempDir()
-	if err := Train(context.Background(), o, nil); err != nil {
+	if _, err := Run(context.Background(), o, nil); err != nil {
 		t.Fatal(err)
 	}
 	o.Seed++
 	o.Resume = true
 	o.Epochs = 2
-	err := Train(context.Background(), o, nil)
+	_, err := Run(context.Background(), o, nil)
 	if err == nil || !strings.Contains(err.Error(), StateFile) {
 		t.Fatalf("resume with another seed: got %v, want an error naming %s", err, StateFile)
 	}
@@ -132,7 +152,7 @@ func TestReadStateInfo(t *testing.T) {
 	o.Dir = t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	err := Train(ctx, o, func(p Progress) {
+	_, err := Run(ctx, o, func(p Progress) {
 		if p.EpochDone && p.Epoch == 0 {
 			cancel()
 		}
@@ -157,18 +177,18 @@ func TestTrainOptionErrors(t *testing.T) {
 	train := newSynthImages(32, 1, 16, 5, 7)
 	for _, c := range []struct {
 		name   string
-		mutate func(*TrainOptions)
+		mutate func(*Options)
 		want   string
 	}{
-		{"batch", func(o *TrainOptions) { o.ExamplesPerArch = 5 }, "examples-per-arch"},
-		{"epochs", func(o *TrainOptions) { o.Epochs = 0 }, "epochs"},
-		{"size", func(o *TrainOptions) { o.Train = newSynthImages(32, 1, 8, 5, 7) }, "space tiny-test"},
-		{"resume", func(o *TrainOptions) { o.Resume = true }, "Dir"},
-		{"too few", func(o *TrainOptions) { o.Train = newSynthImages(8, 1, 16, 5, 7) }, "fewer than one batch"},
+		{"batch", func(o *Options) { o.ExamplesPerArch = 5 }, "examples-per-arch"},
+		{"epochs", func(o *Options) { o.Epochs = 0 }, "epochs"},
+		{"size", func(o *Options) { o.Train = newSynthImages(32, 1, 8, 5, 7) }, "space tiny-test"},
+		{"resume", func(o *Options) { o.Resume = true }, "Dir"},
+		{"too few", func(o *Options) { o.Train = newSynthImages(8, 1, 16, 5, 7) }, "fewer than one batch"},
 	} {
 		o := tinyOptions(train)
 		c.mutate(&o)
-		err := Train(context.Background(), o, nil)
+		_, err := Run(context.Background(), o, nil)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: got %v, want an error mentioning %q", c.name, err, c.want)
 		}

@@ -1,18 +1,19 @@
-package supernet
+package train
 
 import (
 	"math/rand/v2"
 
 	"github.com/resnas/resnas/model"
+	"github.com/resnas/resnas/supernet"
 )
 
 // tinySpace is a small space exercising every part of the trainer: a conv stem with mid
 // width, a skippable block, two reductions, head dims that differ per stage.
-func tinySpace() Space {
-	return Space{
+func tinySpace() supernet.Space {
+	return supernet.Space{
 		Name: "tiny-test", Input: model.Input{Size: 16, Channels: 1, Patch: 4}, Classes: 5,
 		StemType: model.TypeConvStemMid, StemMid: 4, Widths: []int{8, 6},
-		Layers: []LayerChoices{
+		Layers: []supernet.LayerChoices{
 			{Type: model.TypeBlock, Heads: []int{2, 1}, HeadDim: 4, MLP: []int{12, 8}},
 			{Type: model.TypeBlock, Heads: []int{2, 1}, HeadDim: 4, MLP: []int{12, 8}, Skippable: true},
 			{Type: model.TypeReduction, Widths: []int{12, 10}},
@@ -66,8 +67,8 @@ func (im *synthImages) Batch(idx []int, dst []float32, labels []int) {
 	}
 }
 
-func tinyOptions(train Images) TrainOptions {
-	o := DefaultTrainOptions()
+func tinyOptions(train Images) Options {
+	o := DefaultOptions()
 	o.Space = tinySpace()
 	o.Train = train
 	o.Epochs = 3

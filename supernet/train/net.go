@@ -1,4 +1,4 @@
-package supernet
+package train
 
 import (
 	"github.com/resnas/resnas/internal/gemm"

@@ -1,4 +1,4 @@
-package supernet
+package train
 
 import (
 	"math/rand/v2"
@@ -8,6 +8,7 @@ import (
 	"github.com/resnas/resnas/internal/gemm/gonum"
 	"github.com/resnas/resnas/internal/gemm/openblas"
 	"github.com/resnas/resnas/model"
+	"github.com/resnas/resnas/supernet"
 )
 
 // benchBackend is OpenBLAS when the library loads, else pure Go.
@@ -29,11 +30,11 @@ func BenchmarkTrainStepMax(b *testing.B) { benchTrainStep(b, true) }
 func BenchmarkTrainStepSampled(b *testing.B) { benchTrainStep(b, false) }
 
 func benchTrainStep(b *testing.B, largest bool) {
-	s, err := Lookup("fmnist")
+	s, err := supernet.Lookup("fmnist")
 	if err != nil {
 		b.Fatal(err)
 	}
-	o := DefaultTrainOptions()
+	o := DefaultOptions()
 	o.Space = *s
 	o.Train = newSynthImages(128, 1, 32, 10, 1)
 	o.BatchSize, o.ExamplesPerArch = 128, 64
@@ -49,7 +50,7 @@ func benchTrainStep(b *testing.B, largest bool) {
 	archs := []model.Arch{s.Max(), s.Max()}
 	step := func() {
 		if !largest {
-			archs = SampleArchs(rng, *s, 100, 4, 2)
+			archs = supernet.SampleArchs(rng, *s, 100, 4, 2)
 		}
 		tr.loadBatch(rng)
 		tr.forwardBackward(rng, archs, 0.1)

@@ -1,4 +1,8 @@
-package supernet
+// Package train trains a supernet with multi-architecture sampling (the reference's
+// vit-search recipe, optionally with the sandwich rule): Run keeps a resumable state per
+// epoch in Options.Dir and returns the trained weights with their checkpoint metadata for
+// the caller to save.
+package train
 
 import (
 	"context"
@@ -12,10 +16,12 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/resnas/resnas/checkpoints"
 	"github.com/resnas/resnas/internal/gemm"
 	"github.com/resnas/resnas/internal/gemm/gonum"
 	"github.com/resnas/resnas/internal/nn"
 	"github.com/resnas/resnas/model"
+	"github.com/resnas/resnas/supernet"
 )
 
 // Images is a labelled image set, as data.Set provides: Batch writes the normalised images
@@ -26,13 +32,13 @@ type Images interface {
 	Batch(idx []int, dst []float32, labels []int)
 }
 
-// TrainOptions configure supernet training. DefaultTrainOptions gives a working recipe; the
+// Options configure supernet training. DefaultOptions gives a working recipe; the
 // zero value is not one.
-type TrainOptions struct {
-	Space Space        // search space; its Input gives the image geometry
-	Train Images       // training images, geometry Space.Input
-	Val   Images       // optional: top-1 of the largest and smallest sub-networks after each epoch
-	Gemm  gemm.Backend // nil: pure Go (gonum)
+type Options struct {
+	Space supernet.Space // search space; its Input gives the image geometry
+	Train Images         // training images, geometry Space.Input
+	Val   Images         // optional: top-1 of the largest and smallest sub-networks after each epoch
+	Gemm  gemm.Backend   // nil: pure Go (gonum)
 	// Workers is the number of goroutines training uses; 0 means runtime.NumCPU(). Each
 	// keeps its own activations and gradients (4 bytes per supernet parameter), and results
 	// are reproducible for a given Workers (it sets the order of floating-point sums).
@@ -67,28 +73,22 @@ type TrainOptions struct {
 	Fill []float32
 
 	Seed uint64
-	// Dir receives the training state after every epoch (StateFile), read by Resume, and at
-	// the end the supernet's weights (WeightsFile). Empty: nothing is written.
+	// Dir receives the training state after every epoch (StateFile), read by Resume. Empty:
+	// nothing is written. The trained weights are not written here: Run returns them.
 	Dir    string
 	Resume bool // continue from Dir/StateFile
-	// Mean and Std (per channel, on the 0..1 scale) are recorded in WeightsFile's metadata
-	// so the weights say how their inputs were normalised; optional.
+	// Mean and Std (per channel, on the 0..1 scale) are recorded in Result.Meta so the
+	// weights say how their inputs were normalised; optional.
 	Mean, Std []float64
-	// Command is recorded in WeightsFile's provenance; optional.
+	// Command is recorded in Result.Meta's provenance; optional.
 	Command string
 }
 
-// Files Train writes in TrainOptions.Dir.
-const (
-	// StateFile is the training state after the last complete epoch (weights, AdamW
-	// moments, epoch), rewritten atomically after every epoch.
-	StateFile = "train-state.safetensors"
-	// WeightsFile holds the trained supernet's weights with their metadata (checkpoints
-	// format), written once training completes.
-	WeightsFile = "supernet.safetensors"
-)
+// StateFile is the file Run keeps in Options.Dir: the training state after the last
+// complete epoch (weights, AdamW moments, epoch), rewritten atomically after every epoch.
+const StateFile = "train-state.safetensors"
 
-// DefaultTrainOptions is the recommended recipe for the fmnist space on 2 cores: 28 epochs of
+// DefaultOptions is the recommended recipe for the fmnist space on 2 cores: 28 epochs of
 // 55,000 images, about 65 minutes (measured with other work on the machine: 3.5 minutes for
 // epoch 0, which trains only the largest network, then about 2.3 per epoch including the
 // sub-val evaluation of the largest and smallest networks). Batches of 128 are split between 4
@@ -99,8 +99,8 @@ const (
 // drop-path 0.05, shifts of up to 2 pixels and horizontal flips (a short schedule gains little
 // from heavier regularisation). A 6-epoch run of this recipe reached 88.0% (largest) and 87.2%
 // (smallest) sub-val top-1 after its fifth epoch.
-func DefaultTrainOptions() TrainOptions {
-	return TrainOptions{
+func DefaultOptions() Options {
+	return Options{
 		Epochs: 28, BatchSize: 128, ExamplesPerArch: 32, ChannelWarmupEpochs: 7,
 		LR: 2e-3, WarmupLR: 1e-5, MinLR: 1e-5, LRWarmupEpochs: 1,
 		WeightDecay: 0.05, LabelSmoothing: 0.1, DropPath: 0.05,
@@ -124,10 +124,10 @@ type Progress struct {
 	CheckpointWritten string
 }
 
-func (o *TrainOptions) check() error {
+func (o *Options) check() error {
 	s := o.Space
 	if o.Train == nil {
-		return errors.New("train: no training images (set TrainOptions.Train)")
+		return errors.New("train: no training images (set Options.Train)")
 	}
 	if c, h, w := o.Train.Shape(); c != s.Input.Channels || h != s.Input.Size || w != s.Input.Size {
 		return fmt.Errorf("train: images are %d×%d×%d but space %s wants %d×%d×%d (build shards at the space's size)", c, h, w, s.Name, s.Input.Channels, s.Input.Size, s.Input.Size)
@@ -154,7 +154,7 @@ func (o *TrainOptions) check() error {
 	case o.Fill != nil && len(o.Fill) != s.Input.Channels:
 		return fmt.Errorf("train: fill has %d values, want one per channel (%d)", len(o.Fill), s.Input.Channels)
 	case o.Resume && o.Dir == "":
-		return errors.New("train: resume needs the checkpoint directory (TrainOptions.Dir)")
+		return errors.New("train: resume needs the checkpoint directory (Options.Dir)")
 	}
 	if o.Val != nil {
 		if c, h, w := o.Val.Shape(); c != s.Input.Channels || h != s.Input.Size || w != s.Input.Size {
@@ -166,7 +166,7 @@ func (o *TrainOptions) check() error {
 
 // trainer is one training run's state.
 type trainer struct {
-	opts  TrainOptions
+	opts  Options
 	e     *nn.Exec
 	p     *supernetParams
 	net   *trainNet
@@ -185,7 +185,7 @@ type trainer struct {
 	valLargest, valSmallest float64 // after the last epoch run, NaN when not measured
 }
 
-func newTrainer(opts TrainOptions) (*trainer, error) {
+func newTrainer(opts Options) (*trainer, error) {
 	if err := opts.check(); err != nil {
 		return nil, err
 	}
@@ -221,34 +221,39 @@ func newTrainer(opts TrainOptions) (*trainer, error) {
 	return t, nil
 }
 
-// Train trains the supernet of opts.Space on opts.Train, writing the state after every epoch
+// Result is a finished run: the trained supernet's weights and the metadata to save them
+// with (checkpoints.Save), naming the space, the input geometry, the seed and the last
+// validation accuracies. Saving them is the caller's business.
+type Result struct {
+	Weights model.Weights
+	Meta    checkpoints.Meta
+}
+
+// Run trains the supernet of opts.Space on opts.Train, writing the state after every epoch
 // to opts.Dir (when set) and reporting through progress (may be nil). On cancellation it
 // returns ctx's error; the state of the last complete epoch stays on disk, and a run with
 // Resume set continues from it with the same losses an uninterrupted run would have had
 // (given the same options and Workers).
-func Train(ctx context.Context, opts TrainOptions, progress func(Progress)) error {
+func Run(ctx context.Context, opts Options, progress func(Progress)) (Result, error) {
 	t, err := newTrainer(opts)
 	if err != nil {
-		return err
+		return Result{}, err
 	}
 	if opts.Resume {
 		path := filepath.Join(opts.Dir, StateFile)
 		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("resume: no training state %s (start without resume, or point at the directory of the interrupted run)", path)
+			return Result{}, fmt.Errorf("resume: no training state %s (start without resume, or point at the directory of the interrupted run)", path)
 		}
 		if err := t.load(path); err != nil {
-			return err
+			return Result{}, err
 		}
 	}
 	for t.epoch < opts.Epochs {
 		if err := t.runEpoch(ctx, progress); err != nil {
-			return err
+			return Result{}, err
 		}
 	}
-	if opts.Dir == "" {
-		return nil
-	}
-	return t.saveWeights(filepath.Join(opts.Dir, WeightsFile))
+	return t.result()
 }
 
 // epochRNG is the epoch's random stream: shuffling, augmentation, architecture draws and
@@ -322,11 +327,11 @@ func (t *trainer) trainStep(rng *rand.Rand, epoch int, lr float64) float64 {
 	o := t.opts
 	t.loadBatch(rng)
 	k := o.BatchSize / o.ExamplesPerArch
-	archs := SampleArchs(rng, o.Space, epoch, o.ChannelWarmupEpochs, k)
+	archs := supernet.SampleArchs(rng, o.Space, epoch, o.ChannelWarmupEpochs, k)
 	if o.Sandwich && k >= 2 {
-		archs[0] = warmupExtreme(o.Space, epoch, o.ChannelWarmupEpochs, true)
+		archs[0] = supernet.WarmupExtreme(o.Space, epoch, o.ChannelWarmupEpochs, true)
 		if k >= 3 {
-			archs[k-1] = warmupExtreme(o.Space, epoch, o.ChannelWarmupEpochs, false)
+			archs[k-1] = supernet.WarmupExtreme(o.Space, epoch, o.ChannelWarmupEpochs, false)
 		}
 	}
 	loss := t.forwardBackward(rng, archs, float32(o.LabelSmoothing))

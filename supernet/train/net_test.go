@@ -1,4 +1,4 @@
-package supernet
+package train
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/resnas/resnas/model"
+	"github.com/resnas/resnas/supernet"
 )
 
 // TestTrainForwardMatchesInference checks that the training forward with BatchNorm in eval
@@ -27,7 +28,7 @@ func TestTrainForwardMatchesInference(t *testing.T) {
 		tr.trainStep(rng, 5, 1e-3)
 	}
 	tr.net.bnEval = true
-	archs := SampleArchs(rng, o.Space, 5, 1, 2)
+	archs := supernet.SampleArchs(rng, o.Space, 5, 1, 2)
 	archs = append(archs, o.Space.Max(), o.Space.Min())
 	tr.loadBatch(rng)
 	tr.net.stemForward()
@@ -90,7 +91,7 @@ func TestTrainGradients(t *testing.T) {
 		}
 	}
 	tr.loadBatch(rng)
-	archs := SampleArchs(rng, o.Space, 5, 1, 2)
+	archs := supernet.SampleArchs(rng, o.Space, 5, 1, 2)
 	const smoothing = 0.1
 	loss := func() float64 {
 		tr.net.stemForward()
@@ -224,7 +225,7 @@ func TestGradientsAcrossWorkers(t *testing.T) {
 			tr.idx[i] = i
 		}
 		tr.loadBatch(rng)
-		archs := SampleArchs(rng, o.Space, 5, 1, o.BatchSize/o.ExamplesPerArch)
+		archs := supernet.SampleArchs(rng, o.Space, 5, 1, o.BatchSize/o.ExamplesPerArch)
 		tr.forwardBackward(rng, archs, 0.1)
 		if ref == nil {
 			ref = append([]float32(nil), tr.p.grad...)

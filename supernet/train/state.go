@@ -1,4 +1,4 @@
-package supernet
+package train
 
 import (
 	"encoding/binary"
@@ -14,6 +14,7 @@ import (
 	"github.com/nlpodyssey/safetensors"
 
 	"github.com/resnas/resnas/checkpoints"
+	"github.com/resnas/resnas/internal/atomicfile"
 )
 
 // The training state is one safetensors file: every supernet tensor under its reference
@@ -66,9 +67,9 @@ func viewOf(shape []int, data []float32) f32View {
 	return v
 }
 
-// save writes the state atomically: a temporary file in the same directory, synced, then
-// renamed over path.
-func (t *trainer) save(path string) (err error) {
+// save writes the state atomically (atomicfile: a temporary file in the same directory,
+// synced, renamed over path).
+func (t *trainer) save(path string) error {
 	views := map[string]f32View{}
 	for _, p := range t.p.all {
 		views[p.key] = viewOf(p.shape, p.w)
@@ -89,26 +90,12 @@ func (t *trainer) save(path string) (err error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
+	return atomicfile.WriteFunc(path, func(w io.Writer) error {
+		if err := safetensors.SerializeToWriter(views, meta, w); err != nil {
+			return fmt.Errorf("%s: %w", path, err)
 		}
-	}()
-	if err = safetensors.SerializeToWriter(views, meta, f); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	if err = f.Sync(); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
+		return nil
+	})
 }
 
 // load restores a state written by save, checking that it belongs to this run's options.
@@ -220,13 +207,13 @@ func ReadStateInfo(path string) (StateInfo, error) {
 // maxStateHeader bounds the JSON header ReadStateInfo reads (the real one is tens of KB).
 const maxStateHeader = 64 << 20
 
-// saveWeights writes the supernet's weights in the checkpoints format, with the space, the
-// input geometry, the seed and the last validation accuracies in the metadata.
-func (t *trainer) saveWeights(path string) error {
+// result is the supernet's weights in the checkpoints format, with the space, the input
+// geometry, the seed and the last validation accuracies in the metadata.
+func (t *trainer) result() (Result, error) {
 	o := t.opts
 	spaceJSON, err := json.Marshal(o.Space)
 	if err != nil {
-		return err
+		return Result{}, err
 	}
 	seed := int64(o.Seed)
 	meta := checkpoints.Meta{
@@ -237,5 +224,5 @@ func (t *trainer) saveWeights(path string) error {
 	if !math.IsNaN(t.valLargest) {
 		meta.Provenance.Accuracy = map[string]float64{"val_top1_largest": t.valLargest, "val_top1_smallest": t.valSmallest}
 	}
-	return checkpoints.Save(path, t.p.weights(), meta, checkpoints.SaveOptions{})
+	return Result{Weights: t.p.weights(), Meta: meta}, nil
 }

@@ -1,4 +1,4 @@
-package supernet
+package train
 
 import (
 	"math"
@@ -6,7 +6,7 @@ import (
 )
 
 // darkest is each channel's minimum over the first batch of the training set in storage
-// order, the stand-in for a black pixel when TrainOptions.Fill is not given. It depends only
+// order, the stand-in for a black pixel when Options.Fill is not given. It depends only
 // on the data, so a resumed run gets the same value.
 func (t *trainer) darkest() []float32 {
 	in := t.opts.Space.Input
