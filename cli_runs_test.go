@@ -81,6 +81,12 @@ func TestSearchFlagErrors(t *testing.T) {
 		{[]string{"--min-macs-ratio", "2"}, "--min-macs-ratio"},
 		{[]string{"--max-macs", "-5"}, "--max-macs"},
 		{[]string{"--max-macs", "1K"}, "--max-macs"},
+		// Each of these used to run the search unconstrained without a word.
+		{[]string{"--max-macs", "inf"}, "--max-macs"},
+		{[]string{"--max-macs", "NaN"}, "--max-macs"},
+		{[]string{"--max-macs", "0.5"}, "--max-macs"},
+		{[]string{"--max-macs", "1e30"}, "--max-macs"},
+		{[]string{"--max-macs", "-1"}, "--max-macs"},
 		{[]string{"--arch", "max"}, "-arch"},
 	} {
 		code, out, errs := runCmd(t, tinySearch(w, j, c.extra...)...)
