@@ -219,7 +219,7 @@ func reportInterrupted(e env, statePath, stateDir string) {
 func (f *trainFlags) finish(res sntrain.Result, last sntrain.Progress, e env, start time.Time) error {
 	res.Meta.Provenance.Source = f.dataDir
 	if err := os.MkdirAll(filepath.Dir(f.out), 0o755); err != nil {
-		return fmt.Errorf("--out %s: %v", f.out, rootCause(err))
+		return fmt.Errorf("--out: %w", err) // the path error names the folder
 	}
 	if err := checkpoints.Save(f.out, res.Weights, res.Meta, checkpoints.SaveOptions{Float16: f.half}); err != nil {
 		return err

@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -288,14 +287,4 @@ func checkOutFile(out string, overwrite bool) error {
 		return fmt.Errorf("%s: already exists (pass --overwrite to replace it, or choose another output)", out)
 	}
 	return nil
-}
-
-// rootCause drops the operation and path a *fs.PathError repeats, which flag messages
-// already give.
-func rootCause(err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
 }
