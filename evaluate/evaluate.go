@@ -26,6 +26,9 @@ type Result struct {
 	// BN names how the stem BatchNorm statistics were obtained: "checkpoint" or
 	// "recalibrated:N" (N images).
 	BN string `json:"bn"`
+	// Correct has a bit per image, set where the top-1 prediction was right, so that two
+	// architectures evaluated on the same images can be compared pairwise.
+	Correct stats.Bitset `json:"-"`
 }
 
 // Options configure an Evaluator.
@@ -163,6 +166,7 @@ func Accuracy(ctx context.Context, net *model.Net, set *data.Set, n, batch int, 
 	labels := make([]int, batch)
 	idx := make([]int, batch)
 	var top1, top5 int
+	correct := stats.NewBitset(n)
 	for done := 0; done < n; {
 		b := min(batch, n-done)
 		for i := 0; i < b; i++ {
@@ -176,6 +180,7 @@ func Accuracy(ctx context.Context, net *model.Net, set *data.Set, n, batch int, 
 			r := rank(logits[i*classes:(i+1)*classes], labels[i])
 			if r < 1 {
 				top1++
+				correct.Set(done + i)
 			}
 			if r < 5 {
 				top5++
@@ -193,6 +198,7 @@ func Accuracy(ctx context.Context, net *model.Net, set *data.Set, n, batch int, 
 		Images:  n,
 		CI95:    stats.WilsonHalfWidth(top1, n),
 		Seconds: time.Since(start).Seconds(),
+		Correct: correct,
 	}, nil
 }
 

@@ -111,6 +111,12 @@ func TestAccuracyMatchesDirectCount(t *testing.T) {
 		if above < 5 {
 			top5++
 		}
+		if r.Correct.Get(i) != (above == 0) {
+			t.Errorf("image %d: per-image result %v, but the direct count says %v", i, r.Correct.Get(i), above == 0)
+		}
+	}
+	if r.Correct.N != 50 || r.Correct.Count() != top1 {
+		t.Errorf("per-image results: %d of %d set, want %d of 50", r.Correct.Count(), r.Correct.N, top1)
 	}
 	if r.Images != 50 || !r.Final || r.Top1 != float64(top1)/50 || r.Top5 != float64(top5)/50 {
 		t.Fatalf("got %+v, want top1 %d/50 top5 %d/50", r, top1, top5)
@@ -119,7 +125,7 @@ func TestAccuracyMatchesDirectCount(t *testing.T) {
 	if err != nil || lim.Images != 20 || lim.Final {
 		t.Fatalf("limit 20: %+v %v", lim, err)
 	}
-	if c, ok := ev.Cached(a, 0); !ok || c != r {
+	if c, ok := ev.Cached(a, 0); !ok || c.Top1 != r.Top1 || c.Images != r.Images || c.Correct.Encode() != r.Correct.Encode() {
 		t.Fatal("full result not cached")
 	}
 }

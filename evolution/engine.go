@@ -374,6 +374,9 @@ func (e *engine) evaluate(ctx context.Context, c candidate) error {
 		Top5: fit.Top5, Images: fit.Images, MACs: profiler.MACs(c.arch, s.opts.Input),
 		Params: profiler.Params(c.arch, s.opts.Input), Throughput: thr, Origin: c.origin,
 		Parents: c.parents, Arch: c.arch}
+	if fit.Correct.N == fit.Images && fit.Images > 0 {
+		rec.Correct = fit.Correct.Encode()
+	}
 	if !replayed {
 		if err := e.write(evalLine{Kind: lineEval, Record: rec}); err != nil {
 			return err

@@ -35,6 +35,9 @@ type Header struct {
 	Seed       uint64            `json:"seed"`
 	Options    Options           `json:"options"`
 	Meta       map[string]string `json:"meta,omitempty"` // evaluator settings; Config.Scoring's must match on resume
+	// PerImage is set by the resnas that keeps per-image results in eval lines (Record.Correct);
+	// a journal without it was written before, and its evaluations cannot be compared pairwise.
+	PerImage bool `json:"per_image,omitempty"`
 }
 
 type headerLine struct {
@@ -138,7 +141,21 @@ func readJournal(path string) (*journalFile, error) {
 		j.validLen = offset
 		data = rest
 	}
+	if n := j.withoutPerImage(); n > 0 && !j.header.PerImage {
+		j.warnings = append(j.warnings, fmt.Sprintf("%s: %d evaluations have no per-image results (written by an older resnas): they are replayed as they are, but cannot be compared pairwise", path, n))
+	}
 	return j, nil
+}
+
+// withoutPerImage counts the evaluations recorded without per-image results.
+func (j *journalFile) withoutPerImage() int {
+	n := 0
+	for _, e := range j.entries {
+		if e.record != nil && e.record.Correct == "" {
+			n++
+		}
+	}
+	return n
 }
 
 // torn reports whether a last line that failed to parse looks like the start of a line the

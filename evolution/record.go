@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/resnas/resnas/model"
+	"github.com/resnas/resnas/stats"
 )
 
 // Evaluator scores one architecture, typically by slicing it out of the supernet and running
@@ -38,6 +39,9 @@ type Fitness struct {
 	Top1   float64 `json:"top1"`   // percent, the search's fitness
 	Top5   float64 `json:"top5"`   // percent
 	Images int     `json:"images"` // images the accuracies were measured on
+	// Correct marks the images whose top-1 prediction was right (N == Images), so that
+	// candidates can be compared pairwise; zero when the evaluator does not report it.
+	Correct stats.Bitset `json:"-"`
 }
 
 // Origin says how a candidate was made.
@@ -52,22 +56,38 @@ const (
 
 // Record is one evaluation, in the journal, the exports and the event stream.
 type Record struct {
-	Index      int        `json:"index"`       // evaluation order, from 0
-	Generation int        `json:"generation"`  // iteration; 0 is the random one
-	NetworkDef string     `json:"network_def"` // the reference's tuple, un-compacted
-	Top1       float64    `json:"top1"`
-	Top5       float64    `json:"top5"`
-	Images     int        `json:"images"`
-	MACs       int64      `json:"macs"`
-	Params     int64      `json:"params"`
-	Throughput float64    `json:"throughput,omitempty"` // images/s; 0 when not measured
-	Origin     Origin     `json:"origin"`
-	Parents    []int      `json:"parents,omitempty"` // indices of the parents' records
-	Arch       model.Arch `json:"-"`                 // NetworkDef parsed
+	Index      int     `json:"index"`       // evaluation order, from 0
+	Generation int     `json:"generation"`  // iteration; 0 is the random one
+	NetworkDef string  `json:"network_def"` // the reference's tuple, un-compacted
+	Top1       float64 `json:"top1"`
+	Top5       float64 `json:"top5"`
+	Images     int     `json:"images"`
+	MACs       int64   `json:"macs"`
+	Params     int64   `json:"params"`
+	Throughput float64 `json:"throughput,omitempty"` // images/s; 0 when not measured
+	Origin     Origin  `json:"origin"`
+	Parents    []int   `json:"parents,omitempty"` // indices of the parents' records
+	// Correct is the per-image top-1 results (stats.Bitset.Encode of Images bits); empty in
+	// journals written before resnas kept them.
+	Correct string     `json:"correct,omitempty"`
+	Arch    model.Arch `json:"-"` // NetworkDef parsed
 }
 
 // Fitness returns the evaluation's result.
-func (r Record) Fitness() Fitness { return Fitness{Top1: r.Top1, Top5: r.Top5, Images: r.Images} }
+func (r Record) Fitness() Fitness {
+	f := Fitness{Top1: r.Top1, Top5: r.Top5, Images: r.Images}
+	f.Correct, _ = r.PerImage()
+	return f
+}
+
+// PerImage decodes Correct; ok is false where the record has none (or it is damaged).
+func (r Record) PerImage() (b stats.Bitset, ok bool) {
+	if r.Correct == "" {
+		return stats.Bitset{}, false
+	}
+	b, err := stats.DecodeBitset(r.Correct, r.Images)
+	return b, err == nil
+}
 
 // ActionKind names a steering action.
 type ActionKind string

@@ -183,7 +183,7 @@ func New(cfg Config) (*Search, error) {
 	s := &Search{
 		cfg:  cfg,
 		opts: opts,
-		header: Header{Version: JournalVersion, Checkpoint: cfg.Checkpoint, Space: cfg.Space.Name,
+		header: Header{Version: JournalVersion, PerImage: true, Checkpoint: cfg.Checkpoint, Space: cfg.Space.Name,
 			Data: cfg.Data, Seed: opts.Seed, Options: opts, Meta: mergeMeta(cfg.Meta, cfg.Scoring)},
 		max:     cfg.Space.Max(),
 		clock:   cfg.Clock,

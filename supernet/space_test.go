@@ -35,7 +35,7 @@ func mustParse(t *testing.T, def string) model.Arch {
 
 func TestLookup(t *testing.T) {
 	names := Names()
-	if !slices.IsSorted(names) || len(names) != 4 {
+	if !slices.IsSorted(names) || len(names) != 5 {
 		t.Errorf("Names() = %v", names)
 	}
 	for _, name := range names {
@@ -48,7 +48,7 @@ func TestLookup(t *testing.T) {
 		}
 	}
 	_, err := Lookup("sr_huge")
-	if err == nil || !strings.Contains(err.Error(), `unknown search space "sr_huge" (known: dev-small, fmnist, sr_small_mh, sr_tiny_mh)`) {
+	if err == nil || !strings.Contains(err.Error(), `unknown search space "sr_huge" (known: dev-small, fmnist, fmnist-wide, sr_small_mh, sr_tiny_mh)`) {
 		t.Errorf("Lookup(sr_huge): %v", err)
 	}
 	a := lookup(t, "sr_tiny_mh")

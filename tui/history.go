@@ -36,7 +36,7 @@ func newHistory() history { return history{index: map[histKey]int{}} }
 func (h *history) add(p point) bool {
 	k := histKey{p.key, p.bn}
 	if i, ok := h.index[k]; ok {
-		if h.points[i].est == p.est {
+		if h.points[i].est.Equal(p.est) {
 			return false
 		}
 		p.seq = h.points[i].seq

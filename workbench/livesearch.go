@@ -160,7 +160,7 @@ func (e *LiveSearch) forward(ctx context.Context, s *evolution.Search, out chan<
 func (e *LiveSearch) evaluated(r evolution.Record, total int) SearchEvent {
 	hits := int(math.Round(r.Top1 / 100 * float64(r.Images)))
 	return SearchEvent{Kind: SearchEvaluated, Generation: r.Generation, Arch: r.Arch,
-		Estimate:       Estimate{Top1: r.Top1, CI95: 100 * stats.WilsonHalfWidth(hits, r.Images), Images: r.Images, Final: true},
+		Estimate:       Estimate{Top1: r.Top1, CI95: 100 * stats.WilsonHalfWidth(hits, r.Images), Images: r.Images, Final: true, Correct: r.Fitness().Correct},
 		RecalibratedBN: false, // the explorer's searches score with the BN as trained
 		ImagesPerSec:   r.Throughput, Done: r.Index + 1, Total: total}
 }

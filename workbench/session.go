@@ -15,6 +15,7 @@ import (
 	"github.com/resnas/resnas/internal/gemm/backend"
 	"github.com/resnas/resnas/model"
 	"github.com/resnas/resnas/profiler"
+	"github.com/resnas/resnas/stats"
 )
 
 // RecalibrationImages is how many images BN recalibration uses when it is switched on.
@@ -105,7 +106,7 @@ func (s *Session) Evaluator(recalibrate bool) *evaluate.Evaluator {
 func (s *Session) Fitness(limit int, recalibrate bool) evolution.EvaluatorFunc {
 	return func(ctx context.Context, a model.Arch) (evolution.Fitness, error) {
 		r, err := s.Evaluator(recalibrate).Evaluate(ctx, a, limit, nil)
-		return evolution.Fitness{Top1: 100 * r.Top1, Top5: 100 * r.Top5, Images: r.Images}, err
+		return evolution.Fitness{Top1: 100 * r.Top1, Top5: 100 * r.Top5, Images: r.Images, Correct: r.Correct}, err
 	}
 }
 
@@ -129,7 +130,7 @@ func (s *Session) DataHash() string {
 // Evaluate scores req.Arch for the explorer.
 func (s *Session) Evaluate(ctx context.Context, req EvalRequest) (Estimate, error) {
 	r, err := s.Evaluator(req.RecalibrateBN).Evaluate(ctx, req.Arch, req.Limit, nil)
-	return Estimate{Top1: 100 * r.Top1, CI95: 100 * r.CI95, Images: r.Images, Final: r.Final}, err
+	return Estimate{Top1: 100 * r.Top1, CI95: 100 * r.CI95, Images: r.Images, Final: r.Final, Correct: r.Correct}, err
 }
 
 // Measure measures a's throughput for the explorer.
@@ -154,4 +155,19 @@ func (s *Session) ExportSubnet(ctx context.Context, dir string, rec SubnetRecord
 		metrics["device"] = s.Backend.Device
 	}
 	return ExportSubnet(l, rec.Arch, dir, metrics)
+}
+
+// Compare evaluates a and b on the same first limit images (0: all) and compares them
+// pairwise: the difference a − b with its 95% interval and the exact McNemar p-value.
+func (s *Session) Compare(ctx context.Context, a, b model.Arch, limit int, recalibrate bool) (stats.Paired, error) {
+	ev := s.Evaluator(recalibrate)
+	ra, err := ev.Evaluate(ctx, a, limit, nil)
+	if err != nil {
+		return stats.Paired{}, err
+	}
+	rb, err := ev.Evaluate(ctx, b, limit, nil)
+	if err != nil {
+		return stats.Paired{}, err
+	}
+	return stats.PairedOf(ra.Correct, rb.Correct)
 }

@@ -1,6 +1,9 @@
 package workbench
 
-import "github.com/resnas/resnas/model"
+import (
+	"github.com/resnas/resnas/model"
+	"github.com/resnas/resnas/stats"
+)
 
 // The values the explorer's services exchange. They live here, below tui, so the services
 // of this package can produce them; tui names them in its service interfaces.
@@ -11,6 +14,9 @@ type Estimate struct {
 	CI95   float64 // half-width of the 95% confidence interval, percentage points
 	Images int     // images used
 	Final  bool    // true when the whole evaluation set was used
+	// Correct marks the images of the first Images whose top-1 prediction was right, for
+	// paired comparisons; zero when the evaluator does not report it.
+	Correct stats.Bitset
 }
 
 // EvalRequest asks for one evaluation.
@@ -69,4 +75,9 @@ type SubnetRecord struct {
 	Estimate       Estimate // zero when never evaluated
 	BNRecalibrated bool
 	Rate           Rate // zero when never measured
+}
+
+// Equal reports whether e and o are the same measurement, per-image results included.
+func (e Estimate) Equal(o Estimate) bool {
+	return e.Top1 == o.Top1 && e.CI95 == o.CI95 && e.Images == o.Images && e.Final == o.Final && e.Correct.Equal(o.Correct)
 }
