@@ -248,3 +248,50 @@ func TestShardsBuildReportsAndLimits(t *testing.T) {
 		wantOneLineError(t, code, out, errs, c[len(c)-2])
 	}
 }
+
+// TestSearchRandomBaselineWithTest: --strategy random runs the baseline (every candidate
+// random), --test scores the best on held-out shards, and the summary lists the candidates
+// statistically tied with the best, each with its paired interval.
+func TestSearchRandomBaselineWithTest(t *testing.T) {
+	w := newTinyWorld(t)
+	j := filepath.Join(t.TempDir(), "j.jsonl")
+	code, out, errs := runCmd(t, tinySearch(w, j, "--generations", "2", "--strategy", "random", "--test", w.test, "--json")...)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	var res struct {
+		Evaluations int
+		Strategy    string
+		Best        struct{ Origin, NetworkDef string }
+		Tied        []struct {
+			Diff float64
+			CI95 [2]float64
+			P    float64
+		}
+		Test *struct {
+			Top1   float64
+			Images int
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if res.Strategy != "random" || res.Evaluations != 4+4 || res.Best.Origin != "random" {
+		t.Errorf("strategy %q, %d evaluations, best from %q; want random, 8, random", res.Strategy, res.Evaluations, res.Best.Origin)
+	}
+	if res.Test == nil || res.Test.Images != 120 || !(res.Test.Top1 >= 0 && res.Test.Top1 <= 100) {
+		t.Errorf("test score %+v, want the best on the 120 test images", res.Test)
+	}
+	if !strings.Contains(out, `"tied":[`) {
+		t.Errorf("no tied list in %s", out)
+	}
+	for _, c := range res.Tied {
+		if !(c.CI95[0] <= 0 && 0 <= c.CI95[1]) || !(c.P > 0) {
+			t.Errorf("a tied candidate's interval %v excludes 0 (p %g)", c.CI95, c.P)
+		}
+	}
+	code, out, errs = runCmd(t, tinySearch(w, j, "--strategy", "annealing")...)
+	wantOneLineError(t, code, out, errs, "--strategy")
+	code, out, errs = runCmd(t, tinySearch(w, filepath.Join(t.TempDir(), "k.jsonl"), "--test", filepath.Join(t.TempDir(), "none"))...)
+	wantOneLineError(t, code, out, errs, "--test")
+}

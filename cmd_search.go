@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -8,10 +9,14 @@ import (
 	"io"
 	"math"
 	"os"
+	"slices"
 	"time"
 
+	"github.com/resnas/resnas/data"
+	"github.com/resnas/resnas/evaluate"
 	"github.com/resnas/resnas/evolution"
 	"github.com/resnas/resnas/profiler"
+	"github.com/resnas/resnas/stats"
 	"github.com/resnas/resnas/workbench"
 )
 
@@ -29,6 +34,7 @@ type searchFlags struct {
 	recalibrate            bool
 	journal                string
 	export, summary, jsonl string
+	test                   string // held-out shards the best is scored on at the end
 	asJSON                 bool
 }
 
@@ -50,6 +56,8 @@ func parseSearchFlags(args []string, e env) (searchFlags, error) {
 	fs.IntVar(&d.Crossovers, "crossovers", d.Crossovers, "crossovers per generation")
 	fs.Float64Var(&d.MutationProb, "mutate-prob", d.MutationProb, "per-gene mutation probability")
 	fs.Uint64Var(&d.Seed, "seed", d.Seed, "random seed")
+	fs.StringVar(&d.Strategy, "strategy", evolution.StrategyEvolution, "evolution, or random: the baseline that draws as many candidates at random under the same constraints")
+	fs.StringVar(&f.test, "test", "", "held-out shards (e.g. the test split) to score the best on at the end, data the search never selected on")
 	fs.IntVar(&f.limit, "limit", 0, "evaluate each candidate on at most N images (0: all)")
 	fs.BoolVar(&f.recalibrate, "recalibrate-bn", false, "recalibrate the stem BN statistics before evaluating")
 	fs.StringVar(&f.journal, "journal", "", "append-only journal; rerunning with the same journal resumes")
@@ -82,6 +90,8 @@ func (f searchFlags) check() error {
 		return usagef("--crossovers must not be negative, not %d", o.Crossovers)
 	case o.Generations > 1 && o.Mutations+o.Crossovers < 1:
 		return usagef("--mutations plus --crossovers must be at least 1 when --generations is above 1 (each generation needs a child)")
+	case o.Strategy != evolution.StrategyEvolution && o.Strategy != evolution.StrategyRandom:
+		return usagef("--strategy must be %s or %s, not %q", evolution.StrategyEvolution, evolution.StrategyRandom, o.Strategy)
 	case !(o.MutationProb >= 0 && o.MutationProb <= 1):
 		return usagef("--mutate-prob must be in [0, 1], not %g", o.MutationProb)
 	case f.limit < 0:
@@ -158,6 +168,17 @@ func cmdSearch(ctx context.Context, args []string, e env) error {
 	if f.options.Constraints, err = f.constraints(s.Loaded); err != nil {
 		return err
 	}
+	var test *evaluate.Evaluator // opened before the search, so a bad --test fails first
+	if f.test != "" {
+		set, err := data.Open(f.test, data.OpenOptions{})
+		if err != nil {
+			return fmt.Errorf("--test: %w", err)
+		}
+		defer set.Close()
+		if test, err = s.EvaluatorOn(set, f.recalibrate); err != nil {
+			return fmt.Errorf("--test %s: %w", f.test, err)
+		}
+	}
 	search, err := evolution.New(s.SearchConfig(workbench.SearchSpec{Options: f.options, Journal: f.journal,
 		Limit: f.limit, RecalibrateBN: f.recalibrate, ThroughputBatch: f.throughputBatch}))
 	if err != nil {
@@ -183,7 +204,7 @@ func cmdSearch(ctx context.Context, args []string, e env) error {
 		}
 		return runErr
 	}
-	return reportSearch(e.stdout, f, recs, time.Since(start))
+	return reportSearch(ctx, e.stdout, f, recs, test, time.Since(start))
 }
 
 // runSearch runs search to its end, showing progress on w; the error is the search's.
@@ -223,21 +244,99 @@ func runSearch(ctx context.Context, search *evolution.Search, journal string, w 
 	return search.Wait()
 }
 
-// reportSearch prints the best architecture, or with --json the summary with the front.
-func reportSearch(w io.Writer, f searchFlags, recs []evolution.Record, took time.Duration) error {
+// tiedCandidate is a candidate whose paired difference from the best includes zero.
+type tiedCandidate struct {
+	Index      int        `json:"index"`
+	NetworkDef string     `json:"network_def"`
+	Top1       float64    `json:"top1"`
+	MACs       int64      `json:"macs"`
+	Diff       float64    `json:"diff"` // best − this, points
+	CI95       [2]float64 `json:"ci95"` // points
+	P          float64    `json:"p"`
+}
+
+// tiedWithBest lists the other candidates evaluated on the same images as best that the
+// data cannot tell from it (95% paired interval of the difference includes zero), cheapest
+// first. ok is false when the records carry no per-image results.
+func tiedWithBest(recs []evolution.Record, best evolution.Record) (tied []tiedCandidate, ok bool) {
+	bb, ok := best.PerImage()
+	if !ok {
+		return nil, false
+	}
+	seen := map[string]bool{best.NetworkDef: true}
+	for _, r := range recs {
+		rb, has := r.PerImage()
+		if !has || seen[r.NetworkDef] {
+			continue
+		}
+		seen[r.NetworkDef] = true
+		p, err := stats.PairedOf(bb, rb)
+		if err != nil || p.Distinguishable() {
+			continue
+		}
+		tied = append(tied, tiedCandidate{Index: r.Index, NetworkDef: r.NetworkDef, Top1: r.Top1, MACs: r.MACs,
+			Diff: 100 * p.Diff, CI95: [2]float64{100 * p.CI95[0], 100 * p.CI95[1]}, P: p.P})
+	}
+	slices.SortStableFunc(tied, func(a, b tiedCandidate) int { return cmp.Compare(a.MACs, b.MACs) })
+	return tied, true
+}
+
+// testScore is the best's accuracy on the held-out --test shards.
+type testScore struct {
+	Top1   float64 `json:"top1"` // percent
+	CI95   float64 `json:"top1_ci95"`
+	Images int     `json:"images"`
+	Data   string  `json:"data"`
+}
+
+// reportSearch prints the best architecture, the candidates tied with it and, with --test,
+// its held-out accuracy; with --json the summary with the front.
+func reportSearch(ctx context.Context, w io.Writer, f searchFlags, recs []evolution.Record, test *evaluate.Evaluator, took time.Duration) error {
 	var best evolution.Record
 	for _, r := range recs {
 		if r.Top1 > best.Top1 || best.NetworkDef == "" {
 			best = r
 		}
 	}
+	tied, perImage := tiedWithBest(recs, best)
+	var held *testScore
+	if test != nil && best.NetworkDef != "" {
+		r, err := test.Evaluate(ctx, best.Arch, 0, nil)
+		if err != nil {
+			return fmt.Errorf("--test %s: %w", f.test, err)
+		}
+		held = &testScore{Top1: 100 * r.Top1, CI95: 100 * r.CI95, Images: r.Images, Data: f.test}
+	}
 	if f.asJSON {
-		return json.NewEncoder(w).Encode(map[string]any{
+		out := map[string]any{
 			"evaluations": len(recs), "seconds": took.Seconds(), "best": best, "front": evolution.FrontOf(recs),
-			"journal": f.journal, "max_macs": f.options.Constraints.MaxMACs,
-		})
+			"journal": f.journal, "max_macs": f.options.Constraints.MaxMACs, "strategy": f.options.Strategy,
+		}
+		if perImage {
+			out["tied"] = tied
+			if tied == nil {
+				out["tied"] = []tiedCandidate{}
+			}
+		}
+		if held != nil {
+			out["test"] = held
+		}
+		return json.NewEncoder(w).Encode(out)
 	}
 	fmt.Fprintf(w, "best %.2f%% top-1, %.2fM MACs, %.3fM params after %d evaluations\n%s\n",
 		best.Top1, float64(best.MACs)/1e6, float64(best.Params)/1e6, len(recs), best.NetworkDef)
+	switch {
+	case !perImage:
+		fmt.Fprintln(w, "no per-image results in this journal (an older resnas wrote it): ties with the best are unknown")
+	case len(tied) == 0:
+		fmt.Fprintln(w, "no other candidate is statistically tied with it (95% paired interval)")
+	default:
+		c := tied[0]
+		fmt.Fprintf(w, "%d other candidates are statistically tied with it (95%% paired interval includes 0); the cheapest: %.2f%% at %.2fM MACs (best − it %+.2f pts [%+.2f, %+.2f], p = %s), record %d\n",
+			len(tied), c.Top1, float64(c.MACs)/1e6, c.Diff, c.CI95[0], c.CI95[1], formatP(c.P), c.Index)
+	}
+	if held != nil {
+		fmt.Fprintf(w, "held-out %s: %.2f%% ± %.2f top-1 on %d images\n", f.test, held.Top1, held.CI95, held.Images)
+	}
 	return nil
 }

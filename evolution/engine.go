@@ -450,6 +450,10 @@ func (e *engine) startGeneration(ctx context.Context) error {
 	if e.gen == 0 {
 		return e.fill(ctx, s.opts.Population, OriginRandom, nil)
 	}
+	if s.opts.strategy() == StrategyRandom {
+		// The baseline: as many candidates as evolution would breed, drawn as generation 0's.
+		return e.fill(ctx, s.opts.Mutations+s.opts.Crossovers, OriginRandom, nil)
+	}
 	parents, err := e.parents(ctx)
 	if err != nil {
 		return err

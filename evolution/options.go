@@ -97,7 +97,17 @@ type Options struct {
 	CrossoverProb float64     `json:"crossover_prob"` // per gene, from the second parent
 	Constraints   Constraints `json:"constraints"`
 	Input         model.Input `json:"input"` // geometry for MACs and params; the space's if zero
+	// Strategy is StrategyEvolution (also when empty) or StrategyRandom: the baseline that
+	// draws every candidate at random under the same constraints, as many as evolution
+	// evaluates (Evaluations), so the two can be compared for the same cost.
+	Strategy string `json:"strategy,omitempty"`
 }
+
+// Search strategies.
+const (
+	StrategyEvolution = "evolution"
+	StrategyRandom    = "random"
+)
 
 // DefaultOptions are sized for the shipped 32 px Fashion-MNIST supernet: 40 random candidates
 // then 5 generations of 10 mutants and 10 crossovers, 140 evaluations, which is 4.7 minutes at
@@ -142,10 +152,20 @@ func (o Options) check() error {
 		return fmt.Errorf("options: mutation probability %g: must be in [0, 1]", o.MutationProb)
 	case !(o.CrossoverProb >= 0 && o.CrossoverProb <= 1):
 		return fmt.Errorf("options: crossover probability %g: must be in [0, 1]", o.CrossoverProb)
+	case o.strategy() != StrategyEvolution && o.strategy() != StrategyRandom:
+		return fmt.Errorf("options: strategy %q: want %s or %s", o.Strategy, StrategyEvolution, StrategyRandom)
 	case o.Input.Size <= 0 || o.Input.Channels <= 0 || o.Input.Patch <= 0:
 		return fmt.Errorf("options: input %+v: size, channels and patch must be positive", o.Input)
 	}
 	return nil
+}
+
+// strategy is Strategy with the default spelled out.
+func (o Options) strategy() string {
+	if o.Strategy == "" {
+		return StrategyEvolution
+	}
+	return o.Strategy
 }
 
 // diff names the first setting in which o differs from the journal's j; Generations may differ.
@@ -163,6 +183,7 @@ func (o Options) diff(j Options) string {
 		{"mutation probability", o.MutationProb, j.MutationProb},
 		{"crossover probability", o.CrossoverProb, j.CrossoverProb},
 		{"constraints", o.Constraints, j.Constraints},
+		{"strategy", o.strategy(), j.strategy()},
 		{"input", o.Input, j.Input},
 	} {
 		if f.got != f.was {

@@ -171,3 +171,21 @@ func (s *Session) Compare(ctx context.Context, a, b model.Arch, limit int, recal
 	}
 	return stats.PairedOf(ra.Correct, rb.Correct)
 }
+
+// EvaluatorOn is an evaluator of this checkpoint on other shards, such as a held-out test
+// split, with the same checks as the session's own data (geometry, normalisation).
+func (s *Session) EvaluatorOn(set *data.Set, recalibrate bool) (*evaluate.Evaluator, error) {
+	l := s.Loaded
+	if err := checkNormalisation(l, set); err != nil {
+		return nil, err
+	}
+	dw, err := l.DeviceWeights(s.Backend)
+	if err != nil {
+		return nil, err
+	}
+	opts := evaluate.Options{Weights: l.Checkpoint.Weights, Input: l.Input, Backend: s.Backend.Backend, Threads: s.Threads, Device: dw}
+	if recalibrate {
+		opts.RecalibrateBN = RecalibrationImages
+	}
+	return evaluate.New(set, opts)
+}
