@@ -1,7 +1,6 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,14 +8,12 @@ import (
 	"io"
 	"math"
 	"os"
-	"slices"
 	"time"
 
 	"github.com/resnas/resnas/data"
 	"github.com/resnas/resnas/evaluate"
 	"github.com/resnas/resnas/evolution"
 	"github.com/resnas/resnas/profiler"
-	"github.com/resnas/resnas/stats"
 	"github.com/resnas/resnas/workbench"
 )
 
@@ -244,43 +241,6 @@ func runSearch(ctx context.Context, search *evolution.Search, journal string, w 
 	return search.Wait()
 }
 
-// tiedCandidate is a candidate whose paired difference from the best includes zero.
-type tiedCandidate struct {
-	Index      int        `json:"index"`
-	NetworkDef string     `json:"network_def"`
-	Top1       float64    `json:"top1"`
-	MACs       int64      `json:"macs"`
-	Diff       float64    `json:"diff"` // best − this, points
-	CI95       [2]float64 `json:"ci95"` // points
-	P          float64    `json:"p"`
-}
-
-// tiedWithBest lists the other candidates evaluated on the same images as best that the
-// data cannot tell from it (95% paired interval of the difference includes zero), cheapest
-// first. ok is false when the records carry no per-image results.
-func tiedWithBest(recs []evolution.Record, best evolution.Record) (tied []tiedCandidate, ok bool) {
-	bb, ok := best.PerImage()
-	if !ok {
-		return nil, false
-	}
-	seen := map[string]bool{best.NetworkDef: true}
-	for _, r := range recs {
-		rb, has := r.PerImage()
-		if !has || seen[r.NetworkDef] {
-			continue
-		}
-		seen[r.NetworkDef] = true
-		p, err := stats.PairedOf(bb, rb)
-		if err != nil || p.Distinguishable() {
-			continue
-		}
-		tied = append(tied, tiedCandidate{Index: r.Index, NetworkDef: r.NetworkDef, Top1: r.Top1, MACs: r.MACs,
-			Diff: 100 * p.Diff, CI95: [2]float64{100 * p.CI95[0], 100 * p.CI95[1]}, P: p.P})
-	}
-	slices.SortStableFunc(tied, func(a, b tiedCandidate) int { return cmp.Compare(a.MACs, b.MACs) })
-	return tied, true
-}
-
 // testScore is the best's accuracy on the held-out --test shards.
 type testScore struct {
 	Top1   float64 `json:"top1"` // percent
@@ -292,13 +252,8 @@ type testScore struct {
 // reportSearch prints the best architecture, the candidates tied with it and, with --test,
 // its held-out accuracy; with --json the summary with the front.
 func reportSearch(ctx context.Context, w io.Writer, f searchFlags, recs []evolution.Record, test *evaluate.Evaluator, took time.Duration) error {
-	var best evolution.Record
-	for _, r := range recs {
-		if r.Top1 > best.Top1 || best.NetworkDef == "" {
-			best = r
-		}
-	}
-	tied, perImage := tiedWithBest(recs, best)
+	best := evolution.Best(recs)
+	tied, perImage := evolution.TiedWith(recs, best)
 	var held *testScore
 	if test != nil && best.NetworkDef != "" {
 		r, err := test.Evaluate(ctx, best.Arch, 0, nil)
@@ -315,7 +270,7 @@ func reportSearch(ctx context.Context, w io.Writer, f searchFlags, recs []evolut
 		if perImage {
 			out["tied"] = tied
 			if tied == nil {
-				out["tied"] = []tiedCandidate{}
+				out["tied"] = []evolution.Tie{}
 			}
 		}
 		if held != nil {
