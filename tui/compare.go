@@ -54,20 +54,24 @@ func (c *cachedPair) update(a, b Estimate) {
 
 // compareState holds the metrics block's comparisons of the current architecture.
 type compareState struct {
-	prev cachedPair // against the architecture before the last change
-	sel  cachedPair // against the plot's selected point
+	prev     cachedPair // against the architecture before the last change
+	sel      cachedPair // against the plot's selected point
+	prevSame bool       // the last change touched only a skipped block's fields: one network
 }
 
 // recompare brings the comparisons up to date with the architecture, the previous one, the
 // plot's selection and the estimates. Update calls it after every message; it does work
 // only when an estimate it compares has changed.
 func (m *Model) recompare() {
-	cur := m.eval.cache[m.currentKey()] // zero (no per-image results) when none yet
+	key := m.keyOf(m.arch)
+	cur := m.eval.cache[evalKey{key, m.bnRecal}] // zero (no per-image results) when none yet
 	var prev, sel Estimate
+	m.cmp.prevSame = false
 	if len(m.prev.Layers) > 0 {
-		prev = m.eval.cache[evalKey{m.keyOf(m.prev), m.bnRecal}]
+		pk := m.keyOf(m.prev)
+		prev, m.cmp.prevSame = m.eval.cache[evalKey{pk, m.bnRecal}], pk == key
 	}
-	if sp, ok := m.plot.Selected(); ok && sp.key != m.keyOf(m.arch) {
+	if sp, ok := m.plot.Selected(); ok && sp.key != key {
 		sel = m.estimateOf(sp)
 	}
 	m.cmp.prev.update(cur, prev)
@@ -84,6 +88,14 @@ func (m Model) estimateOf(p point) Estimate {
 		return p.est
 	}
 	return Estimate{}
+}
+
+// prevText is the line comparing the current architecture with the previous one.
+func (m Model) prevText(w int) string {
+	if m.cmp.prevSame {
+		return "vs prev = same network"
+	}
+	return pairText("vs prev", m.cmp.prev.pairing, w)
 }
 
 // pairText writes a comparison after label for a line of w cells: the longest wording that

@@ -197,6 +197,21 @@ func TestCompareWithPrevious(t *testing.T) {
 	}
 }
 
+// Changing a skipped block's heads leaves the network as it was: nothing to compare.
+func TestCompareSameNetwork(t *testing.T) {
+	opts := testOptions()
+	a := opts.Space.Max()
+	a.Layers[1].Exists = false
+	opts.Initial = a
+	m := keys(t, sized(t, opts, 80, 24), "j", "j", "-")
+	if m.arch.Layers[1].Heads != 5 || m.keyOf(m.arch) != m.keyOf(m.prev) {
+		t.Fatal("j, j, - did not change the skipped blocks.1's heads")
+	}
+	if l := metricsLine(t, m, "vs prev"); l != "vs prev = same network" {
+		t.Errorf("line %q", l)
+	}
+}
+
 func TestCompareWithSelection(t *testing.T) {
 	m := withPoints(t, 120, 40)
 	m = keys(t, m, "tab")

@@ -508,7 +508,7 @@ func (m Model) metricsView(w int) string {
 		fmt.Sprintf("MACs   %-6s max %-7s prev %s", siCount(m.macs), relDelta(m.macs, m.maxMACs), prevM),
 		fmt.Sprintf("params %-6s max %-7s prev %s", siCount(m.params), relDelta(m.params, m.maxParams), prevP),
 		"top-1  " + m.estimateText(),
-		pairText("vs prev", m.cmp.prev.pairing, w),
+		m.prevText(w),
 		pairText("vs sel", m.cmp.sel.pairing, w),
 	}
 	bn := "BN     supernet statistics"
