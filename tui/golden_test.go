@@ -77,8 +77,9 @@ func searchGoldenModel(t *testing.T, w, h int) Model {
 		for range 8 {
 			done++
 			a := m.opts.Space.Random(rng)
+			top1 := fakeTop1(a, m.opts.Input)
 			s.events <- SearchEvent{Kind: SearchEvaluated, Generation: gen, Arch: a, Done: done, Total: 160,
-				Estimate: Estimate{Top1: fakeTop1(a, m.opts.Input), CI95: 0.5, Images: 25000, Final: true}}
+				Estimate: Estimate{Top1: top1, CI95: 0.5, Images: 25000, Final: true, Correct: fakeCorrect(a, top1, 25000)}}
 		}
 		s.events <- SearchEvent{Kind: SearchGeneration, Generation: gen, Done: done, Total: 160}
 		now = now.Add(90 * time.Second)

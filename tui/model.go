@@ -37,7 +37,7 @@ func (p pane) String() string {
 
 // Layout constants.
 const (
-	metricsLines  = 5  // lines of figures above the editor rows
+	metricsLines  = 7  // lines of figures above the editor rows
 	stackMinBody  = 30 // body rows from which plot and search are both shown
 	narrowWidth   = 72 // below this, only the focused pane is shown
 	minLeftWidth  = 40
@@ -82,6 +82,7 @@ type Model struct {
 	status statusLine
 
 	eval      evalState
+	cmp       compareState // the current architecture against the previous one and the selection
 	hist      history
 	rates     map[string]Rate
 	measuring string // key of the architecture being measured; "" when none
@@ -269,6 +270,7 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		m.quitting = true
 		cmd = m.control(opStop, Budget{})
 	}
+	m.recompare() // after any message: estimates, the architecture or the selection may have changed
 	return tea.Batch(paneCmd, cmd)
 }
 
@@ -495,7 +497,8 @@ func (m Model) bottomView() string {
 }
 
 // metricsView shows MACs and parameters with their change against the largest and the
-// previous architecture, the accuracy estimate, the BN mode and the throughput.
+// previous architecture, the accuracy estimate, its paired comparison with the previous
+// architecture and the plot's selection, the BN mode and the throughput.
 func (m Model) metricsView(w int) string {
 	prevM, prevP := "—", "—"
 	if len(m.prev.Layers) > 0 {
@@ -505,6 +508,8 @@ func (m Model) metricsView(w int) string {
 		fmt.Sprintf("MACs   %-6s max %-7s prev %s", siCount(m.macs), relDelta(m.macs, m.maxMACs), prevM),
 		fmt.Sprintf("params %-6s max %-7s prev %s", siCount(m.params), relDelta(m.params, m.maxParams), prevP),
 		"top-1  " + m.estimateText(),
+		m.prevText(w),
+		pairText("vs sel", m.cmp.sel.pairing, w),
 	}
 	bn := "BN     supernet statistics"
 	if m.bnRecal {

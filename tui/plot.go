@@ -14,9 +14,12 @@ import (
 )
 
 // Plot markers. A braille cell holds one colour, and colour may be off, so the front, the
-// current architecture and the selection are distinct runes drawn over the dot cloud.
+// current architecture and the selection are distinct runes drawn over the dot cloud. A
+// front point that a paired comparison cannot tell apart from the next cheaper front point
+// is hollow.
 const (
 	runeFront    = '◆'
+	runeTied     = '◇'
 	runeCurrent  = '●'
 	runeSelected = '□'
 )
@@ -32,8 +35,9 @@ type plot struct {
 	pts         []point
 	rates       map[string]Rate
 	current     histKey
-	vis         []int // indices into pts that have an x value, sorted by x
-	front       []int // indices into pts on the Pareto front, sorted by x
+	vis         []int     // indices into pts that have an x value, sorted by x
+	front       []int     // indices into pts on the Pareto front, sorted by x
+	cheaper     []pairing // per front point: against the next cheaper front point (A − B)
 	sel         histKey
 	hasSel      bool
 	width       int
@@ -100,12 +104,12 @@ func noSelection(p plot) string {
 // View is the chart drawn at the last change.
 func (p plot) View() string { return p.view }
 
-func (p *plot) Focus() { p.focused = true; p.refresh() }
-func (p *plot) Blur()  { p.focused = false; p.refresh() }
+func (p *plot) Focus() { p.focused = true; p.redraw() }
+func (p *plot) Blur()  { p.focused = false; p.redraw() }
 
 func (p *plot) SetSize(w, h int) {
 	p.width, p.height = w, h
-	p.refresh()
+	p.redraw()
 }
 
 // SetData gives the plot the history, the measured rates and the editor's architecture.
@@ -206,15 +210,17 @@ func (p *plot) Select(dir int, frontOnly bool) {
 		}
 	}
 	p.sel, p.hasSel = histKey{p.pts[next].key, p.pts[next].bn}, true
-	p.refresh()
+	p.redraw()
 }
 
 // HasSelection reports whether a point is selected.
 func (p plot) HasSelection() bool { return p.hasSel }
 
 // ClearSelection drops the selection.
-func (p *plot) ClearSelection() { p.hasSel = false; p.refresh() }
+func (p *plot) ClearSelection() { p.hasSel = false; p.redraw() }
 
+// refresh recomputes what follows the data and the axis (the points drawn, the front and
+// its comparisons), then redraws.
 func (p *plot) refresh() {
 	p.vis = make([]int, 0, len(p.pts))
 	for i := range p.pts {
@@ -224,8 +230,37 @@ func (p *plot) refresh() {
 	}
 	slices.SortStableFunc(p.vis, func(a, b int) int { return cmpFloat(p.x(a), p.x(b)) })
 	p.front = paretoFront(len(p.pts), p.x, func(i int) float64 { return p.pts[i].est.Top1 }, !p.xThroughput, p.hasX)
-	p.view = p.draw()
+	p.compareFront()
+	p.redraw()
 }
+
+// redraw draws the chart again from the data as it is (after a change of size, focus or
+// selection).
+func (p *plot) redraw() { p.view = p.draw() }
+
+// compareFront compares each front point with the next cheaper one: the neighbour on the
+// front with the lower top-1, at smaller MACs or at higher throughput. Points of different
+// BN modes, or without per-image results, stay uncompared.
+func (p *plot) compareFront() {
+	p.cheaper = make([]pairing, len(p.front))
+	for k, i := range p.front {
+		j := k - 1
+		if p.xThroughput {
+			j = k + 1
+		}
+		if j < 0 || j >= len(p.front) {
+			continue
+		}
+		a, b := p.pts[i], p.pts[p.front[j]]
+		if a.bn == b.bn {
+			p.cheaper[k] = pairOf(a.est, b.est)
+		}
+	}
+}
+
+// tied reports whether front point k was compared with the next cheaper one and the two
+// cannot be told apart.
+func (p plot) tied(k int) bool { return p.cheaper[k].ok && !p.cheaper[k].p.Distinguishable() }
 
 func (p plot) draw() string {
 	if p.width <= 0 || p.height <= 0 {
@@ -274,8 +309,12 @@ func (p plot) draw() string {
 		g := at(i)
 		lc.Canvas.SetCell(topLeft.Add(canvas.Point{X: g.X / 2, Y: g.Y / 4}), canvas.NewCellWithStyle(r, s))
 	}
-	for _, i := range p.front {
-		mark(i, runeFront, p.st.front)
+	for k, i := range p.front {
+		r := runeFront
+		if p.tied(k) {
+			r = runeTied
+		}
+		mark(i, r, p.st.front)
 	}
 	if i := p.find(p.current); i >= 0 {
 		mark(i, runeCurrent, p.st.current)
@@ -297,8 +336,16 @@ func pad(lo, hi, minSpan float64) (float64, float64) {
 	return lo - d, hi + d
 }
 
+// legend names the markers, in the longest wording that fits.
 func (p plot) legend() string {
-	return fmt.Sprintf("⠪ all  %c front  %c current  %c selected", runeFront, runeCurrent, runeSelected)
+	f, t, c, s := runeFront, runeTied, runeCurrent, runeSelected
+	return fitFirst([]string{
+		fmt.Sprintf("⠪ all  %c front  %c front, tied with the next cheaper  %c current  %c selected", f, t, c, s),
+		fmt.Sprintf("⠪ all  %c front  %c tied with next cheaper  %c current  %c selected", f, t, c, s),
+		fmt.Sprintf("⠪ all  %c front  %c tied  %c current  %c selected", f, t, c, s),
+		fmt.Sprintf("%c front  %c tied  %c current  %c selected", f, t, c, s),
+		fmt.Sprintf("%c front %c tied %c current %c sel", f, t, c, s),
+	}, p.width)
 }
 
 func (p plot) info() string {
@@ -310,10 +357,25 @@ func (p plot) info() string {
 	if p.xThroughput {
 		x = fmt.Sprintf("%.0f img/s", p.rates[sp.key].ImagesPerSec)
 	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "%c %s  %.2f%%  %s", runeSelected, x, sp.est.Top1, sp.source)
+	head := fmt.Sprintf("%c %s  %.2f%%", runeSelected, x, sp.est.Top1)
+	tail := ""
 	if p.focused {
-		b.WriteString(" · enter loads")
+		tail = " · enter loads"
 	}
-	return b.String()
+	k := slices.Index(p.front, p.find(p.sel))
+	if k < 0 || !p.cheaper[k].ok {
+		return head + "  " + sp.source + tail
+	}
+	// A front point: how it compares with the next cheaper one, shortened to fit; the source
+	// goes first, then the interval, then the hint.
+	long, short := cheaperText(p.cheaper[k])
+	bare := fmt.Sprintf("%c %s  %.2f%%", runeSelected, strings.TrimSuffix(x, " MACs"), sp.est.Top1)
+	return fitFirst([]string{
+		head + "  " + sp.source + " · " + long + tail,
+		head + " · " + long + tail,
+		head + " · " + short + tail,
+		head + " · " + long,
+		head + " · " + short,
+		bare + " · " + short,
+	}, p.width)
 }
