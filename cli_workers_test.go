@@ -180,3 +180,38 @@ func TestListenNeedsToken(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
 }
+
+// TestRemoteWorkerFetchesFiles: a worker with no copy of the checkpoint or the shards gets
+// them from the driver through the broker's object store, and the search ends as in-process.
+func TestRemoteWorkerFetchesFiles(t *testing.T) {
+	w := newTinyWorld(t)
+	dir := t.TempDir()
+	args := func(journal, csv string, extra ...string) []string {
+		return append([]string{"search", "--checkpoint", w.ckpt, "--data", filepath.Join(w.train, "sub-val"), "--max-macs", "60%",
+			"--population", "5", "--generations", "1", "--seed", "4", "--journal", journal, "--export", csv}, extra...)
+	}
+	if code, _, errs := runCmd(t, args(filepath.Join(dir, "a.jsonl"), filepath.Join(dir, "a.csv"))...); code != 0 {
+		t.Fatal(errs)
+	}
+	driver := child(t, args(filepath.Join(dir, "b.jsonl"), filepath.Join(dir, "b.csv"), "--listen", "127.0.0.1:0", "--token", "sesame")...)
+	log := startLogged(t, driver)
+	urlRE := regexp.MustCompile(`broker (nats://127\.0\.0\.1:\d+)`)
+	waitFor(t, "the broker's address", func() bool { return urlRE.MatchString(log.String()) })
+	cache := filepath.Join(dir, "cache")
+	worker := child(t, "worker", "--broker", urlRE.FindStringSubmatch(log.String())[1], "--name", "remote", "--cache", cache, "--threads", "1")
+	worker.Env = append(worker.Env, "RESNAS_TOKEN=sesame")
+	startLogged(t, worker)
+	if err := driver.Wait(); err != nil {
+		t.Fatalf("driver: %v\n%s", err, log)
+	}
+	a, _ := os.ReadFile(filepath.Join(dir, "a.csv"))
+	b, _ := os.ReadFile(filepath.Join(dir, "b.csv"))
+	if string(a) != string(b) {
+		t.Fatalf("remote worker's CSV differs:\n%s\n---\n%s", b, a)
+	}
+	ckpts, _ := filepath.Glob(filepath.Join(cache, "checkpoints", "*.safetensors"))
+	shards, _ := filepath.Glob(filepath.Join(cache, "data", "*", "manifest.json"))
+	if len(ckpts) != 1 || len(shards) != 1 {
+		t.Fatalf("cache holds checkpoints %v and data %v, want one of each", ckpts, shards)
+	}
+}

@@ -178,3 +178,52 @@ func TestServerListensOnLoopbackOnly(t *testing.T) {
 		t.Fatal("a bad --listen was accepted")
 	}
 }
+
+// BenchmarkRoundTrip is the broker's cost per candidate: submit, a worker's pull, its
+// in-progress-free evaluation of nothing, the published result, the ack and the await.
+// BenchmarkPoolRoundTrip is the in-process counterpart.
+func BenchmarkRoundTrip(b *testing.B) {
+	srv, err := StartServer(ServerOptions{StoreDir: b.TempDir()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer srv.Shutdown()
+	ctx, cancel := context.WithCancel(context.Background())
+	d, err := NewDispatcher(ctx, DispatcherOptions{URL: srv.URL(), Spec: Spec{Checkpoint: "ck", Data: "da"}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		RunWorker(ctx, WorkerOptions{URL: srv.URL(), Name: "bench", Loader: &fakeLoader{checkpoint: "ck"}})
+	}()
+	defer func() { cancel(); <-done; d.Close() }()
+	a := archs()[0]
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		key := fmt.Sprintf("%d-%d", b.N, i)
+		if err := d.Submit(ctx, key, a); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := d.Await(ctx, key); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkPoolRoundTrip(b *testing.B) {
+	p := evolution.NewPool(evolution.EvaluatorFunc(func(ctx context.Context, a model.Arch) (evolution.Fitness, error) {
+		return fakeFitness(a), nil
+	}), 1)
+	defer p.Close()
+	ctx := context.Background()
+	a := archs()[0]
+	for i := 0; i < b.N; i++ {
+		key := fmt.Sprint(i)
+		p.Submit(ctx, key, a)
+		if _, err := p.Await(ctx, key); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
