@@ -33,6 +33,7 @@ type searchFlags struct {
 	export, summary, jsonl string
 	test                   string // held-out shards the best is scored on at the end
 	asJSON                 bool
+	workers                workerFlags
 }
 
 func parseSearchFlags(args []string, e env) (searchFlags, error) {
@@ -62,6 +63,7 @@ func parseSearchFlags(args []string, e env) (searchFlags, error) {
 	fs.StringVar(&f.summary, "summary", "", "write summary.txt in the reference format (Iter, Acc, Network_def)")
 	fs.StringVar(&f.jsonl, "jsonl", "", "write the whole history as JSONL")
 	fs.BoolVar(&f.asJSON, "json", false, "print a JSON summary at the end (progress goes to stderr)")
+	f.workers.register(fs)
 	err := parseFlags(fs, args, e)
 	f.options = d
 	return f, err
@@ -101,6 +103,9 @@ func (f searchFlags) check() error {
 		return usagef("--min-throughput must be a non-negative number of images/s, not %g (0: no bound)", f.minThroughput)
 	case f.minThroughput > 0 && f.throughputBatch < 1:
 		return usagef("--throughput-batch must be at least 1, not %d", f.throughputBatch)
+	}
+	if err := f.workers.check(); err != nil {
+		return err
 	}
 	// The outputs are written after the search: a path that cannot be written must fail now.
 	if err := checkDistinctOutputs(outputPath{"--journal", f.journal}, outputPath{"--export", f.export},
@@ -176,8 +181,21 @@ func cmdSearch(ctx context.Context, args []string, e env) error {
 			return fmt.Errorf("--test %s: %w", f.test, err)
 		}
 	}
-	search, err := evolution.New(s.SearchConfig(workbench.SearchSpec{Options: f.options, Journal: f.journal,
-		Limit: f.limit, RecalibrateBN: f.recalibrate, ThroughputBatch: f.throughputBatch}))
+	cfg := s.SearchConfig(workbench.SearchSpec{Options: f.options, Journal: f.journal,
+		Limit: f.limit, RecalibrateBN: f.recalibrate, ThroughputBatch: f.throughputBatch})
+	if f.workers.distributed() {
+		// Checked first, so a journal of another search is refused before any worker starts.
+		if _, err := evolution.New(cfg); err != nil {
+			return err
+		}
+		ev, stop, err := startWorkers(ctx, f, s, cfg, e)
+		if err != nil {
+			return err
+		}
+		defer stop()
+		cfg.Evaluator = ev
+	}
+	search, err := evolution.New(cfg)
 	if err != nil {
 		return err
 	}

@@ -34,6 +34,8 @@ type engine struct {
 	liveEvals int // live evaluations in this generation, and when the first one began
 	liveStart time.Time
 	dropped   int
+	async     AsyncEvaluator  // the evaluator when it takes several candidates at once
+	submitted map[string]bool // canonicalKeys handed to async
 }
 
 type candidate struct {
@@ -51,6 +53,9 @@ func (s *Search) run(ctx context.Context) {
 		cons: s.opts.Constraints}
 	if s.cfg.Throughput != nil {
 		e.gr.throughput = e.measure
+	}
+	if a, ok := s.cfg.Evaluator.(AsyncEvaluator); ok {
+		e.async, e.submitted = a, map[string]bool{}
 	}
 	if j := s.replay; j != nil {
 		for _, w := range j.warnings {
@@ -347,7 +352,13 @@ func (e *engine) evaluate(ctx context.Context, c candidate) error {
 		s.cancelEval = cancel
 		s.mu.Unlock()
 		var err error
-		fit, err = s.cfg.Evaluator.Evaluate(evalCtx, c.arch)
+		if e.async != nil {
+			if err = e.submitAhead(ctx); err == nil {
+				fit, err = e.async.Await(evalCtx, c.key)
+			}
+		} else {
+			fit, err = s.cfg.Evaluator.Evaluate(evalCtx, c.arch)
+		}
 		s.mu.Lock()
 		s.cancelEval = nil
 		s.mu.Unlock()
@@ -401,6 +412,28 @@ func (e *engine) evaluate(ctx context.Context, c candidate) error {
 	e.emit(Event{Kind: EventEvaluated, Record: rec, Replayed: replayed})
 	if replayed {
 		e.endReplay()
+	}
+	return nil
+}
+
+// submitAhead hands the asynchronous evaluator every queued candidate it does not have yet,
+// injected ones first: the order the engine will await them in. Candidates already in the
+// history are not submitted; their results come from it.
+func (e *engine) submitAhead(ctx context.Context) error {
+	var queued []candidate
+	if e.gen >= 0 {
+		queued = e.injects
+	}
+	for _, list := range [][]candidate{queued, e.queue} {
+		for _, c := range list {
+			if _, seen := e.byKey[c.key]; seen || e.submitted[c.key] {
+				continue
+			}
+			if err := e.async.Submit(ctx, c.key, c.arch); err != nil {
+				return fmt.Errorf("submitting %s: %w", c.def, err)
+			}
+			e.submitted[c.key] = true
+		}
 	}
 	return nil
 }

@@ -9,7 +9,8 @@ import (
 
 // Evaluator scores one architecture, typically by slicing it out of the supernet and running
 // the validation set. It may be slow and may parallelise inside; the search calls it for one
-// candidate at a time and cancels ctx to pause or stop.
+// candidate at a time and cancels ctx to pause or stop. An Evaluator that is also an
+// AsyncEvaluator gets the generation's candidates ahead instead (see AsyncEvaluator).
 type Evaluator interface {
 	Evaluate(ctx context.Context, a model.Arch) (Fitness, error)
 }

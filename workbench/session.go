@@ -121,8 +121,11 @@ func (s *Session) Throughput(ctx context.Context, a model.Arch, batch int) (prof
 
 // DataHash identifies the evaluation data for journals: a digest of the manifest, which
 // holds every shard's digest.
-func (s *Session) DataHash() string {
-	b, _ := json.Marshal(s.Data.Manifest)
+func (s *Session) DataHash() string { return ManifestHash(s.Data.Manifest) }
+
+// ManifestHash is DataHash for shards not opened yet (a worker's local copy).
+func ManifestHash(m *data.Manifest) string {
+	b, _ := json.Marshal(m)
 	h := sha256.Sum256(b)
 	return hex.EncodeToString(h[:])
 }
