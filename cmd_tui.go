@@ -10,6 +10,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/mattn/go-isatty"
 
+	"github.com/resnas/resnas/distributed"
 	"github.com/resnas/resnas/evolution"
 	"github.com/resnas/resnas/model"
 	"github.com/resnas/resnas/tui"
@@ -23,6 +24,7 @@ type tuiFlags struct {
 	journal   string
 	exportDir string
 	logFile   string
+	workers   workerFlags
 }
 
 func parseTUIFlags(args []string, e env) (tuiFlags, error) {
@@ -33,7 +35,11 @@ func parseTUIFlags(args []string, e env) (tuiFlags, error) {
 	fs.StringVar(&f.journal, "journal", "resnas-search.jsonl", "journal of searches started in the explorer")
 	fs.StringVar(&f.exportDir, "export-dir", "resnas-export", "folder offered for exports")
 	fs.StringVar(&f.logFile, "log", "", "write debug logs to this file")
-	return f, parseFlags(fs, args, e)
+	f.workers.register(fs)
+	if err := parseFlags(fs, args, e); err != nil {
+		return f, err
+	}
+	return f, f.workers.check()
 }
 
 func cmdTUI(ctx context.Context, args []string, e env) error {
@@ -64,7 +70,16 @@ func cmdTUI(ctx context.Context, args []string, e env) error {
 		}
 		defer lf.Close()
 	}
-	search := s.LiveSearch(f.journal)
+	var ev evolution.Evaluator // in this process unless worker flags say otherwise
+	if f.workers.distributed() {
+		c, err := startExplorerWorkers(ctx, f, s, e)
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		ev = c.Dispatcher
+	}
+	search := s.LiveSearchOn(f.journal, ev)
 	opts := explorerOptions(ctx, s, search, initial, f.exportDir)
 	popts := []tea.ProgramOption{tea.WithAltScreen(), tea.WithContext(ctx), tea.WithFilter(tui.Filter),
 		tea.WithInput(e.stdin), tea.WithOutput(e.stdout)}
@@ -115,4 +130,25 @@ func resumeCommand(journal string, b workbench.Budget, f tuiFlags) string {
 		cmd += " --checkpoint " + f.compute.checkpoint + " --data " + f.data
 	}
 	return cmd
+}
+
+// startExplorerWorkers starts the cluster the explorer's searches evaluate on. The workers'
+// own output would garble the explorer's screen, so it goes to the --log file, or nowhere.
+func startExplorerWorkers(ctx context.Context, f tuiFlags, s *workbench.Session, e env) (*distributed.Cluster, error) {
+	cfg := s.SearchConfig(workbench.SearchSpec{Options: workbench.BudgetOptions(workbench.Budget{Generations: 1})})
+	o, err := f.workers.clusterOptions(s, cfg, f.compute, f.data, f.journal, false, e)
+	if err != nil {
+		return nil, err
+	}
+	if f.logFile != "" {
+		lf, err := os.OpenFile(f.logFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		if err != nil {
+			return nil, fmt.Errorf("--log: %w", err)
+		}
+		o.WorkerLog = lf
+	}
+	// Before the explorer starts, notices go to stderr; after, the search pane lists workers.
+	o.Notify = func(string) {}
+	fmt.Fprintf(e.stderr, "resnas: starting the workers…\n")
+	return distributed.StartCluster(ctx, o)
 }

@@ -45,7 +45,7 @@ type command struct {
 
 func commands() []command {
 	return []command{
-		{"tui", "resnas tui [--checkpoint FILE] [--data DIR] [--device cpu|cuda|auto]", "open the explorer (the default with no arguments)", cmdTUI},
+		{"tui", "resnas tui [--checkpoint FILE] [--data DIR] [--device cpu|cuda|auto] [--workers N|--devices cuda:0,…|--listen HOST:PORT --token T|--broker URL]", "open the explorer (the default with no arguments)", cmdTUI},
 		{"predict", "resnas predict --checkpoint FILE --arch ARCH --input FILE.f32 --shape N,C,H,W [--json]", "print logits, one JSON array per image", cmdPredict},
 		{"profile", "resnas profile --arch ARCH [--img 224] [--patch 14] [--checkpoint FILE] --json", "MACs and parameters in the reference convention", cmdProfile},
 		{"eval", "resnas eval [--checkpoint FILE] --arch ARCH --data DIR [--limit N] [--recalibrate-bn N] --json", "top-1/top-5 of a sub-network on shards", cmdEval},

@@ -2,14 +2,9 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
-	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 
@@ -69,123 +64,43 @@ func isDigits(s string) bool {
 	return s != "" && err == nil
 }
 
-// startWorkers sets up the broker (embedded, or --broker), the dispatcher and the local
-// workers; stop undoes it all.
-func startWorkers(ctx context.Context, f searchFlags, s *workbench.Session, cfg evolution.Config, e env) (evolution.AsyncEvaluator, func(), error) {
-	w := f.workers
+// clusterOptions are the worker flags as distributed.ClusterOptions for a search over
+// session s configured as cfg, with the embedded broker's files beside journal.
+func (w workerFlags) clusterOptions(s *workbench.Session, cfg evolution.Config, compute computeFlags, dataDir, journal string, recalibrate bool, e env) (distributed.ClusterOptions, error) {
 	token := w.token
 	if token == "" {
 		token = e.getenv("RESNAS_TOKEN")
 	}
 	if w.listen != "" && token == "" {
-		return nil, nil, usagef("--listen needs --token T (or $RESNAS_TOKEN): workers on other machines must prove they are yours")
+		return distributed.ClusterOptions{}, usagef("--listen needs --token T (or $RESNAS_TOKEN): workers on other machines must prove they are yours")
 	}
-	var undo []func()
-	stop := func() {
-		for i := len(undo) - 1; i >= 0; i-- {
-			undo[i]()
-		}
-	}
-	url := w.broker
-	if url == "" {
-		if token == "" { // loopback only, but other users of this machine could still connect
-			b := make([]byte, 16)
-			rand.Read(b)
-			token = hex.EncodeToString(b)
-		}
-		srv, err := distributed.StartServer(distributed.ServerOptions{Listen: w.listen, Token: token, StoreDir: f.journal + ".broker"})
-		if err != nil {
-			return nil, nil, err
-		}
-		undo = append(undo, srv.Shutdown)
-		url = srv.URL()
-		where := "loopback only"
-		if w.listen != "" {
-			where = "workers join with: resnas worker --broker nats://" + w.listen + " --token …"
-		}
-		fmt.Fprintf(e.stderr, "search: broker %s (%s)\n", url, where)
+	exe, err := os.Executable()
+	if err != nil {
+		return distributed.ClusterOptions{}, err
 	}
 	limit, _ := strconv.Atoi(cfg.Scoring["limit"])
-	l := s.Loaded
-	spec := distributed.Spec{Checkpoint: cfg.Checkpoint, Data: cfg.Data, CheckpointName: l.Name, DataName: f.data,
-		Limit: limit, RecalibrateBN: f.recalibrate, Prefer: f.compute.prefer, Space: f.compute.space, Patch: f.compute.patch, Scoring: cfg.Scoring}
+	spec := distributed.Spec{Checkpoint: cfg.Checkpoint, Data: cfg.Data, CheckpointName: s.Loaded.Name, DataName: dataDir,
+		Limit: limit, RecalibrateBN: recalibrate, Prefer: compute.prefer, Space: compute.space, Patch: compute.patch, Scoring: cfg.Scoring}
 	if spec.DataName == "" {
 		spec.DataName = "the shipped sub-val"
 	}
-	d, err := distributed.NewDispatcher(ctx, distributed.DispatcherOptions{URL: url, Token: token, Spec: spec,
-		OnRefusal: func(r distributed.Refusal) {
-			fmt.Fprintf(e.stderr, "search: worker %s refused: %s\n", r.Worker, r.Reason)
-		},
-		OnWorker: func(wi distributed.WorkerInfo, event string) {
-			fmt.Fprintf(e.stderr, "search: worker %s (%s, %d threads) %s\n", wi.Worker, wi.Device, wi.Threads, event)
-		}})
+	return distributed.ClusterOptions{Workers: w.workers, Devices: w.devList(), Threads: compute.threads,
+		Listen: w.listen, Token: token, Broker: w.broker, StoreDir: journal + ".broker", Spec: spec,
+		CheckpointPath: compute.checkpoint, DataPath: dataDir, Executable: exe, Env: os.Environ()}, nil
+}
+
+// startWorkers starts the search's cluster (broker, dispatcher, local workers), reporting
+// on stderr; stop undoes it all.
+func startWorkers(ctx context.Context, f searchFlags, s *workbench.Session, cfg evolution.Config, e env) (evolution.AsyncEvaluator, func(), error) {
+	o, err := f.workers.clusterOptions(s, cfg, f.compute, f.data, f.journal, f.recalibrate, e)
 	if err != nil {
-		stop()
 		return nil, nil, err
 	}
-	undo = append(undo, func() {
-		if n := d.Reused(); n > 0 {
-			fmt.Fprintf(e.stderr, "search: %d results published by workers while the driver was away were used, not recomputed\n", n)
-		}
-		d.Close()
-	})
-	if w.listen != "" || w.broker != "" { // remote workers may lack the files
-		ckpt := f.compute.checkpoint
-		if err := d.Publish(ctx, ckpt, f.data); err != nil {
-			stop()
-			return nil, nil, err
-		}
+	o.WorkerLog = e.stderr
+	o.Notify = func(msg string) { fmt.Fprintf(e.stderr, "search: %s\n", msg) }
+	c, err := distributed.StartCluster(ctx, o)
+	if err != nil {
+		return nil, nil, err
 	}
-	n, devs := w.workers, w.devList()
-	if len(devs) > 0 {
-		n = len(devs)
-	}
-	if n > 0 {
-		exe, err := os.Executable()
-		if err != nil {
-			stop()
-			return nil, nil, err
-		}
-		threads := f.compute.threads
-		if threads == 0 {
-			threads = runtime.NumCPU()
-		}
-		var ws []distributed.LocalWorker
-		for i := range n {
-			name := fmt.Sprintf("local-%d", i+1)
-			dev := "cpu"
-			if len(devs) > 0 {
-				dev = devs[i]
-			}
-			args := []string{"worker", "--broker", url, "--name", name, "--device", dev}
-			if dev == "cpu" { // the CPU's threads are shared out
-				args = append(args, "--threads", fmt.Sprint(max(1, threads/n)))
-			}
-			if f.compute.checkpoint != "" {
-				abs, _ := filepath.Abs(f.compute.checkpoint)
-				args = append(args, "--checkpoint", abs)
-			}
-			if f.data != "" {
-				abs, _ := filepath.Abs(f.data)
-				args = append(args, "--data", abs)
-			}
-			ws = append(ws, distributed.LocalWorker{Name: name, Args: args})
-		}
-		local, err := distributed.StartLocal(exe, append(os.Environ(), "RESNAS_TOKEN="+token), ws, e.stderr,
-			func(name string, pid int, err error) {
-				if err == nil {
-					err = errors.New("exit status 0")
-				}
-				fmt.Fprintf(e.stderr, "search: worker %s (pid %d) exited: %v; the others take its work\n", name, pid, err)
-			})
-		if err != nil {
-			stop()
-			return nil, nil, err
-		}
-		for i, pid := range local.Pids() {
-			fmt.Fprintf(e.stderr, "search: started worker %s (pid %d)\n", ws[i].Name, pid)
-		}
-		undo = append(undo, local.Stop)
-	}
-	return d, stop, nil
+	return c.Dispatcher, c.Close, nil
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/resnas/resnas/evolution"
 	"github.com/resnas/resnas/model"
 	"github.com/resnas/resnas/stats"
+	"github.com/resnas/resnas/workbench"
 )
 
 // DispatcherOptions configure the driver's side.
@@ -307,3 +308,15 @@ func (d *Dispatcher) watch() {
 		}
 	}
 }
+
+// WorkerStatus lists the workers for the explorer (workbench.WorkerReporter).
+func (d *Dispatcher) WorkerStatus() []workbench.WorkerStatus {
+	ws := d.Workers()
+	out := make([]workbench.WorkerStatus, len(ws))
+	for i, w := range ws {
+		out[i] = workbench.WorkerStatus{Name: w.Worker, Device: w.Device, PerMinute: w.PerMin,
+			Current: w.Current, LastSeen: w.LastSeen, Silent: w.Silent}
+	}
+	return out
+}
+var _ workbench.WorkerReporter = (*Dispatcher)(nil)

@@ -104,6 +104,8 @@ type searchPane struct {
 	lastNotice string
 	stopped    bool // the user stopped it (as opposed to it finishing)
 	frontSize  int
+	workers    []WorkerStatus // of a distributed search, as last reported
+	workerMACs []int64        // MACs of each worker's current candidate; 0 when idle
 	width      int
 	height     int
 	focused    bool
@@ -293,6 +295,13 @@ func (s *searchPane) apply(evs []SearchEvent, now time.Time) {
 			s.evals = append(s.evals, e)
 		case SearchGeneration:
 			s.generation = max(s.generation, ev.Generation)
+		case SearchWorkers:
+			s.workers, s.workerMACs = ev.Workers, make([]int64, len(ev.Workers))
+			for i, w := range ev.Workers {
+				if a, err := model.ParseArch(w.Current); err == nil {
+					s.workerMACs[i] = profiler.MACs(a, s.input)
+				}
+			}
 		case SearchNotice, SearchFailed:
 			if ev.Err != nil {
 				s.lastNotice = oneLine(ev.Err)
@@ -489,6 +498,9 @@ func (s searchPane) View() string {
 		b.WriteString("median —\n")
 	}
 	b.WriteString(s.rateView())
+	for _, l := range s.workerLines() {
+		b.WriteString("\n" + l)
+	}
 	for _, l := range s.noticeLines() {
 		b.WriteString("\n" + s.st.err.Render(l))
 	}
@@ -562,8 +574,38 @@ func (s searchPane) noticeLines() []string {
 	return lines
 }
 
+// maxWorkerLines bounds the worker list; the rest are counted on its last line.
+const maxWorkerLines = 4
+
+// workerLines lists the workers of a distributed search: name, device, evaluations per
+// minute, the candidate under way and, for one that stopped answering, how long ago it was
+// last heard (its work has moved on to the others).
+func (s searchPane) workerLines() []string {
+	if len(s.workers) == 0 {
+		return nil
+	}
+	now := s.clock.Now()
+	lines := []string{fmt.Sprintf("workers %d", len(s.workers))}
+	for i, w := range s.workers {
+		if i == maxWorkerLines-1 && len(s.workers) > maxWorkerLines {
+			lines = append(lines, fmt.Sprintf(" … and %d more", len(s.workers)-i))
+			break
+		}
+		what := "idle"
+		if s.workerMACs[i] > 0 {
+			what = "on " + siCount(s.workerMACs[i])
+		}
+		l := fmt.Sprintf(" %s %s %.1f/min %s · seen %s ago", w.Name, w.Device, w.PerMinute, what, shortDuration(max(0, now.Sub(w.LastSeen))))
+		if w.Silent {
+			l = s.st.err.Render(fmt.Sprintf(" %s %s silent %s: its work moved on", w.Name, w.Device, shortDuration(max(0, now.Sub(w.LastSeen)))))
+		}
+		lines = append(lines, ansi.Truncate(l, max(1, s.width), "…"))
+	}
+	return lines
+}
+
 // statLines is how many lines View writes above the chart.
-func (s searchPane) statLines() int { return 5 + len(s.noticeLines()) }
+func (s searchPane) statLines() int { return 5 + len(s.workerLines()) + len(s.noticeLines()) }
 
 // redraw draws best within budget (braille line) and median (• runes) per generation.
 func (s *searchPane) redraw() {

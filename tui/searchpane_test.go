@@ -446,3 +446,24 @@ func TestSearchNoticeWrapsToThePane(t *testing.T) {
 		}
 	}
 }
+
+// TestSearchPaneListsWorkers: a distributed search's workers appear with their device, rate
+// and current candidate, and one that stopped answering is marked.
+func TestSearchPaneListsWorkers(t *testing.T) {
+	now := testTime()
+	m, s := searchModel(t, &now)
+	m, wait := startSearch(t, m, "2G 3")
+	cand := m.opts.Space.Min()
+	s.events <- SearchEvent{Kind: SearchWorkers, Done: 0, Total: 10, Workers: []WorkerStatus{
+		{Name: "local-1", Device: "cpu", PerMinute: 31.5, Current: cand.String(), LastSeen: now.Add(-time.Second)},
+		{Name: "gpu-box", Device: "cuda:0", PerMinute: 0, LastSeen: now.Add(-12 * time.Second), Silent: true},
+	}}
+	m, _ = step(t, m, wait())
+	view := m.search.View()
+	want := []string{"workers 2", "local-1 cpu 31.5/min on " + siCount(profiler.MACs(cand, m.opts.Input)), "gpu-box cuda:0 silent 12s"}
+	for _, w := range want {
+		if !strings.Contains(view, w) {
+			t.Errorf("search pane does not show %q:\n%s", w, view)
+		}
+	}
+}

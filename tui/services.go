@@ -24,6 +24,7 @@ type (
 	SearchEventKind = workbench.SearchEventKind
 	SearchEvent     = workbench.SearchEvent
 	SubnetRecord    = workbench.SubnetRecord
+	WorkerStatus    = workbench.WorkerStatus
 )
 
 // The kinds of SearchEvent.
@@ -32,6 +33,7 @@ const (
 	SearchGeneration = workbench.SearchGeneration
 	SearchNotice     = workbench.SearchNotice
 	SearchFailed     = workbench.SearchFailed
+	SearchWorkers    = workbench.SearchWorkers
 )
 
 // Evaluator scores sub-networks of the supernet.

@@ -37,9 +37,17 @@ func NewLiveSearch(config func(b Budget, journal string) evolution.Config, journ
 
 // LiveSearch is the explorer's search over this session, scored as resnas search scores by
 // default, so either can resume the other's journal.
-func (s *Session) LiveSearch(journalBase string) *LiveSearch {
+func (s *Session) LiveSearch(journalBase string) *LiveSearch { return s.LiveSearchOn(journalBase, nil) }
+
+// LiveSearchOn is LiveSearch with its candidates evaluated by ev (such as the dispatcher of
+// a distributed search) instead of in this process; nil: in this process.
+func (s *Session) LiveSearchOn(journalBase string, ev evolution.Evaluator) *LiveSearch {
 	return NewLiveSearch(func(b Budget, journal string) evolution.Config {
-		return s.SearchConfig(SearchSpec{Options: BudgetOptions(b), Journal: journal})
+		cfg := s.SearchConfig(SearchSpec{Options: BudgetOptions(b), Journal: journal})
+		if ev != nil {
+			cfg.Evaluator = ev
+		}
+		return cfg
 	}, journalBase)
 }
 
@@ -55,7 +63,8 @@ func (e *LiveSearch) Started() (journal string, b Budget, ok bool) {
 // closes after the search has ended and flushed its journal.
 func (e *LiveSearch) Start(ctx context.Context, b Budget) (<-chan SearchEvent, error) {
 	journal := SearchJournal(e.journalBase, b, e.now())
-	s, err := evolution.New(e.config(b, journal))
+	cfg := e.config(b, journal)
+	s, err := evolution.New(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -66,16 +75,27 @@ func (e *LiveSearch) Start(ctx context.Context, b Budget) (<-chan SearchEvent, e
 	e.current, e.started, e.journal = s, b, journal
 	e.mu.Unlock()
 	out := make(chan SearchEvent, 64)
-	go e.forward(ctx, s, out)
+	reporter, _ := cfg.Evaluator.(WorkerReporter)
+	go e.forward(ctx, s, reporter, out)
 	return out, nil
 }
+
+// WorkerInterval is how often a distributed search reports its workers to the explorer.
+const WorkerInterval = 2 * time.Second
 
 // forward translates s's events until s ends. The search never waits for it (evolution
 // drops events for a slow reader and says how many); after a drop it re-reads the missed
 // records and generation summaries, which the search keeps, so the explorer's history and
 // its best/median curve stay whole.
-func (e *LiveSearch) forward(ctx context.Context, s *evolution.Search, out chan<- SearchEvent) {
+// With workers, it also sends their status every WorkerInterval.
+func (e *LiveSearch) forward(ctx context.Context, s *evolution.Search, workers WorkerReporter, out chan<- SearchEvent) {
 	defer close(out)
+	var tick <-chan time.Time
+	if workers != nil {
+		t := time.NewTicker(WorkerInterval)
+		defer t.Stop()
+		tick = t.C
+	}
 	send := func(ev SearchEvent) bool {
 		select {
 		case out <- ev:
@@ -112,7 +132,24 @@ func (e *LiveSearch) forward(ctx context.Context, s *evolution.Search, out chan<
 		}
 		return true
 	}
-	for ev := range s.Events() {
+	events := s.Events()
+	for {
+		var ev evolution.Event
+		select {
+		case <-tick:
+			if !send(SearchEvent{Kind: SearchWorkers, Workers: workers.WorkerStatus(), Done: seen, Total: total}) {
+				return
+			}
+			continue
+		case next, ok := <-events:
+			if !ok {
+				events = nil
+			}
+			ev = next
+		}
+		if events == nil {
+			break
+		}
 		if ev.Dropped > 0 {
 			recordLimit, genLimit := math.MaxInt, math.MaxInt
 			switch ev.Kind {

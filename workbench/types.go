@@ -1,6 +1,8 @@
 package workbench
 
 import (
+	"time"
+
 	"github.com/resnas/resnas/model"
 	"github.com/resnas/resnas/stats"
 )
@@ -51,7 +53,24 @@ const (
 	SearchNotice
 	// SearchFailed: the search ended on an error (Err); the channel closes next.
 	SearchFailed
+	// SearchWorkers: the workers evaluating the search's candidates, as of now (Workers);
+	// sent every few seconds while a distributed search runs.
+	SearchWorkers
 )
+
+// WorkerStatus is what the driver knows of one worker of a distributed search.
+type WorkerStatus struct {
+	Name, Device string
+	PerMinute    float64   // evaluations per minute
+	Current      string    // network_def under evaluation; "" when idle
+	LastSeen     time.Time // last heartbeat
+	Silent       bool      // no heartbeat for a while: its work moves on to the others
+}
+
+// WorkerReporter is an evaluator whose work is spread over workers (distributed.Dispatcher).
+type WorkerReporter interface {
+	WorkerStatus() []WorkerStatus
+}
 
 // SearchEvent is one step of a running search. Done and Total count evaluations and are
 // set on every event.
@@ -64,6 +83,7 @@ type SearchEvent struct {
 	ImagesPerSec   float64  // throughput of Arch when the search measured it; 0 otherwise
 	Done, Total    int
 	Err            error
+	Workers        []WorkerStatus // SearchWorkers
 }
 
 // SubnetRecord is what the explorer knows about a sub-network it exports.
