@@ -319,4 +319,5 @@ func (d *Dispatcher) WorkerStatus() []workbench.WorkerStatus {
 	}
 	return out
 }
+
 var _ workbench.WorkerReporter = (*Dispatcher)(nil)
