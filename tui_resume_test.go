@@ -53,7 +53,20 @@ func TestTUIBudgetChangeResumes(t *testing.T) {
 	tm.Type("s")
 	waitFor("start search")
 	clearAndType("50% 12")
-	waitFor("evaluated")
+	// Pause only once the journal holds an evaluation: the resume must have something to
+	// replay (the plot's own "evaluated" text does not say the search got that far).
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		if j, _, ok := search.Started(); ok {
+			if b, _ := os.ReadFile(j); bytes.Contains(b, []byte(`"kind":"eval"`)) {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the explorer's search wrote no evaluation to its journal in 60 s")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	tm.Send(tea.KeyMsg{Type: tea.KeyTab}) // editor → plot
 	tm.Send(tea.KeyMsg{Type: tea.KeyTab}) // plot → search
 	tm.Type("p")
