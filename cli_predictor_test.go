@@ -1,9 +1,12 @@
 package main
 
 import (
+	"encoding/csv"
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/resnas/resnas/checkpoints"
@@ -76,4 +79,50 @@ func TestPredictorBadInput(t *testing.T) {
 			wantOneLineError(t, code, out, errs, c.fragments...)
 		})
 	}
+}
+
+// TestSearchPrescreen: resnas search --prescreen 4 --json measures the usual number, writes
+// predicted_top1 as the CSV's last column for every candidate after the random generation,
+// reports the predictor in its summary, and refuses to resume a journal of another setting.
+func TestSearchPrescreen(t *testing.T) {
+	w := newTinyWorld(t)
+	dir := t.TempDir()
+	j, csvPath := filepath.Join(dir, "j.jsonl"), filepath.Join(dir, "h.csv")
+	args := []string{"search", "--checkpoint", w.ckpt, "--data", filepath.Join(w.train, "sub-val"), "--max-macs", "50%",
+		"--min-macs-ratio", "0", "--population", "12", "--generations", "2", "--parents", "4", "--mutations", "3", "--crossovers", "3",
+		"--seed", "5", "--threads", "1", "--journal", j, "--export", csvPath, "--test", w.test}
+	code, out, errs := runCmd(t, append(args, "--prescreen", "4", "--json")...)
+	if code != 0 {
+		t.Fatalf("search --prescreen: exit %d: %s", code, errs)
+	}
+	var res struct {
+		Evaluations int
+		Prescreen   int
+		Predictor   *searchPredictor
+		Test        *testScore
+	}
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatalf("search JSON %q: %v", out, err)
+	}
+	if res.Evaluations != 18 || res.Prescreen != 4 || res.Predictor == nil || res.Predictor.Points < 12 || res.Predictor.Online == nil || res.Predictor.Online.N != 6 || res.Test == nil {
+		t.Fatalf("search summary: %s", out)
+	}
+	if !strings.Contains(errs, "prescreened 6 of 24") {
+		t.Errorf("progress does not say what was prescreened:\n%s", errs)
+	}
+	b, _ := os.ReadFile(csvPath)
+	rows, err := csv.NewReader(strings.NewReader(string(b))).ReadAll()
+	if err != nil || len(rows) != 19 {
+		t.Fatalf("CSV: %d rows, %v", len(rows), err)
+	}
+	last := len(rows[0]) - 1
+	for i, r := range rows[1:] {
+		if (r[last] == "") != (i < 12) {
+			t.Errorf("CSV row %d (generation %s): predicted_top1 %q", i+1, r[1], r[last])
+		}
+	}
+	code, out, errs = runCmd(t, args...)
+	wantOneLineError(t, code, out, errs, "j.jsonl", "prescreen 0, the journal was written with 4")
+	code, out, errs = runCmd(t, append(args, "--prescreen", "-1")...)
+	wantOneLineError(t, code, out, errs, "--prescreen")
 }

@@ -55,7 +55,7 @@ func commands() []command {
 		{"shards", "resnas shards build --from SRC --out DIR [--split train|test] [--holdout-per-class N]", "build validation/training shards", cmdShards},
 		{"train", "resnas train --space NAME --data DIR --epochs N --out FILE [--seed S] [--resume|--restart] [--keep-state]", "train a supernet with multi-architecture sampling", cmdTrain},
 		{"compare", "resnas compare [--checkpoint FILE] --arch A --arch B [--data DIR] [--limit N] [--json]", "compare two sub-networks on the same images (paired 95% interval, McNemar p)", cmdCompare},
-		{"search", "resnas search [--checkpoint FILE] --data DIR --max-macs N --journal FILE [--strategy evolution|random] [--test DIR] [--export FILE.csv] [--workers N] [--devices cuda:0,…] [--listen HOST:PORT --token T] [--broker URL]", "evolutionary search under constraints", cmdSearch},
+		{"search", "resnas search [--checkpoint FILE] --data DIR --max-macs N --journal FILE [--strategy evolution|random] [--prescreen K] [--test DIR] [--export FILE.csv] [--workers N] [--devices cuda:0,…] [--listen HOST:PORT --token T] [--broker URL]", "evolutionary search under constraints", cmdSearch},
 		{"predictor", "resnas predictor [--checkpoint FILE] [--data DIR] --journal J [--journal J…] [--train-first N] [--family ridge|gp|ridge+gp] [--json]", "train the accuracy predictor on search journals and report its held-out quality (Kendall τ, MAE, interval coverage)", cmdPredictor},
 		{"worker", "resnas worker --broker nats://HOST:PORT [--token T] [--device cpu|cuda|cuda:N] [--threads T] [--name NAME] [--cache DIR]", "evaluate a distributed search's candidates for its driver", cmdWorker},
 		{"spaces", "resnas spaces [--json]", "list the search spaces and their choices", cmdSpaces},

@@ -285,7 +285,7 @@ func (p *Predictor) Score(archs []model.Arch, top1 []float64) (Scores, Scores, e
 		}
 		pred[i], sd[i] = m, s
 	}
-	all, top := scoresOf(pred, sd, top1)
+	all, top := ScoresOf(pred, sd, top1)
 	return all, top, nil
 }
 
@@ -380,12 +380,12 @@ func (p *Predictor) crossValidate(family string, x [][]float64, y []float64) (Qu
 			pred[i], sd[i] = f.predict(slices.Clone(x[i]))
 		}
 	}
-	all, top := scoresOf(pred, sd, y)
+	all, top := ScoresOf(pred, sd, y)
 	return Quality{Family: family, Points: n, Folds: k, All: all, Top: top}, nil
 }
 
 // scoresOf compares predictions (mean, std) with measurements, for all and for the top 10%.
-func scoresOf(pred, sd, y []float64) (all, top Scores) {
+func ScoresOf(pred, sd, y []float64) (all, top Scores) {
 	score := func(idx []int) Scores {
 		s := Scores{N: len(idx)}
 		px, py := make([]float64, len(idx)), make([]float64, len(idx))
