@@ -13,7 +13,10 @@ import (
 	"github.com/resnas/resnas/data"
 	"github.com/resnas/resnas/evaluate"
 	"github.com/resnas/resnas/evolution"
+	"github.com/resnas/resnas/model"
+	"github.com/resnas/resnas/predict"
 	"github.com/resnas/resnas/profiler"
+	"github.com/resnas/resnas/supernet"
 	"github.com/resnas/resnas/workbench"
 )
 
@@ -34,6 +37,7 @@ type searchFlags struct {
 	test                   string // held-out shards the best is scored on at the end
 	asJSON                 bool
 	workers                workerFlags
+	kappa                  float64 // --prescreen-kappa, copied into options when --prescreen is on
 }
 
 func parseSearchFlags(args []string, e env) (searchFlags, error) {
@@ -54,6 +58,8 @@ func parseSearchFlags(args []string, e env) (searchFlags, error) {
 	fs.IntVar(&d.Crossovers, "crossovers", d.Crossovers, "crossovers per generation")
 	fs.Float64Var(&d.MutationProb, "mutate-prob", d.MutationProb, "per-gene mutation probability")
 	fs.Uint64Var(&d.Seed, "seed", d.Seed, "random seed")
+	fs.IntVar(&d.Prescreen, "prescreen", 0, "breed K× the offspring of every generation after the first and measure only the usual number, the best by the predictor's upper confidence bound (0: off; 1 only records predictions)")
+	fs.Float64Var(&f.kappa, "prescreen-kappa", evolution.DefaultPrescreenKappa, "with --prescreen: rank by predicted mean + κ·std")
 	fs.StringVar(&d.Strategy, "strategy", evolution.StrategyEvolution, "evolution, or random: the baseline that draws as many candidates at random under the same constraints")
 	fs.StringVar(&f.test, "test", "", "held-out shards (e.g. the test split) to score the best on at the end, data the search never selected on")
 	fs.IntVar(&f.limit, "limit", 0, "evaluate each candidate on at most N images (0: all)")
@@ -65,6 +71,9 @@ func parseSearchFlags(args []string, e env) (searchFlags, error) {
 	fs.BoolVar(&f.asJSON, "json", false, "print a JSON summary at the end (progress goes to stderr)")
 	f.workers.register(fs)
 	err := parseFlags(fs, args, e)
+	if d.Prescreen > 0 {
+		d.PrescreenKappa = f.kappa // recorded in the journal only where it matters
+	}
 	f.options = d
 	return f, err
 }
@@ -93,6 +102,10 @@ func (f searchFlags) check() error {
 		return usagef("--strategy must be %s or %s, not %q", evolution.StrategyEvolution, evolution.StrategyRandom, o.Strategy)
 	case !(o.MutationProb >= 0 && o.MutationProb <= 1):
 		return usagef("--mutate-prob must be in [0, 1], not %g", o.MutationProb)
+	case o.Prescreen < 0:
+		return usagef("--prescreen must not be negative, not %d (0: off)", o.Prescreen)
+	case !(f.kappa >= 0) || math.IsInf(f.kappa, 0):
+		return usagef("--prescreen-kappa must be a non-negative number, not %g", f.kappa)
 	case f.limit < 0:
 		return usagef("--limit must not be negative, not %d (0 evaluates every image)", f.limit)
 	case !(f.minRatio >= 0 && f.minRatio <= 1):
@@ -219,7 +232,13 @@ func cmdSearch(ctx context.Context, args []string, e env) error {
 		}
 		return runErr
 	}
-	return reportSearch(ctx, e.stdout, f, recs, test, time.Since(start))
+	var pred *searchPredictor
+	if f.options.Prescreen > 0 {
+		if pred, err = predictorOf(s.Loaded.Space, s.Loaded.Input, f.options.Seed, recs); err != nil {
+			return err
+		}
+	}
+	return reportSearch(ctx, e.stdout, f, recs, test, pred, time.Since(start))
 }
 
 // runSearch runs search to its end, showing progress on w; the error is the search's.
@@ -249,8 +268,12 @@ func runSearch(ctx context.Context, search *evolution.Search, journal string, w 
 			if g.Total <= resumed {
 				rate = "replayed"
 			}
-			fmt.Fprintf(w, "generation %d: best %.2f%% (%.2fM MACs)  median %.2f%%  front %d  %d evaluated  %s\n",
-				g.Generation, g.Best.Top1, float64(g.Best.MACs)/1e6, g.Median, g.FrontSize, g.Total, rate)
+			pre := ""
+			if p := g.Predictor; p != nil {
+				pre = fmt.Sprintf("  prescreened %d of %d (%s, CV τ %s on %d)", p.Kept, p.Bred, p.Family, fmtTau(p.Tau), p.Points)
+			}
+			fmt.Fprintf(w, "generation %d: best %.2f%% (%.2fM MACs)  median %.2f%%  front %d  %d evaluated  %s%s\n",
+				g.Generation, g.Best.Top1, float64(g.Best.MACs)/1e6, g.Median, g.FrontSize, g.Total, rate, pre)
 		case evolution.EventWarning:
 			fmt.Fprintf(w, "search: warning: %s\n", ev.Message)
 		}
@@ -269,7 +292,7 @@ type testScore struct {
 
 // reportSearch prints the best architecture, the candidates tied with it and, with --test,
 // its held-out accuracy; with --json the summary with the front.
-func reportSearch(ctx context.Context, w io.Writer, f searchFlags, recs []evolution.Record, test *evaluate.Evaluator, took time.Duration) error {
+func reportSearch(ctx context.Context, w io.Writer, f searchFlags, recs []evolution.Record, test *evaluate.Evaluator, pred *searchPredictor, took time.Duration) error {
 	best := evolution.Best(recs)
 	tied, perImage := evolution.TiedWith(recs, best)
 	var held *testScore
@@ -294,6 +317,10 @@ func reportSearch(ctx context.Context, w io.Writer, f searchFlags, recs []evolut
 		if held != nil {
 			out["test"] = held
 		}
+		if pred != nil {
+			out["prescreen"] = f.options.Prescreen
+			out["predictor"] = pred
+		}
 		return json.NewEncoder(w).Encode(out)
 	}
 	fmt.Fprintf(w, "best %.2f%% top-1, %.2fM MACs, %.3fM params after %d evaluations\n%s\n",
@@ -311,5 +338,56 @@ func reportSearch(ctx context.Context, w io.Writer, f searchFlags, recs []evolut
 	if held != nil {
 		fmt.Fprintf(w, "held-out %s: %.2f%% ± %.2f top-1 on %d images\n", f.test, held.Top1, held.CI95, held.Images)
 	}
+	if pred != nil {
+		fmt.Fprintf(w, "predictor: %s on %d architectures, %d-fold CV: τ %s, MAE %.3f pts, %.0f%% inside ±1.96σ; top 10%%: τ %s, MAE %.3f pts\n",
+			pred.Family, pred.Points, pred.Folds, fmtTau(pred.CV.Tau), pred.CV.MAE, 100*pred.CV.Coverage, fmtTau(pred.CVTop.Tau), pred.CVTop.MAE)
+		if o := pred.Online; o != nil {
+			fmt.Fprintf(w, "predicted before measuring, the %d prescreened candidates: τ %s, MAE %.3f pts, %.0f%% inside ±1.96σ\n",
+				o.N, fmtTau(o.Tau), o.MAE, 100*o.Coverage)
+		}
+	}
 	return nil
+}
+
+// searchPredictor is the prescreened search's predictor in its summary: one trained on every
+// architecture the search measured, cross-validated, and the predictions the search made
+// before measuring each prescreened candidate (held out by construction, but only over the
+// candidates the prescreen chose).
+type searchPredictor struct {
+	Family string          `json:"family"`
+	Points int             `json:"points"`
+	Folds  int             `json:"folds"`
+	CV     predict.Scores  `json:"cv"`
+	CVTop  predict.Scores  `json:"cv_top10"`
+	Online *predict.Scores `json:"online,omitempty"`
+}
+
+func predictorOf(space *supernet.Space, in model.Input, seed uint64, recs []evolution.Record) (*searchPredictor, error) {
+	p, err := predict.New(space, in, predict.Options{Seed: seed})
+	if err != nil {
+		return nil, err
+	}
+	var pm, ps, py []float64
+	for _, r := range recs {
+		if _, err := p.Add(r.Arch, r.Top1); err != nil {
+			return nil, err
+		}
+		if r.Predicted != nil && r.PredictedStd != nil {
+			pm, ps, py = append(pm, *r.Predicted), append(ps, *r.PredictedStd), append(py, r.Top1)
+		}
+	}
+	if err := p.Fit(); err != nil {
+		var few *predict.TooFewError
+		if errors.As(err, &few) {
+			return nil, nil // too few to say anything; the search said so per generation
+		}
+		return nil, err
+	}
+	q, _ := p.Quality()
+	out := &searchPredictor{Family: q.Family, Points: q.Points, Folds: q.Folds, CV: q.All, CVTop: q.Top}
+	if len(pm) > 0 {
+		online, _ := predict.ScoresOf(pm, ps, py)
+		out.Online = &online
+	}
+	return out, nil
 }

@@ -36,6 +36,8 @@ type engine struct {
 	dropped   int
 	async     AsyncEvaluator  // the evaluator when it takes several candidates at once
 	submitted map[string]bool // canonicalKeys handed to async
+	// predSummary describes the predictor the generation under way was prescreened with.
+	predSummary *PredictorSummary
 }
 
 type candidate struct {
@@ -44,6 +46,8 @@ type candidate struct {
 	key     string // canonicalKey(arch): the network, for the cache and the novelty check
 	origin  Origin
 	parents []int
+	// pred and predStd are the prescreen's prediction; nil when not prescreened.
+	pred, predStd *float64
 }
 
 func (s *Search) run(ctx context.Context) {
@@ -339,6 +343,9 @@ func (e *engine) evaluate(ctx context.Context, c candidate) error {
 		}
 		e.cursor++
 		fit, thr = ent.record.Fitness(), ent.record.Throughput
+		// The journal's prediction is the one recorded: replaying recomputes the same ranking,
+		// and the exports must show what was predicted then.
+		c.pred, c.predStd = ent.record.Predicted, ent.record.PredictedStd
 	default:
 		if i, ok := e.byKey[c.key]; ok {
 			fit, thr = s.records[i].Fitness(), s.records[i].Throughput
@@ -384,7 +391,7 @@ func (e *engine) evaluate(ctx context.Context, c candidate) error {
 	rec := Record{Index: len(s.records), Generation: e.gen, NetworkDef: c.def, Top1: fit.Top1,
 		Top5: fit.Top5, Images: fit.Images, MACs: profiler.MACs(c.arch, s.opts.Input),
 		Params: profiler.Params(c.arch, s.opts.Input), Throughput: thr, Origin: c.origin,
-		Parents: c.parents, Arch: c.arch}
+		Parents: c.parents, Arch: c.arch, Predicted: c.pred, PredictedStd: c.predStd}
 	if fit.Correct.N == fit.Images && fit.Images > 0 {
 		rec.Correct = fit.Correct.Encode()
 	}
@@ -477,15 +484,37 @@ func (e *engine) startGeneration(ctx context.Context) error {
 	e.genStart = len(s.records)
 	e.genKeys = map[string]bool{}
 	e.liveEvals = 0
+	e.predSummary = nil
 	s.mu.Lock()
 	s.gen = e.gen
 	s.mu.Unlock()
 	if e.gen == 0 {
 		return e.fill(ctx, s.opts.Population, OriginRandom, nil)
 	}
+	pred, err := e.trainPredictor()
+	if err != nil {
+		return fmt.Errorf("generation %d: prescreen: %w", e.gen, err)
+	}
+	mult := 1
+	if pred != nil {
+		mult = s.opts.Prescreen
+	}
+	if err := e.breed(ctx, mult); err != nil {
+		return err
+	}
+	if pred != nil {
+		e.prescreen(pred, s.opts.Mutations+s.opts.Crossovers)
+	}
+	return nil
+}
+
+// breed queues mult times the generation's usual candidates: random ones for the random
+// strategy, else mutants and crossovers of the parents.
+func (e *engine) breed(ctx context.Context, mult int) error {
+	s := e.s
 	if s.opts.strategy() == StrategyRandom {
 		// The baseline: as many candidates as evolution would breed, drawn as generation 0's.
-		return e.fill(ctx, s.opts.Mutations+s.opts.Crossovers, OriginRandom, nil)
+		return e.fill(ctx, mult*(s.opts.Mutations+s.opts.Crossovers), OriginRandom, nil)
 	}
 	parents, err := e.parents(ctx)
 	if err != nil {
@@ -493,7 +522,7 @@ func (e *engine) startGeneration(ctx context.Context) error {
 	}
 	if len(parents) == 0 {
 		e.emit(Event{Kind: EventWarning, Message: fmt.Sprintf("generation %d: no evaluated architecture satisfies %v, so it is sampled at random", e.gen, e.gr.cons)})
-		return e.fill(ctx, s.opts.Mutations+s.opts.Crossovers, OriginRandom, nil)
+		return e.fill(ctx, mult*(s.opts.Mutations+s.opts.Crossovers), OriginRandom, nil)
 	}
 	recs := s.records
 	mutant := func() (model.Arch, []int, bool, error) {
@@ -501,7 +530,7 @@ func (e *engine) startGeneration(ctx context.Context) error {
 		a, ok, err := e.gr.mutation(ctx, recs[p].Arch, e.mutProb)
 		return a, []int{p}, ok, err
 	}
-	if err := e.fill(ctx, s.opts.Mutations, OriginMutation, mutant); err != nil {
+	if err := e.fill(ctx, mult*s.opts.Mutations, OriginMutation, mutant); err != nil {
 		return err
 	}
 	child := func() (model.Arch, []int, bool, error) {
@@ -515,7 +544,7 @@ func (e *engine) startGeneration(ctx context.Context) error {
 		a, ok, err := e.gr.crossover(ctx, recs[pa].Arch, recs[pb].Arch, s.opts.CrossoverProb)
 		return a, []int{pa, pb}, ok, err
 	}
-	return e.fill(ctx, s.opts.Crossovers, OriginCrossover, child)
+	return e.fill(ctx, mult*s.opts.Crossovers, OriginCrossover, child)
 }
 
 // fill queues n candidates from draw (random sampling when draw is nil). A candidate already
@@ -576,7 +605,7 @@ func (e *engine) endGeneration() {
 	}
 	s.mu.Lock()
 	sum := GenerationSummary{Generation: e.gen, Evaluated: len(recs), Total: len(s.records),
-		Median: median, FrontSize: s.front.Len(), EvalsPerMinute: rate}
+		Median: median, FrontSize: s.front.Len(), EvalsPerMinute: rate, Predictor: e.predSummary}
 	if s.best >= 0 {
 		sum.Best = s.records[s.best]
 	}

@@ -12,10 +12,11 @@ import (
 
 // HistoryColumns is the one CSV schema of evaluated architectures: the search's export
 // (search.csv, front.csv) and the explorer's history.csv both write it. Scripts written for
-// the first eleven columns keep working; the last four were added later. correct is the
-// per-image top-1 results (stats.Bitset.Encode), so two rows can be compared pairwise.
+// the first eleven columns keep working; the last five were added later. correct is the
+// per-image top-1 results (stats.Bitset.Encode), so two rows can be compared pairwise;
+// predicted_top1 is what the search's predictor expected before measuring (--prescreen).
 var HistoryColumns = []string{"index", "generation", "network_def", "top1", "macs", "params", "top5",
-	"images", "throughput", "origin", "parents", "ci95", "bn_recalibrated", "on_front", "correct"}
+	"images", "throughput", "origin", "parents", "ci95", "bn_recalibrated", "on_front", "correct", "predicted_top1"}
 
 // HistoryRow is one evaluated architecture. Unknown values are written as empty cells:
 // Generation < 0, NaN Top5, Throughput 0, an empty BNRecalibrated.
@@ -33,7 +34,8 @@ type HistoryRow struct {
 	CI95           float64 // half-width of the 95% interval of Top1, points
 	BNRecalibrated string  // "true", "false", or "" when the writer does not know
 	OnFront        bool
-	Correct        string // per-image top-1 results, stats.Bitset.Encode of Images bits; "" when not kept
+	Correct        string   // per-image top-1 results, stats.Bitset.Encode of Images bits; "" when not kept
+	Predicted      *float64 // predicted top-1 before the measurement, percent; nil when none
 }
 
 // WriteHistoryCSV writes HistoryColumns and then rows, in the order given.
@@ -57,9 +59,13 @@ func WriteHistoryCSV(w io.Writer, rows []HistoryRow) error {
 		for i, p := range r.Parents {
 			parents[i] = strconv.Itoa(p)
 		}
+		pred := ""
+		if r.Predicted != nil {
+			pred = formatFloat(*r.Predicted)
+		}
 		row := []string{strconv.Itoa(r.Index), gen, r.NetworkDef, formatFloat(r.Top1),
 			strconv.FormatInt(r.MACs, 10), strconv.FormatInt(r.Params, 10), top5, strconv.Itoa(r.Images),
-			thr, r.Origin, strings.Join(parents, ";"), formatFloat(r.CI95), r.BNRecalibrated, strconv.FormatBool(r.OnFront), r.Correct}
+			thr, r.Origin, strings.Join(parents, ";"), formatFloat(r.CI95), r.BNRecalibrated, strconv.FormatBool(r.OnFront), r.Correct, pred}
 		if err := cw.Write(row); err != nil {
 			return err
 		}
@@ -81,7 +87,7 @@ func HistoryRows(recs []Record) []HistoryRow {
 		rows[i] = HistoryRow{Index: r.Index, Generation: r.Generation, NetworkDef: r.NetworkDef, Top1: r.Top1,
 			MACs: r.MACs, Params: r.Params, Top5: r.Top5, Images: r.Images, Throughput: r.Throughput,
 			Origin: string(r.Origin), Parents: r.Parents, CI95: 100 * stats.WilsonHalfWidth(hits, r.Images),
-			OnFront: onFront[r.Index], Correct: r.Correct}
+			OnFront: onFront[r.Index], Correct: r.Correct, Predicted: r.Predicted}
 	}
 	return rows
 }

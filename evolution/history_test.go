@@ -12,8 +12,9 @@ import (
 // TestWriteHistoryCSV: one schema for search and explorer rows, unknown values as empty
 // cells, and the search's first eleven columns where scripts expect them.
 func TestWriteHistoryCSV(t *testing.T) {
+	pred := 80.5
 	rows := []HistoryRow{
-		{Index: 0, Generation: 2, NetworkDef: "((4, 24), (2, 24, 10))", Top1: 81.25, MACs: 1000, Params: 20, Top5: 99.5,
+		{Predicted: &pred, Index: 0, Generation: 2, NetworkDef: "((4, 24), (2, 24, 10))", Top1: 81.25, MACs: 1000, Params: 20, Top5: 99.5,
 			Images: 400, Throughput: 1234.5, Origin: "mutation", Parents: []int{3, 1}, CI95: 3.8, BNRecalibrated: "false", OnFront: true, Correct: "AQ=="},
 		{Index: 7, Generation: -1, NetworkDef: "((4, 16), (2, 16, 10))", Top1: 79, MACs: 500, Params: 10, Top5: math.NaN(),
 			Images: 256, Origin: "edit", CI95: 5, BNRecalibrated: "true"},
@@ -28,8 +29,8 @@ func TestWriteHistoryCSV(t *testing.T) {
 	}
 	want := [][]string{
 		HistoryColumns,
-		{"0", "2", "((4, 24), (2, 24, 10))", "81.25", "1000", "20", "99.5", "400", "1234.5", "mutation", "3;1", "3.8", "false", "true", "AQ=="},
-		{"7", "", "((4, 16), (2, 16, 10))", "79", "500", "10", "", "256", "", "edit", "", "5", "true", "false", ""},
+		{"0", "2", "((4, 24), (2, 24, 10))", "81.25", "1000", "20", "99.5", "400", "1234.5", "mutation", "3;1", "3.8", "false", "true", "AQ==", "80.5"},
+		{"7", "", "((4, 16), (2, 16, 10))", "79", "500", "10", "", "256", "", "edit", "", "5", "true", "false", "", ""},
 	}
 	if len(got) != len(want) {
 		t.Fatalf("%d rows, want %d", len(got), len(want))

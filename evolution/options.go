@@ -101,7 +101,19 @@ type Options struct {
 	// draws every candidate at random under the same constraints, as many as evolution
 	// evaluates (Evaluations), so the two can be compared for the same cost.
 	Strategy string `json:"strategy,omitempty"`
+	// Prescreen K > 0 breeds K× the usual candidates in every generation after the first,
+	// ranks them by the upper confidence bound mean + PrescreenKappa·std of a predictor
+	// (package predict) trained on every architecture measured so far in this search, and
+	// measures only the usual number; each measured one records its prediction. K = 1 ranks
+	// nothing but still records predictions. A generation with fewer than predict.MinPoints
+	// measured architectures behind it is bred as without prescreening.
+	Prescreen      int     `json:"prescreen,omitempty"`
+	PrescreenKappa float64 `json:"prescreen_kappa,omitempty"`
 }
+
+// DefaultPrescreenKappa weighs the predictor's standard deviation in the prescreen's upper
+// confidence bound: one standard deviation of optimism for what it knows little about.
+const DefaultPrescreenKappa = 1
 
 // Search strategies.
 const (
@@ -154,6 +166,10 @@ func (o Options) check() error {
 		return fmt.Errorf("options: crossover probability %g: must be in [0, 1]", o.CrossoverProb)
 	case o.strategy() != StrategyEvolution && o.strategy() != StrategyRandom:
 		return fmt.Errorf("options: strategy %q: want %s or %s", o.Strategy, StrategyEvolution, StrategyRandom)
+	case o.Prescreen < 0:
+		return fmt.Errorf("options: prescreen %d: must be 0 (off) or a multiple of the offspring, at least 1", o.Prescreen)
+	case !(o.PrescreenKappa >= 0) || math.IsInf(o.PrescreenKappa, 0):
+		return fmt.Errorf("options: prescreen kappa %g: must be a non-negative number", o.PrescreenKappa)
 	case o.Input.Size <= 0 || o.Input.Channels <= 0 || o.Input.Patch <= 0:
 		return fmt.Errorf("options: input %+v: size, channels and patch must be positive", o.Input)
 	}
@@ -184,6 +200,8 @@ func (o Options) diff(j Options) string {
 		{"crossover probability", o.CrossoverProb, j.CrossoverProb},
 		{"constraints", o.Constraints, j.Constraints},
 		{"strategy", o.strategy(), j.strategy()},
+		{"prescreen", o.Prescreen, j.Prescreen},
+		{"prescreen kappa", o.PrescreenKappa, j.PrescreenKappa},
 		{"input", o.Input, j.Input},
 	} {
 		if f.got != f.was {

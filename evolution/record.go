@@ -70,8 +70,13 @@ type Record struct {
 	Parents    []int   `json:"parents,omitempty"` // indices of the parents' records
 	// Correct is the per-image top-1 results (stats.Bitset.Encode of Images bits); empty in
 	// journals written before resnas kept them.
-	Correct string     `json:"correct,omitempty"`
-	Arch    model.Arch `json:"-"` // NetworkDef parsed
+	Correct string `json:"correct,omitempty"`
+	// Predicted and PredictedStd are the predictor's top-1 (percent) and the standard
+	// deviation of a measurement, made before this one for a prescreened candidate
+	// (Options.Prescreen); nil otherwise.
+	Predicted    *float64   `json:"predicted_top1,omitempty"`
+	PredictedStd *float64   `json:"predicted_std,omitempty"`
+	Arch         model.Arch `json:"-"` // NetworkDef parsed
 }
 
 // Fitness returns the evaluation's result.
@@ -125,4 +130,19 @@ type GenerationSummary struct {
 	Median         float64 `json:"median"`    // median top-1 of this generation
 	FrontSize      int     `json:"front_size"`
 	EvalsPerMinute float64 `json:"evals_per_minute"` // of its live evaluations; 0 if all came from the journal
+	// Predictor is the prescreen's predictor as trained for this generation; nil without
+	// --prescreen, for generation 0, or with too few measured architectures.
+	Predictor *PredictorSummary `json:"predictor,omitempty"`
+}
+
+// PredictorSummary is what a generation's prescreen ranked with: the chosen family, the
+// architectures it was trained on and its cross-validated quality on them.
+type PredictorSummary struct {
+	Family   string  `json:"family"`
+	Points   int     `json:"points"`
+	Tau      float64 `json:"kendall_tau"` // cross-validated; NaN when undefined
+	MAE      float64 `json:"mae"`         // points
+	Coverage float64 `json:"coverage95"`  // fraction inside ±1.96 std
+	Bred     int     `json:"bred"`        // candidates bred and ranked
+	Kept     int     `json:"kept"`        // measured
 }

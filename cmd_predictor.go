@@ -1,0 +1,211 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+
+	"github.com/resnas/resnas/evolution"
+	"github.com/resnas/resnas/model"
+	"github.com/resnas/resnas/predict"
+	"github.com/resnas/resnas/workbench"
+)
+
+// predictorFlags are resnas predictor's flags, parsed.
+type predictorFlags struct {
+	compute    computeFlags
+	data       string
+	journals   archList // repeated --journal
+	family     string
+	folds      int
+	seed       uint64
+	trainFirst int
+	asJSON     bool
+}
+
+// scoringKeys are the journal header settings that change a measured top-1: journals that
+// differ in one hold scores a predictor must not mix.
+var scoringKeys = []string{"limit", "recalibrate_bn", "weights"}
+
+func parsePredictorFlags(args []string, e env) (predictorFlags, error) {
+	var f predictorFlags
+	fs := newFlags("predictor")
+	f.compute.register(withoutArch{fs}, false)
+	fs.StringVar(&f.data, "data", "", "the shards the journals' searches evaluated on (default with the shipped checkpoint: its sub-val)")
+	fs.Var(&f.journals, "journal", "a search journal of this checkpoint and data; repeat for several")
+	fs.StringVar(&f.family, "family", "", "ridge, gp or ridge+gp (default: the best by cross-validated Kendall τ)")
+	fs.IntVar(&f.folds, "folds", predict.DefaultFolds, "cross-validation folds")
+	fs.Uint64Var(&f.seed, "seed", 0, "seed of the folds and the GP's subsets")
+	fs.IntVar(&f.trainFirst, "train-first", 0, "also train on the first N distinct architectures (journal order) and score on the rest (0: cross-validation only)")
+	fs.BoolVar(&f.asJSON, "json", false, "print JSON")
+	if err := parseFlags(fs, args, e); err != nil {
+		return f, err
+	}
+	switch {
+	case len(f.journals) == 0:
+		return f, usagef("--journal FILE is required (a search journal of this checkpoint; repeat for several)")
+	case f.folds < 2:
+		return f, usagef("--folds must be at least 2, not %d", f.folds)
+	case f.trainFirst < 0:
+		return f, usagef("--train-first must not be negative, not %d", f.trainFirst)
+	case f.family != predict.FamilyAuto && f.family != predict.FamilyRidge && f.family != predict.FamilyGP && f.family != predict.FamilyRidgeGP:
+		return f, usagef("--family must be ridge, gp or ridge+gp, not %q (omit it to choose by cross-validation)", f.family)
+	}
+	return f, nil
+}
+
+// predictorReport is resnas predictor's JSON output.
+type predictorReport struct {
+	Checkpoint string            `json:"checkpoint_sha256"`
+	Data       string            `json:"data_manifest"`
+	Journals   []string          `json:"journals"`
+	Records    int               `json:"records"`
+	Points     int               `json:"points"` // distinct architectures
+	Chosen     string            `json:"family"`
+	Families   []predict.Quality `json:"cross_validation"` // best first
+	Holdout    *holdoutReport    `json:"holdout,omitempty"`
+}
+
+// holdoutReport scores a predictor trained on the first Train points on the Test others.
+type holdoutReport struct {
+	Family string         `json:"family"`
+	Train  int            `json:"train"`
+	Test   int            `json:"test"`
+	All    predict.Scores `json:"all"`
+	Top    predict.Scores `json:"top10"`
+}
+
+func cmdPredictor(ctx context.Context, args []string, e env) error {
+	f, err := parsePredictorFlags(args, e)
+	if err != nil {
+		return err
+	}
+	l, err := f.compute.load()
+	if err != nil {
+		return err
+	}
+	if l.Space == nil {
+		return fmt.Errorf("%s: no known search space (pass --space NAME; resnas spaces lists them)", l.Name)
+	}
+	set, err := workbench.OpenData(f.data, f.compute.checkpoint)
+	if err != nil {
+		return err
+	}
+	if set == nil {
+		return usagef("--data DIR is required with --checkpoint: the shards the journals' searches evaluated on")
+	}
+	dataHash := workbench.ManifestHash(set.Manifest)
+	set.Close()
+	rep := predictorReport{Checkpoint: l.Checkpoint.SHA256, Data: dataHash}
+	var archs []model.Arch
+	var top1 []float64
+	var scoring map[string]string
+	var first string
+	for _, path := range f.journals {
+		j, err := evolution.ReadJournal(path)
+		if err != nil {
+			return err
+		}
+		h := j.Header
+		switch {
+		case h.Checkpoint != l.Checkpoint.SHA256:
+			return fmt.Errorf("%s: journal of checkpoint sha256 %s, this checkpoint is %s: give journals of this checkpoint, or its --checkpoint", path, h.Checkpoint, l.Checkpoint.SHA256)
+		case h.Data != dataHash:
+			return fmt.Errorf("%s: journal evaluated on data manifest %s, --data is %s: give journals of this data, or its --data", path, h.Data, dataHash)
+		case h.Space != l.Space.Name:
+			return fmt.Errorf("%s: journal of space %s, this checkpoint is space %s: pass the journal's --space", path, h.Space, l.Space.Name)
+		}
+		if scoring == nil {
+			scoring, first = h.Meta, path
+		}
+		for _, k := range scoringKeys {
+			if h.Meta[k] != scoring[k] {
+				return fmt.Errorf("%s: journal scored with %s %q, %s with %q: their top-1 values are not comparable; give journals of one setting", path, k, h.Meta[k], first, scoring[k])
+			}
+		}
+		for _, w := range j.Warnings {
+			fmt.Fprintf(e.stderr, "predictor: warning: %s\n", w)
+		}
+		for _, r := range j.Records {
+			archs, top1 = append(archs, r.Arch), append(top1, r.Top1)
+		}
+		rep.Journals = append(rep.Journals, path)
+	}
+	rep.Records = len(archs)
+	p, err := predict.New(l.Space, l.Input, predict.Options{Seed: f.seed, Family: f.family, Folds: f.folds})
+	if err != nil {
+		return err
+	}
+	// Distinct architectures in journal order, for --train-first.
+	var dArchs []model.Arch
+	var dTop1 []float64
+	for i, a := range archs {
+		added, err := p.Add(a, top1[i])
+		if err != nil {
+			return fmt.Errorf("%s: %w", rep.Journals[0], err)
+		}
+		if added {
+			dArchs, dTop1 = append(dArchs, a), append(dTop1, top1[i])
+		}
+	}
+	rep.Points = p.Len()
+	if err := p.Fit(); err != nil {
+		return err
+	}
+	rep.Families = p.Qualities()
+	rep.Chosen = rep.Families[0].Family
+	if n := f.trainFirst; n > 0 {
+		if n < predict.MinPoints || n >= len(dArchs) {
+			return usagef("--train-first %d: want at least %d and fewer than the %d distinct architectures of the journals", n, predict.MinPoints, len(dArchs))
+		}
+		h, err := predict.New(l.Space, l.Input, predict.Options{Seed: f.seed, Family: f.family, Folds: f.folds})
+		if err != nil {
+			return err
+		}
+		for i := range n {
+			h.Add(dArchs[i], dTop1[i])
+		}
+		if err := h.Fit(); err != nil {
+			return err
+		}
+		all, top, err := h.Score(dArchs[n:], dTop1[n:])
+		if err != nil {
+			return err
+		}
+		q, _ := h.Quality()
+		rep.Holdout = &holdoutReport{Family: q.Family, Train: n, Test: len(dArchs) - n, All: all, Top: top}
+	}
+	if f.asJSON {
+		return json.NewEncoder(e.stdout).Encode(rep)
+	}
+	writePredictorReport(e.stdout, rep)
+	return nil
+}
+
+func writePredictorReport(w io.Writer, rep predictorReport) {
+	fmt.Fprintf(w, "predictor: %d distinct architectures (%d evaluations) from %d journals; %d-fold cross-validation, each point predicted by a model that never saw it\n",
+		rep.Points, rep.Records, len(rep.Journals), rep.Families[0].Folds)
+	fmt.Fprintln(w, "family           τ      MAE  in ±1.96σ   top 10%: τ, MAE, in ±1.96σ")
+	for i, q := range rep.Families {
+		mark := ""
+		if i == 0 {
+			mark = "  ← chosen"
+		}
+		fmt.Fprintf(w, "%-9s %8s %8.3f %9.0f%%   %s, %.3f, %.0f%% (n %d)%s\n", q.Family, fmtTau(q.All.Tau), q.All.MAE, 100*q.All.Coverage,
+			fmtTau(q.Top.Tau), q.Top.MAE, 100*q.Top.Coverage, q.Top.N, mark)
+	}
+	if h := rep.Holdout; h != nil {
+		fmt.Fprintf(w, "held out: %s trained on the first %d, scored on the next %d: τ %s, MAE %.3f pts, %.0f%% inside ±1.96σ; top 10%% (n %d): τ %s, MAE %.3f pts, %.0f%% inside\n",
+			h.Family, h.Train, h.Test, fmtTau(h.All.Tau), h.All.MAE, 100*h.All.Coverage, h.Top.N, fmtTau(h.Top.Tau), h.Top.MAE, 100*h.Top.Coverage)
+	}
+}
+
+// fmtTau prints τ with three decimals, "n/a" where undefined (constant values).
+func fmtTau(t float64) string {
+	if math.IsNaN(t) {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.3f", t)
+}
