@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -113,18 +114,8 @@ func (d *Dispatcher) Workers() []WorkerInfo {
 	for _, w := range d.workers {
 		out = append(out, *w)
 	}
-	slices.SortFunc(out, func(a, b WorkerInfo) int { return cmpString(a.Worker, b.Worker) })
+	slices.SortFunc(out, func(a, b WorkerInfo) int { return strings.Compare(a.Worker, b.Worker) })
 	return out
-}
-
-func cmpString(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // Submit publishes the job of network key unless its result is already in the broker.

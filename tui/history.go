@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"cmp"
 	"slices"
 
 	"github.com/resnas/resnas/model"
@@ -61,16 +62,16 @@ func paretoFront(n int, x func(int) float64, top1 func(int) float64, lowerXBette
 	}
 	better := func(a, b float64) int { // <0 when a is the better x
 		if lowerXBetter {
-			return cmpFloat(a, b)
+			return cmp.Compare(a, b)
 		}
-		return cmpFloat(b, a)
+		return cmp.Compare(b, a)
 	}
 	// Best x first; among equal x the highest top-1 first, so it alone can enter the front.
 	slices.SortStableFunc(idx, func(a, b int) int {
 		if c := better(x(a), x(b)); c != 0 {
 			return c
 		}
-		return cmpFloat(top1(b), top1(a))
+		return cmp.Compare(top1(b), top1(a))
 	})
 	var front []int
 	for _, i := range idx {
@@ -78,16 +79,6 @@ func paretoFront(n int, x func(int) float64, top1 func(int) float64, lowerXBette
 			front = append(front, i)
 		}
 	}
-	slices.SortFunc(front, func(a, b int) int { return cmpFloat(x(a), x(b)) })
+	slices.SortFunc(front, func(a, b int) int { return cmp.Compare(x(a), x(b)) })
 	return front
-}
-
-func cmpFloat(a, b float64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }

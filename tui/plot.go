@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"slices"
@@ -228,7 +229,7 @@ func (p *plot) refresh() {
 			p.vis = append(p.vis, i)
 		}
 	}
-	slices.SortStableFunc(p.vis, func(a, b int) int { return cmpFloat(p.x(a), p.x(b)) })
+	slices.SortStableFunc(p.vis, func(a, b int) int { return cmp.Compare(p.x(a), p.x(b)) })
 	p.front = paretoFront(len(p.pts), p.x, func(i int) float64 { return p.pts[i].est.Top1 }, !p.xThroughput, p.hasX)
 	p.compareFront()
 	p.redraw()
