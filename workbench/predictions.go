@@ -30,7 +30,7 @@ type Predictions struct {
 	cfg   PredictionsConfig
 	space string // the space's name, which matching journals name
 	pred  *predict.Predictor
-	err  error // the predictor could not be built: predictions are off
+	err   error // the predictor could not be built: predictions are off
 
 	mu       sync.Mutex
 	ctx      context.Context // from Start; nil before
