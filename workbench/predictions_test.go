@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/resnas/resnas/evolution"
+	"github.com/resnas/resnas/internal/gemm/backend"
 	"github.com/resnas/resnas/model"
 	"github.com/resnas/resnas/predict"
 	"github.com/resnas/resnas/supernet"
@@ -248,4 +249,68 @@ func BenchmarkPredictionsPredict(b *testing.B) {
 			p.pred.Predict(archs[i%len(archs)])
 		}
 	})
+}
+
+// The session's predictor learns from the journals of the explorer's own searches (same
+// checkpoint, data and scoring: SearchConfig's), not from those of other scoring.
+func TestSessionPredictionsReadTheExplorersJournals(t *testing.T) {
+	if testing.Short() {
+		t.Skip("loads the shipped checkpoint")
+	}
+	l, err := Load("", LoadOptions{})
+	if err != nil {
+		t.Skip(err)
+	}
+	set, err := OpenData("", "")
+	if err != nil {
+		t.Skip(err)
+	}
+	defer set.Close()
+	sel, err := backend.Open(backend.Options{Device: "cpu"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sel.Close()
+	s, err := NewSession(l, set, sel, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	base := filepath.Join(dir, "explorer.jsonl")
+	run := func(journal string, recalibrate bool) []evolution.Record {
+		o := BudgetOptions(Budget{Generations: 2})
+		o.Population, o.Parents, o.Mutations, o.Crossovers = 8, 3, 3, 3
+		cfg := s.SearchConfig(SearchSpec{Options: o, Journal: journal, RecalibrateBN: recalibrate})
+		cfg.Evaluator = evolution.EvaluatorFunc(func(ctx context.Context, a model.Arch) (evolution.Fitness, error) {
+			return evolution.Fitness{Top1: fakeTop1(a, l.Input), Images: set.Len()}, nil // no inference
+		})
+		sr, err := evolution.New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := sr.Start(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if err := sr.Wait(); err != nil {
+			t.Fatal(err)
+		}
+		return sr.Records(0)
+	}
+	mine := run(SearchJournal(base, Budget{Generations: 2}, time.Unix(0, 0)), false)
+	run(filepath.Join(dir, "recalibrated.jsonl"), true)
+	p := s.Predictions(base, 0)
+	if err := p.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	waitRefits(t, p)
+	ref, err := predict.New(l.Space, l.Input, predict.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range mine {
+		ref.Add(r.Arch, r.Top1)
+	}
+	if p.journals != 1 || p.pred.Len() != ref.Len() || ref.Len() == 0 {
+		t.Errorf("read %d journals, %d networks; want the explorer's journal and its %d networks", p.journals, p.pred.Len(), ref.Len())
+	}
 }
