@@ -13,8 +13,8 @@ import (
 
 // How main wires the engines into the explorer: a workbench.Session serves as evaluator,
 // throughput meter and exporter, its LiveSearch runs the searches, and its Predictions
-// predict top-1 from what was measured. It is compiled with
-// the tests, so it stays true to the APIs, but not run: it opens a terminal.
+// predict top-1 from what was measured. It is compiled with the tests, so it stays true to
+// the APIs, but not run: it opens a terminal.
 func Example_wiring() {
 	ctx := context.Background()                           // main's signal.NotifyContext
 	l, err := workbench.Load("", workbench.LoadOptions{}) // the shipped checkpoint
