@@ -565,14 +565,15 @@ func (m Model) estimateText(w int) string {
 }
 
 // predictedText is the predicted top-1 of the current architecture while it is evaluated,
-// in width w if it can be: "~74.7% ±0.6 predicted · evaluating…". The predictor learns
+// in width w if it can be: "~74.7% ±1.2 predicted · evaluating…". The predictor learns
 // top-1 with the BN as trained, so nothing is predicted for recalibrated BN; nor before it
 // knows enough (ok false).
 func (m Model) predictedText(w int) (string, bool) {
 	if m.opts.Predictor == nil || !m.pred.ok || m.bnRecal || m.pred.arch != m.keyOf(m.arch) {
 		return "", false
 	}
-	p := fmt.Sprintf("~%.1f%% ±%.1f predicted", m.pred.mean, m.pred.std)
+	// ± is a 95% half-width, as the measured estimate's is.
+	p := fmt.Sprintf("~%.1f%% ±%.1f predicted", m.pred.mean, 1.96*m.pred.std)
 	s := p
 	for _, long := range []string{p + " · evaluating…", p + " · eval…"} {
 		if lipgloss.Width(long) <= w {
