@@ -99,6 +99,7 @@ func explorerOptions(ctx context.Context, s *workbench.Session, search *workbenc
 	return tui.Options{
 		Space: s.Loaded.Space, Input: s.Loaded.Input, Initial: initial,
 		Evaluator: s, Throughput: s, Exporter: s, Searcher: search,
+		Predictor:      s.Predictions(search.JournalBase(), 0), // predicted top-1 while an edit is measured
 		Generations:    evolution.DefaultOptions().Generations,
 		Seed:           uint64(time.Now().UnixNano()), // r gives a different random architecture each session
 		CheckpointName: s.Loaded.Label(),

@@ -44,6 +44,7 @@ func (m *Model) show(a model.Arch, note string) tea.Cmd {
 	m.prev, m.arch = m.arch, a
 	m.editor.SetArch(a)
 	m.recost()
+	m.repredict()
 	if note != "" {
 		m.status.info(note)
 	}

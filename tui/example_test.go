@@ -12,8 +12,9 @@ import (
 )
 
 // How main wires the engines into the explorer: a workbench.Session serves as evaluator,
-// throughput meter and exporter, and its LiveSearch runs the searches. It is compiled with
-// the tests, so it stays true to the APIs, but not run: it opens a terminal.
+// throughput meter and exporter, its LiveSearch runs the searches, and its Predictions
+// predict top-1 from what was measured. It is compiled with the tests, so it stays true to
+// the APIs, but not run: it opens a terminal.
 func Example_wiring() {
 	ctx := context.Background()                           // main's signal.NotifyContext
 	l, err := workbench.Load("", workbench.LoadOptions{}) // the shipped checkpoint
@@ -42,6 +43,7 @@ func Example_wiring() {
 	opts := tui.Options{
 		Space: l.Space, Input: l.Input,
 		Evaluator: s, Throughput: s, Exporter: s, Searcher: search,
+		Predictor:      s.Predictions(search.JournalBase(), 0), // learns from the journals there too
 		CheckpointName: l.Label(), Compute: workbench.ComputeLabel(sel),
 		Context: ctx,
 	}

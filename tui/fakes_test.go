@@ -3,6 +3,7 @@ package tui
 import (
 	"context"
 	"errors"
+	"fmt"
 	"hash/fnv"
 	"math"
 	"os"
@@ -323,3 +324,70 @@ func keyMsg(k string) tea.KeyMsg {
 	}
 	return tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(k)}
 }
+
+// fakePredictor predicts fakeTop1 + 0.3 ±0.6 once it knows `need` networks; it starts
+// knowing `have`. With live set, Updates delivers a notice after Start and each Observe, as
+// a refit would; without, it has no notices.
+type fakePredictor struct {
+	in       model.Input
+	have     int
+	need     int
+	updates  chan struct{}
+	mu       sync.Mutex
+	observed []measured
+}
+
+func newFakePredictor(in model.Input, have, need int, live bool) *fakePredictor {
+	p := &fakePredictor{in: in, have: have, need: need}
+	if live {
+		p.updates = make(chan struct{}, 1)
+	}
+	return p
+}
+
+func (p *fakePredictor) notify() {
+	if p.updates == nil {
+		return
+	}
+	select {
+	case p.updates <- struct{}{}:
+	default:
+	}
+}
+
+func (p *fakePredictor) Start(context.Context) error { p.notify(); return nil }
+
+func (p *fakePredictor) Observe(a model.Arch, top1 float64) {
+	p.mu.Lock()
+	p.observed = append(p.observed, measured{a.Clone(), top1})
+	p.mu.Unlock()
+	p.notify()
+}
+
+func (p *fakePredictor) Observed() []measured {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return slices.Clone(p.observed)
+}
+
+func (p *fakePredictor) known() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.have + len(p.observed)
+}
+
+func (p *fakePredictor) Predict(a model.Arch) (float64, float64, bool) {
+	if p.known() < p.need {
+		return 0, 0, false
+	}
+	return fakeTop1(a, p.in) + 0.3, 0.6, true
+}
+
+func (p *fakePredictor) Status() string {
+	if n := p.known(); n < p.need {
+		return fmt.Sprintf("predictor: %d of %d networks measured", n, p.need)
+	}
+	return fmt.Sprintf("predictor: %d networks, τ 0.62", p.known())
+}
+
+func (p *fakePredictor) Updates() <-chan struct{} { return p.updates }

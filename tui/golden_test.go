@@ -35,6 +35,11 @@ func TestGolden(t *testing.T) {
 		{"help", func(t *testing.T, w, h int) Model {
 			return keys(t, sized(t, testOptions(), w, h), "?")
 		}},
+		{"predicted", predictedGoldenModel},
+		{"measured", func(t *testing.T, w, h int) Model {
+			opts, _ := predictorOptions(12)
+			return keys(t, sized(t, opts, w, h), "j", "-")
+		}},
 	}
 	for _, v := range views {
 		for _, size := range [][2]int{{80, 24}, {120, 40}} {
@@ -57,6 +62,19 @@ func TestGolden(t *testing.T) {
 			})
 		}
 	}
+}
+
+// predictedGoldenModel is the frame after an edit, its evaluation under way: the top-1 line
+// shows the prediction. The evaluation never ends while the program runs (a closed gate at
+// the end of the test lets it go).
+func predictedGoldenModel(t *testing.T, w, h int) Model {
+	opts, _ := predictorOptions(12)
+	m := keys(t, sized(t, opts, w, h), "j")
+	gate := make(chan struct{})
+	t.Cleanup(func() { close(gate) })
+	m.opts.Evaluator = fakeEvaluator{in: opts.Space.Input, gate: gate}
+	m, _ = step(t, m, keyMsg("-"))
+	return m
 }
 
 // searchGoldenModel is a search three generations in, with rate and ETA from the clock.

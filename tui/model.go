@@ -82,6 +82,7 @@ type Model struct {
 	status statusLine
 
 	eval      evalState
+	pred      predState
 	cmp       compareState // the current architecture against the previous one and the selection
 	hist      history
 	rates     map[string]Rate
@@ -102,6 +103,14 @@ type evalState struct {
 	limit   int // images asked of the running evaluation; 0 = all
 	cache   map[evalKey]Estimate
 	err     string
+}
+
+// predState is what the predictor said last: of the current architecture, and of itself.
+type predState struct {
+	arch      string // keyOf the architecture predicted
+	mean, std float64
+	ok        bool
+	status    string // Predictor.Status
 }
 
 // New builds the explorer. Options.Space must be set.
@@ -159,6 +168,7 @@ func New(opts Options) Model {
 	m.editor.SetPresets(fittingPresets(opts), opts.Seed)
 	m.editor.Focus()
 	m.recost()
+	m.repredict()
 	return m
 }
 
@@ -240,24 +250,31 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 	var cmd tea.Cmd
 	switch msg := msg.(type) {
 	case initMsg:
-		cmd = m.evaluate()
+		cmd = tea.Batch(m.evaluate(), m.startPredictor())
 	case tea.WindowSizeMsg:
 		m.width, m.height = msg.Width, msg.Height
 		m.layout()
 	case tea.KeyMsg:
 		cmd = m.handleKey(msg)
 	case evalResultMsg:
-		cmd = m.onEval(msg)
+		cmd = tea.Batch(m.observeEval(msg), m.onEval(msg))
 	case throughputMsg:
 		m.onThroughput(msg)
 	case searchStartedMsg:
 		cmd = m.onSearchStarted(msg)
 	case searchBatchMsg:
-		cmd = m.onSearchBatch(msg)
+		cmd = tea.Batch(m.observeSearch(msg), m.onSearchBatch(msg))
 	case searchDoneMsg:
 		cmd = m.onSearchDone(msg)
 	case searchControlMsg:
 		m.onSearchControl(msg)
+	case predictorStartedMsg:
+		m.onPredictorStarted(msg)
+	case predictorNoticeMsg:
+		m.refreshPrediction()
+		cmd = waitPredictor(m.ctx, m.opts.Predictor)
+	case predictorObservedMsg:
+		m.refreshPrediction()
 	case exportDoneMsg:
 		m.onExport(msg)
 	case clipboardMsg:
@@ -507,7 +524,7 @@ func (m Model) metricsView(w int) string {
 	lines := []string{
 		fmt.Sprintf("MACs   %-6s max %-7s prev %s", siCount(m.macs), relDelta(m.macs, m.maxMACs), prevM),
 		fmt.Sprintf("params %-6s max %-7s prev %s", siCount(m.params), relDelta(m.params, m.maxParams), prevP),
-		"top-1  " + m.estimateText(),
+		"top-1  " + m.estimateText(w-len("top-1  ")),
 		m.prevText(w),
 		pairText("vs sel", m.cmp.sel.pairing, w),
 	}
@@ -522,7 +539,9 @@ func (m Model) metricsView(w int) string {
 	return strings.Join(lines, "\n")
 }
 
-func (m Model) estimateText() string {
+// estimateText is the top-1 line in width w: the measured estimate, or while none is known
+// and one is being measured, the predictor's guess, marked as such.
+func (m Model) estimateText(w int) string {
 	if m.opts.Evaluator == nil {
 		return "— (no evaluator)"
 	}
@@ -531,6 +550,9 @@ func (m Model) estimateText() string {
 	case m.eval.err != "":
 		return m.st.err.Render("✗ " + m.eval.err)
 	case !ok && m.eval.running:
+		if p, ok := m.predictedText(w); ok {
+			return p
+		}
 		return fmt.Sprintf("evaluating %s…", imagesText(m.eval.limit))
 	case !ok:
 		return "—"
@@ -540,6 +562,26 @@ func (m Model) estimateText() string {
 		s += " · refining…"
 	}
 	return s
+}
+
+// predictedText is the predicted top-1 of the current architecture while it is evaluated,
+// in width w if it can be: "~74.7% ±1.2 predicted · evaluating…". The predictor learns
+// top-1 with the BN as trained, so nothing is predicted for recalibrated BN; nor before it
+// knows enough (ok false).
+func (m Model) predictedText(w int) (string, bool) {
+	if m.opts.Predictor == nil || !m.pred.ok || m.bnRecal || m.pred.arch != m.keyOf(m.arch) {
+		return "", false
+	}
+	// ± is a 95% half-width, as the measured estimate's is.
+	p := fmt.Sprintf("~%.1f%% ±%.1f predicted", m.pred.mean, 1.96*m.pred.std)
+	s := p
+	for _, long := range []string{p + " · evaluating…", p + " · eval…"} {
+		if lipgloss.Width(long) <= w {
+			s = long
+			break
+		}
+	}
+	return m.st.dim.Render(s), true
 }
 
 func imagesText(limit int) string {

@@ -64,6 +64,23 @@ type Exporter interface {
 	ExportSubnet(ctx context.Context, dir string, rec SubnetRecord) ([]string, error)
 }
 
+// Predictor predicts top-1 from the architecture alone, from what it has learnt of measured
+// networks (workbench.Predictions). Start reads what it learns from before the session and
+// may do file IO; it is called once, from a tea.Cmd, and ctx ends its background work.
+// Observe gives it a top-1 measured on the whole evaluation set with the BN as trained; it
+// must be cheap and leave refitting to the background. Predict must answer within
+// microseconds, as the explorer calls it in Update on every edit; ok is false while it
+// knows too little, and then nothing is shown. Status says in one line what it is trained
+// on and how well it ranks. Updates delivers a notice whenever Predict or Status may answer
+// differently; notices may be merged.
+type Predictor interface {
+	Start(ctx context.Context) error
+	Observe(arch model.Arch, top1 float64)
+	Predict(arch model.Arch) (mean, std float64, ok bool)
+	Status() string
+	Updates() <-chan struct{}
+}
+
 // Clock gives the time for rates and ETAs; tests pass a fixed one.
 type Clock interface{ Now() time.Time }
 
@@ -86,7 +103,8 @@ type Options struct {
 	Throughput Throughput
 	Searcher   Searcher
 	Exporter   Exporter
-	Clock      Clock // nil: SystemClock
+	Predictor  Predictor // nil: no predicted top-1
+	Clock      Clock     // nil: SystemClock
 
 	Initial        model.Arch // zero: the space's largest architecture
 	CheckpointName string     // shown in the title and stored in exports
@@ -106,3 +124,6 @@ type Options struct {
 	// evaluations and the search, as quitting does.
 	Context context.Context
 }
+
+// workbench.Predictions is the explorer's predictor.
+var _ Predictor = (*workbench.Predictions)(nil)

@@ -3,6 +3,8 @@ package tui
 import (
 	"slices"
 	"strings"
+
+	"github.com/charmbracelet/lipgloss"
 )
 
 // The status line lists running jobs, each added when it starts and removed when it ends
@@ -27,6 +29,7 @@ type statusLine struct {
 	jobs  []job
 	msg   string
 	isErr bool
+	aside string // right-aligned when the jobs and the message leave room: the predictor's status
 }
 
 // start adds job id, or relabels it if it runs already.
@@ -70,5 +73,9 @@ func (s statusLine) View(w int) string {
 			b.WriteString(s.msg)
 		}
 	}
-	return padRight(b.String(), w)
+	left := b.String()
+	if s.aside != "" && lipgloss.Width(left)+2+lipgloss.Width(s.aside) <= w {
+		return spread(left, s.aside, w)
+	}
+	return padRight(left, w)
 }

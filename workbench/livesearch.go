@@ -51,6 +51,10 @@ func (s *Session) LiveSearchOn(journalBase string, ev evolution.Evaluator) *Live
 	}, journalBase)
 }
 
+// JournalBase is what the journals of the searches started here are named after; they lie
+// in its folder.
+func (e *LiveSearch) JournalBase() string { return e.journalBase }
+
 // Started reports the journal and the budget the last search started with: what resumes it
 // (a journal replays later budget changes itself). ok is false before any search started.
 func (e *LiveSearch) Started() (journal string, b Budget, ok bool) {
