@@ -131,21 +131,22 @@ func fmnist() *Space {
 	})
 }
 
-// fmnistWide is the shipped default's space: fmnist widened downward so that architecture
-// matters. Its smallest sub-network costs 1/54 of its largest (0.47 against 25.4 MMACs); in
-// fmnist the smallest was 1/6.5 of the largest and scored within half a point of it, so the
-// whole front lay inside one estimate's noise. Same geometry as fmnist (32×32 grayscale,
-// patch 4: 8×8, 4×4 and 2×2 token grids). What had to change, and why:
+// fmnistWide is fmnist widened downward so that architecture would matter: its smallest
+// sub-network costs 1/54 of its largest (0.47 against 25.4 MMACs; in fmnist it is 1/6.5 and
+// scores within half a point of the largest). It is NOT the shipped default: a first
+// training run (checkpoints/README.md, "A wider space, tried") showed its largest and
+// smallest sub-networks within a point of each other at about 87% after 17 of 28 epochs,
+// far below fmnist's 92%, most likely because the thin stem caps every sub-network. Same
+// geometry as fmnist (32×32 grayscale, patch 4: 8×8, 4×4 and 2×2 token grids). Its choices:
 //   - the conv stem's mid width is 4, not 12: at 16×16 px its 3×3 mid convs cost 2·m²·9·256
-//     MACs, 0.66 M at m = 12, already more than the whole smallest network may cost; m = 4
-//     costs 74 K, and 4·2·2 = 16 features per token are as many as a linear patch embedding
-//     of a 4×4 grayscale patch sees (the conv stem still sees beyond its patch);
+//     MACs, 0.66 M at m = 12, already more than a 1/50 smallest network may cost; the stem is
+//     shared by every sub-network, so its mid width bounds them all (the suspected flaw: a
+//     searchable stem width would let the largest keep m = 12);
 //   - every block but a stage's first is skippable (1 to 6 blocks per stage, not the
-//     reference's "block, skip" pattern, which keeps half the blocks): depth is the cheapest
-//     way down, and the largest network is deeper (18 blocks) to make up for the thin stem;
+//     reference's "block, skip" pattern): depth is the cheapest way down;
 //   - the residual reductions need C_out ≥ C_in, so a stage's narrowest width is the previous
 //     stage's widest; narrow stage-1 widths (8 to 32) keep the smallest network's later
-//     stages small, and stage 1, with 65 tokens, is where depth and heads cost most;
+//     stages small;
 //   - heads of dimension 8/16/32 from 1 to 8 (stage 1's attention on 65 tokens dominates the
 //     small networks: one head of dimension 8 costs 2·65²·8 = 68 K MACs per block), MLP
 //     hidden from half to 4× the widest embedding.
