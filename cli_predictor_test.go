@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/resnas/resnas/checkpoints"
+	"github.com/resnas/resnas/workbench"
 )
 
 // searchJournal runs a small random search on w and returns its journal.
@@ -34,7 +35,7 @@ func TestPredictorCommand(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("predictor: exit %d: %s", code, errs)
 	}
-	var rep predictorReport
+	var rep workbench.PredictorReport
 	if err := json.Unmarshal([]byte(out), &rep); err != nil {
 		t.Fatalf("predictor JSON %q: %v", out, err)
 	}
@@ -98,7 +99,7 @@ func TestSearchPrescreen(t *testing.T) {
 	var res struct {
 		Evaluations int
 		Prescreen   int
-		Predictor   *searchPredictor
+		Predictor   *workbench.SearchPredictor
 		Test        *testScore
 	}
 	if err := json.Unmarshal([]byte(out), &res); err != nil {

@@ -7,8 +7,6 @@ import (
 	"io"
 	"math"
 
-	"github.com/resnas/resnas/evolution"
-	"github.com/resnas/resnas/model"
 	"github.com/resnas/resnas/predict"
 	"github.com/resnas/resnas/workbench"
 )
@@ -24,10 +22,6 @@ type predictorFlags struct {
 	trainFirst int
 	asJSON     bool
 }
-
-// scoringKeys are the journal header settings that change a measured top-1: journals that
-// differ in one hold scores a predictor must not mix.
-var scoringKeys = []string{"limit", "recalibrate_bn", "weights"}
 
 func parsePredictorFlags(args []string, e env) (predictorFlags, error) {
 	var f predictorFlags
@@ -56,27 +50,6 @@ func parsePredictorFlags(args []string, e env) (predictorFlags, error) {
 	return f, nil
 }
 
-// predictorReport is resnas predictor's JSON output.
-type predictorReport struct {
-	Checkpoint string            `json:"checkpoint_sha256"`
-	Data       string            `json:"data_manifest"`
-	Journals   []string          `json:"journals"`
-	Records    int               `json:"records"`
-	Points     int               `json:"points"` // distinct architectures
-	Chosen     string            `json:"family"`
-	Families   []predict.Quality `json:"cross_validation"` // best first
-	Holdout    *holdoutReport    `json:"holdout,omitempty"`
-}
-
-// holdoutReport scores a predictor trained on the first Train points on the Test others.
-type holdoutReport struct {
-	Family string         `json:"family"`
-	Train  int            `json:"train"`
-	Test   int            `json:"test"`
-	All    predict.Scores `json:"all"`
-	Top    predict.Scores `json:"top10"`
-}
-
 func cmdPredictor(ctx context.Context, args []string, e env) error {
 	f, err := parsePredictorFlags(args, e)
 	if err != nil {
@@ -98,84 +71,10 @@ func cmdPredictor(ctx context.Context, args []string, e env) error {
 	}
 	dataHash := workbench.ManifestHash(set.Manifest)
 	set.Close()
-	rep := predictorReport{Checkpoint: l.Checkpoint.SHA256, Data: dataHash}
-	var archs []model.Arch
-	var top1 []float64
-	var scoring map[string]string
-	var first string
-	for _, path := range f.journals {
-		j, err := evolution.ReadJournal(path)
-		if err != nil {
-			return err
-		}
-		h := j.Header
-		switch {
-		case h.Checkpoint != l.Checkpoint.SHA256:
-			return fmt.Errorf("%s: journal of checkpoint sha256 %s, this checkpoint is %s: give journals of this checkpoint, or its --checkpoint", path, h.Checkpoint, l.Checkpoint.SHA256)
-		case h.Data != dataHash:
-			return fmt.Errorf("%s: journal evaluated on data manifest %s, --data is %s: give journals of this data, or its --data", path, h.Data, dataHash)
-		case h.Space != l.Space.Name:
-			return fmt.Errorf("%s: journal of space %s, this checkpoint is space %s: pass the journal's --space", path, h.Space, l.Space.Name)
-		}
-		if scoring == nil {
-			scoring, first = h.Meta, path
-		}
-		for _, k := range scoringKeys {
-			if h.Meta[k] != scoring[k] {
-				return fmt.Errorf("%s: journal scored with %s %q, %s with %q: their top-1 values are not comparable; give journals of one setting", path, k, h.Meta[k], first, scoring[k])
-			}
-		}
-		for _, w := range j.Warnings {
-			fmt.Fprintf(e.stderr, "predictor: warning: %s\n", w)
-		}
-		for _, r := range j.Records {
-			archs, top1 = append(archs, r.Arch), append(top1, r.Top1)
-		}
-		rep.Journals = append(rep.Journals, path)
-	}
-	rep.Records = len(archs)
-	p, err := predict.New(l.Space, l.Input, predict.Options{Seed: f.seed, Family: f.family, Folds: f.folds})
+	rep, err := workbench.TrainPredictor(l, dataHash, f.journals, workbench.PredictorOptions{Seed: f.seed, Family: f.family,
+		Folds: f.folds, TrainFirst: f.trainFirst, Warn: func(w string) { fmt.Fprintf(e.stderr, "predictor: warning: %s\n", w) }})
 	if err != nil {
 		return err
-	}
-	// Distinct architectures in journal order, for --train-first.
-	var dArchs []model.Arch
-	var dTop1 []float64
-	for i, a := range archs {
-		added, err := p.Add(a, top1[i])
-		if err != nil {
-			return fmt.Errorf("%s: %w", rep.Journals[0], err)
-		}
-		if added {
-			dArchs, dTop1 = append(dArchs, a), append(dTop1, top1[i])
-		}
-	}
-	rep.Points = p.Len()
-	if err := p.Fit(); err != nil {
-		return err
-	}
-	rep.Families = p.Qualities()
-	rep.Chosen = rep.Families[0].Family
-	if n := f.trainFirst; n > 0 {
-		if n < predict.MinPoints || n >= len(dArchs) {
-			return usagef("--train-first %d: want at least %d and fewer than the %d distinct architectures of the journals", n, predict.MinPoints, len(dArchs))
-		}
-		h, err := predict.New(l.Space, l.Input, predict.Options{Seed: f.seed, Family: f.family, Folds: f.folds})
-		if err != nil {
-			return err
-		}
-		for i := range n {
-			h.Add(dArchs[i], dTop1[i])
-		}
-		if err := h.Fit(); err != nil {
-			return err
-		}
-		all, top, err := h.Score(dArchs[n:], dTop1[n:])
-		if err != nil {
-			return err
-		}
-		q, _ := h.Quality()
-		rep.Holdout = &holdoutReport{Family: q.Family, Train: n, Test: len(dArchs) - n, All: all, Top: top}
 	}
 	if f.asJSON {
 		return json.NewEncoder(e.stdout).Encode(rep)
@@ -184,7 +83,7 @@ func cmdPredictor(ctx context.Context, args []string, e env) error {
 	return nil
 }
 
-func writePredictorReport(w io.Writer, rep predictorReport) {
+func writePredictorReport(w io.Writer, rep workbench.PredictorReport) {
 	fmt.Fprintf(w, "predictor: %d distinct architectures (%d evaluations) from %d journals; %d-fold cross-validation, each point predicted by a model that never saw it\n",
 		rep.Points, rep.Records, len(rep.Journals), rep.Families[0].Folds)
 	fmt.Fprintln(w, "family           τ      MAE  in ±1.96σ   top 10%: τ, MAE, in ±1.96σ")

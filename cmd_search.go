@@ -13,10 +13,7 @@ import (
 	"github.com/resnas/resnas/data"
 	"github.com/resnas/resnas/evaluate"
 	"github.com/resnas/resnas/evolution"
-	"github.com/resnas/resnas/model"
-	"github.com/resnas/resnas/predict"
 	"github.com/resnas/resnas/profiler"
-	"github.com/resnas/resnas/supernet"
 	"github.com/resnas/resnas/workbench"
 )
 
@@ -232,9 +229,9 @@ func cmdSearch(ctx context.Context, args []string, e env) error {
 		}
 		return runErr
 	}
-	var pred *searchPredictor
+	var pred *workbench.SearchPredictor
 	if f.options.Prescreen > 0 {
-		if pred, err = predictorOf(s.Loaded.Space, s.Loaded.Input, f.options.Seed, recs); err != nil {
+		if pred, err = workbench.SummarizePredictor(s.Loaded.Space, s.Loaded.Input, f.options.Seed, recs); err != nil {
 			return err
 		}
 	}
@@ -292,7 +289,7 @@ type testScore struct {
 
 // reportSearch prints the best architecture, the candidates tied with it and, with --test,
 // its held-out accuracy; with --json the summary with the front.
-func reportSearch(ctx context.Context, w io.Writer, f searchFlags, recs []evolution.Record, test *evaluate.Evaluator, pred *searchPredictor, took time.Duration) error {
+func reportSearch(ctx context.Context, w io.Writer, f searchFlags, recs []evolution.Record, test *evaluate.Evaluator, pred *workbench.SearchPredictor, took time.Duration) error {
 	best := evolution.Best(recs)
 	tied, perImage := evolution.TiedWith(recs, best)
 	var held *testScore
@@ -347,47 +344,4 @@ func reportSearch(ctx context.Context, w io.Writer, f searchFlags, recs []evolut
 		}
 	}
 	return nil
-}
-
-// searchPredictor is the prescreened search's predictor in its summary: one trained on every
-// architecture the search measured, cross-validated, and the predictions the search made
-// before measuring each prescreened candidate (held out by construction, but only over the
-// candidates the prescreen chose).
-type searchPredictor struct {
-	Family string          `json:"family"`
-	Points int             `json:"points"`
-	Folds  int             `json:"folds"`
-	CV     predict.Scores  `json:"cv"`
-	CVTop  predict.Scores  `json:"cv_top10"`
-	Online *predict.Scores `json:"online,omitempty"`
-}
-
-func predictorOf(space *supernet.Space, in model.Input, seed uint64, recs []evolution.Record) (*searchPredictor, error) {
-	p, err := predict.New(space, in, predict.Options{Seed: seed})
-	if err != nil {
-		return nil, err
-	}
-	var pm, ps, py []float64
-	for _, r := range recs {
-		if _, err := p.Add(r.Arch, r.Top1); err != nil {
-			return nil, err
-		}
-		if r.Predicted != nil && r.PredictedStd != nil {
-			pm, ps, py = append(pm, *r.Predicted), append(ps, *r.PredictedStd), append(py, r.Top1)
-		}
-	}
-	if err := p.Fit(); err != nil {
-		var few *predict.TooFewError
-		if errors.As(err, &few) {
-			return nil, nil // too few to say anything; the search said so per generation
-		}
-		return nil, err
-	}
-	q, _ := p.Quality()
-	out := &searchPredictor{Family: q.Family, Points: q.Points, Folds: q.Folds, CV: q.All, CVTop: q.Top}
-	if len(pm) > 0 {
-		online, _ := predict.ScoresOf(pm, ps, py)
-		out.Online = &online
-	}
-	return out, nil
 }
