@@ -48,6 +48,10 @@ func im2colT(cols gemm.Mat, src []float32, cin, h, w, k, stride, pad int) {
 				if last := w - 1 + pad - kx; last >= 0 {
 					hi = min(wo, last/stride+1)
 				}
+				if stride == 1 && wo == w {
+					im2colShifted(row[:ho*wo], plane, h, w, ho, ky-pad, kx-pad, lo, hi)
+					continue
+				}
 				for oy := 0; oy < ho; oy++ {
 					iy := oy*stride - pad + ky
 					out := row[oy*wo : (oy+1)*wo]
@@ -68,6 +72,29 @@ func im2colT(cols gemm.Mat, src []float32, cin, h, w, k, stride, pad int) {
 				}
 			}
 		}
+	}
+}
+
+// im2colShifted fills one im2colT row of a stride-1 "same-width" conv tap (wo == w), where
+// output (oy, ox) reads input (oy+dy, ox+dx): the in-image part is the plane shifted by
+// dy·w+dx, so it is one copy of the span of valid rows, after which the columns outside
+// [lo, hi) (which the copy filled from the neighbouring image rows) and the rows outside the
+// image are zeroed. The result is the element-by-element im2colT's, value for value; the
+// conv stem's 16×16 taps are one copy instead of sixteen.
+func im2colShifted(row, plane []float32, h, w, ho, dy, dx, lo, hi int) {
+	oy0, oy1 := max(0, -dy), min(ho, h-dy)
+	if oy0 >= oy1 || lo >= hi {
+		clear(row)
+		return
+	}
+	clear(row[:oy0*w])
+	clear(row[oy1*w:])
+	s0, s1 := oy0*w+lo, (oy1-1)*w+hi
+	shift := dy*w + dx
+	copy(row[s0:s1], plane[s0+shift:s1+shift])
+	for oy := oy0; oy < oy1; oy++ {
+		clear(row[oy*w : oy*w+lo])
+		clear(row[oy*w+hi : (oy+1)*w])
 	}
 }
 

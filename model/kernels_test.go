@@ -11,6 +11,9 @@ import (
 func TestIm2colT(t *testing.T) {
 	for _, c := range []struct{ cin, h, w, k, stride, pad int }{
 		{2, 7, 5, 3, 1, 1}, {3, 8, 8, 3, 2, 1}, {1, 6, 9, 3, 2, 0}, {2, 4, 4, 2, 2, 0}, {1, 5, 5, 3, 1, 0},
+		// stride-1 same-width taps (the shifted-plane copy): the conv stem, k=5, a kernel wider
+		// than the image, a one-column image.
+		{3, 16, 16, 3, 1, 1}, {1, 4, 6, 5, 1, 2}, {1, 2, 2, 5, 1, 2}, {2, 3, 1, 3, 1, 1},
 	} {
 		src := make([]float32, c.cin*c.h*c.w)
 		for i := range src {

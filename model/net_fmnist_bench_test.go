@@ -9,9 +9,17 @@ import (
 // because model cannot import supernet.
 const fmnistMax = "((5, 40, 12), (1, (40, 3, 16), (40, 120), 1), (1, (40, 3, 16), (40, 120), 1), (1, (40, 3, 16), (40, 120), 1), (1, (40, 3, 16), (40, 120), 1), (3, 40, 80), (1, (80, 5, 16), (80, 240), 1), (1, (80, 5, 16), (80, 240), 1), (1, (80, 5, 16), (80, 240), 1), (1, (80, 5, 16), (80, 240), 1), (3, 80, 160), (1, (160, 4, 32), (160, 480), 1), (1, (160, 4, 32), (160, 480), 1), (1, (160, 4, 32), (160, 480), 1), (1, (160, 4, 32), (160, 480), 1), (2, 160, 10))"
 
+// fmnistMin is the fmnist space's smallest network.
+const fmnistMin = "((5, 16, 12), (1, (16, 1, 16), (16, 48), 1), (1, (16, 1, 16), (16, 48), 0), (1, (16, 1, 16), (16, 48), 1), (1, (16, 1, 16), (16, 48), 0), (3, 16, 40), (1, (40, 2, 16), (40, 96), 1), (1, (40, 2, 16), (40, 96), 0), (1, (40, 2, 16), (40, 96), 1), (1, (40, 2, 16), (40, 96), 0), (3, 40, 80), (1, (80, 2, 32), (80, 240), 1), (1, (80, 2, 32), (80, 240), 0), (1, (80, 2, 32), (80, 240), 1), (1, (80, 2, 32), (80, 240), 0), (2, 80, 10))"
+
 // BenchmarkForwardFmnist32 runs the shipped space's largest network on 32×32 grayscale.
-func BenchmarkForwardFmnist32(b *testing.B) {
-	a, err := ParseArch(fmnistMax)
+func BenchmarkForwardFmnist32(b *testing.B) { benchForwardFmnist(b, fmnistMax) }
+
+// BenchmarkForwardFmnist32Min runs the shipped space's smallest network.
+func BenchmarkForwardFmnist32Min(b *testing.B) { benchForwardFmnist(b, fmnistMin) }
+
+func benchForwardFmnist(b *testing.B, arch string) {
+	a, err := ParseArch(arch)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -6,10 +6,12 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
 
+	"golang.org/x/sys/cpu"
 	"gonum.org/v1/gonum/blas"
 
 	"github.com/resnas/resnas/internal/ccall"
@@ -172,5 +174,25 @@ func BenchmarkSgemmSmall(b *testing.B) {
 				viaPurego(cblasRowMajor, cblasOp(s.TA), cblasOp(s.TB), int32(s.M), int32(s.N), int32(s.K), 1, x, int32(lda), y, int32(ldb), 0, z, int32(s.N))
 			}
 		})
+	}
+}
+
+// TestCoreTypeHint checks the kernels named for each CPU class, and that a loaded OpenBLAS
+// on an AVX2 CPU does not run its SSE3 fallback (unless the user chose a core type).
+func TestCoreTypeHint(t *testing.T) {
+	for _, c := range []struct {
+		avx512, avx2 bool
+		want         string
+	}{{true, true, "SkylakeX"}, {false, true, "Haswell"}, {false, false, ""}} {
+		if got := coreTypeFor(c.avx512, c.avx2); got != c.want {
+			t.Errorf("coreTypeFor(avx512=%v, avx2=%v) = %q, want %q", c.avx512, c.avx2, got, c.want)
+		}
+	}
+	be := openOrSkip(t)
+	if core := os.Getenv("OPENBLAS_CORETYPE"); core != "" && core != coreTypeFor(true, true) && core != coreTypeFor(false, true) {
+		t.Skipf("OPENBLAS_CORETYPE=%s chosen by the user", core)
+	}
+	if cfg := be.Config(); runtime.GOARCH == "amd64" && cpu.X86.HasAVX2 && cpu.X86.HasFMA && strings.Contains(cfg, "Prescott") {
+		t.Errorf("Config() = %q: OpenBLAS runs its SSE3 kernels on an AVX2 CPU", cfg)
 	}
 }
