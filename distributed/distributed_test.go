@@ -52,7 +52,9 @@ func archs() []model.Arch {
 }
 
 // cluster is an embedded server, a dispatcher and workers in this process.
-func cluster(t *testing.T, token string, loaders ...*fakeLoader) (*Server, *Dispatcher, *[]Refusal) {
+// cluster starts a broker, a dispatcher and in-process workers; refusals returns a copy of
+// the refusals heard so far (the dispatcher reports them from the NATS client's goroutine).
+func cluster(t *testing.T, token string, loaders ...*fakeLoader) (srv *Server, d *Dispatcher, refusals func() []Refusal) {
 	t.Helper()
 	srv, err := StartServer(ServerOptions{Token: token, StoreDir: t.TempDir()})
 	if err != nil {
@@ -60,10 +62,11 @@ func cluster(t *testing.T, token string, loaders ...*fakeLoader) (*Server, *Disp
 	}
 	t.Cleanup(srv.Shutdown)
 	var mu sync.Mutex
-	refusals := &[]Refusal{}
+	var heard []Refusal
+	refusals = func() []Refusal { mu.Lock(); defer mu.Unlock(); return append([]Refusal(nil), heard...) }
 	ctx, cancel := context.WithCancel(context.Background())
-	d, err := NewDispatcher(ctx, DispatcherOptions{URL: srv.URL(), Token: token, Spec: Spec{Checkpoint: "ck", Data: "da", Limit: 37},
-		OnRefusal: func(r Refusal) { mu.Lock(); *refusals = append(*refusals, r); mu.Unlock() }})
+	d, err = NewDispatcher(ctx, DispatcherOptions{URL: srv.URL(), Token: token, Spec: Spec{Checkpoint: "ck", Data: "da", Limit: 37},
+		OnRefusal: func(r Refusal) { mu.Lock(); heard = append(heard, r); mu.Unlock() }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,10 +101,13 @@ func TestForeignCheckpointIsRefused(t *testing.T) {
 	if err := d.Submit(ctx, "k", a); err != nil {
 		t.Fatal(err)
 	}
-	for len(*refusals) == 0 && ctx.Err() == nil {
+	for len(refusals()) == 0 && ctx.Err() == nil {
 		time.Sleep(10 * time.Millisecond)
 	}
-	r := (*refusals)[0]
+	if len(refusals()) == 0 {
+		t.Fatal("no refusal heard in 20 s")
+	}
+	r := refusals()[0]
 	if r.Worker != "w1" || !strings.Contains(r.Reason, "this worker serves other") {
 		t.Fatalf("refusal %+v", r)
 	}
