@@ -126,4 +126,8 @@ func TestSearchPrescreen(t *testing.T) {
 	wantOneLineError(t, code, out, errs, "j.jsonl", "prescreen 0, the journal was written with 4")
 	code, out, errs = runCmd(t, append(args, "--prescreen", "-1")...)
 	wantOneLineError(t, code, out, errs, "--prescreen")
+	code, out, errs = runCmd(t, append(args, "--prescreen", "4000")...)
+	wantOneLineError(t, code, out, errs, "--prescreen")
+	code, out, errs = runCmd(t, append(args, "--prescreen-kappa", "2")...)
+	wantOneLineError(t, code, out, errs, "--prescreen-kappa applies to --prescreen")
 }

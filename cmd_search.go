@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"math"
@@ -16,6 +17,10 @@ import (
 	"github.com/resnas/resnas/profiler"
 	"github.com/resnas/resnas/workbench"
 )
+
+// maxPrescreen bounds --prescreen: breeding goes through the constraints' redraws for every
+// candidate, so a typo such as 4000 would stall each generation for minutes.
+const maxPrescreen = 64
 
 // searchFlags are resnas search's flags, parsed.
 type searchFlags struct {
@@ -35,6 +40,7 @@ type searchFlags struct {
 	asJSON                 bool
 	workers                workerFlags
 	kappa                  float64 // --prescreen-kappa, copied into options when --prescreen is on
+	kappaSet               bool    // --prescreen-kappa was given
 }
 
 func parseSearchFlags(args []string, e env) (searchFlags, error) {
@@ -68,6 +74,7 @@ func parseSearchFlags(args []string, e env) (searchFlags, error) {
 	fs.BoolVar(&f.asJSON, "json", false, "print a JSON summary at the end (progress goes to stderr)")
 	f.workers.register(fs)
 	err := parseFlags(fs, args, e)
+	fs.Visit(func(fl *flag.Flag) { f.kappaSet = f.kappaSet || fl.Name == "prescreen-kappa" })
 	if d.Prescreen > 0 {
 		d.PrescreenKappa = f.kappa // recorded in the journal only where it matters
 	}
@@ -99,8 +106,10 @@ func (f searchFlags) check() error {
 		return usagef("--strategy must be %s or %s, not %q", evolution.StrategyEvolution, evolution.StrategyRandom, o.Strategy)
 	case !(o.MutationProb >= 0 && o.MutationProb <= 1):
 		return usagef("--mutate-prob must be in [0, 1], not %g", o.MutationProb)
-	case o.Prescreen < 0:
-		return usagef("--prescreen must not be negative, not %d (0: off)", o.Prescreen)
+	case o.Prescreen < 0 || o.Prescreen > maxPrescreen:
+		return usagef("--prescreen must be in [0, %d], not %d (0: off; each generation breeds K× its offspring)", maxPrescreen, o.Prescreen)
+	case f.kappaSet && o.Prescreen == 0:
+		return usagef("--prescreen-kappa applies to --prescreen K only: add --prescreen, or leave it out")
 	case !(f.kappa >= 0) || math.IsInf(f.kappa, 0):
 		return usagef("--prescreen-kappa must be a non-negative number, not %g", f.kappa)
 	case f.limit < 0:

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"os"
 	"path/filepath"
 	"runtime"
 )
@@ -72,7 +74,7 @@ func StartCluster(ctx context.Context, o ClusterOptions) (*Cluster, error) {
 		c.URL = srv.URL()
 		where := "loopback only"
 		if o.Listen != "" {
-			where = "workers join with: resnas worker --broker nats://" + o.Listen + " --token …"
+			where = "workers join with: resnas worker --broker " + joinURL(srv.Addr()) + " --token …"
 		}
 		c.notify(fmt.Sprintf("broker %s (%s)", c.URL, where))
 	}
@@ -166,4 +168,20 @@ func (c *Cluster) Close() {
 		c.undo[i]()
 	}
 	c.undo = nil
+}
+
+// joinURL is the address other machines reach a broker listening on addr at: the port it
+// actually took (--listen host:0 picks one), and this machine's name where addr is a
+// wildcard (":4222", "0.0.0.0:4222"), which on a worker would mean the worker itself.
+func joinURL(addr net.Addr) string {
+	host, port, err := net.SplitHostPort(addr.String())
+	if err != nil {
+		return "nats://" + addr.String()
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		if name, err := os.Hostname(); err == nil && name != "" {
+			host = name
+		}
+	}
+	return "nats://" + net.JoinHostPort(host, port)
 }

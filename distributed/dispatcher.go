@@ -34,8 +34,17 @@ type DispatcherOptions struct {
 type WorkerInfo struct {
 	Status
 	LastSeen time.Time
-	Silent   bool // no heartbeat for SilentAfter
-	PerMin   float64
+	Silent   bool    // no heartbeat for SilentAfter
+	PerMin   float64 // evaluations per minute, smoothed over the intervals between new results
+	// Refused is the worker's latest refusal since its last evaluation ("" when none): a
+	// worker that refuses every job looks alive and idle otherwise.
+	Refused string
+
+	// The worker's count at its last new evaluation and when the driver heard of it (the
+	// driver's clock: workers' clocks may differ): rates are measured between such changes,
+	// not between heartbeats, which come every second whatever the work.
+	changedCount int
+	changedAt    time.Time
 }
 
 // SilentAfter is how long a worker may send no heartbeat before it is marked silent.
@@ -141,6 +150,7 @@ func (d *Dispatcher) Submit(ctx context.Context, key string, a model.Arch) error
 		d.mu.Unlock()
 		return err
 	}
+	msgID := id
 	if m, err := d.results.GetLastMsgForSubject(ctx, resultSubject+id); err == nil {
 		var r Result
 		if json.Unmarshal(m.Data, &r) == nil && r.ID == id && r.Error == "" {
@@ -150,13 +160,20 @@ func (d *Dispatcher) Submit(ctx context.Context, key string, a model.Arch) error
 			d.deliver(r)
 			return nil
 		}
+		// An earlier attempt failed (a worker out of memory, say): drop that result, which
+		// workers would take for done, and queue the job under a new message ID, which the
+		// hour-long duplicate window would otherwise swallow.
+		if err := d.results.Purge(ctx, jetstream.WithPurgeSubject(resultSubject+id)); err != nil {
+			return fail(fmt.Errorf("clearing a failed earlier result: %w", err))
+		}
+		msgID = fmt.Sprintf("%s#retry-%d", id, time.Now().UnixNano())
 	} else if !errors.Is(err, jetstream.ErrMsgNotFound) {
 		return fail(fmt.Errorf("looking up an earlier result: %w", err))
 	}
 	job, _ := json.Marshal(Job{V: ProtocolVersion, ID: id, NetworkDef: a.String(), Spec: d.o.Spec})
 	// The message ID makes JetStream drop a job queued twice (a driver restarted within the
 	// hour resubmits what its workers have not taken yet).
-	if _, err := d.js.Publish(ctx, jobSubject+id, job, jetstream.WithMsgID(id)); err != nil {
+	if _, err := d.js.Publish(ctx, jobSubject+id, job, jetstream.WithMsgID(msgID)); err != nil {
 		return fail(fmt.Errorf("queueing the job: %w", err))
 	}
 	return nil
@@ -178,6 +195,13 @@ func (d *Dispatcher) Await(ctx context.Context, key string) (evolution.Fitness, 
 	}
 	r := w.res
 	if r.Error != "" {
+		// Forget the failure, so that submitting the key again (a resumed search in the
+		// same explorer session) queues the job anew instead of failing at once.
+		d.mu.Lock()
+		if d.pending[id] == w {
+			delete(d.pending, id)
+		}
+		d.mu.Unlock()
 		return evolution.Fitness{}, fmt.Errorf("worker %s: %s", r.Worker, r.Error)
 	}
 	fit := evolution.Fitness{Top1: r.Top1, Top5: r.Top5, Images: r.Images}
@@ -231,6 +255,12 @@ func (d *Dispatcher) onRefusal(m *nats.Msg) {
 	k := [2]string{r.Worker, r.Reason}
 	first := !d.refused[k]
 	d.refused[k] = true
+	w, ok := d.workers[r.Worker]
+	if !ok { // a refusal can come before the worker's first heartbeat
+		w = &WorkerInfo{Status: Status{V: r.V, Worker: r.Worker}}
+		d.workers[r.Worker] = w
+	}
+	w.Refused = r.Reason
 	d.mu.Unlock()
 	if first && d.o.OnRefusal != nil {
 		d.o.OnRefusal(r)
@@ -242,7 +272,11 @@ func (d *Dispatcher) onStatus(m *nats.Msg) {
 	if json.Unmarshal(m.Data, &s) != nil || s.Worker == "" {
 		return
 	}
-	now := time.Now()
+	d.observe(s, time.Now())
+}
+
+// observe takes a worker's heartbeat, received at now.
+func (d *Dispatcher) observe(s Status, now time.Time) {
 	d.mu.Lock()
 	w, seen := d.workers[s.Worker]
 	if !seen {
@@ -250,12 +284,21 @@ func (d *Dispatcher) onStatus(m *nats.Msg) {
 		d.workers[s.Worker] = w
 	}
 	wasSilent := w.Silent
-	first := w.Status
 	w.Status, w.LastSeen, w.Silent = s, now, false
-	if seen && s.Evaluations > first.Evaluations && !first.Time.IsZero() {
-		if dt := s.Time.Sub(first.Time); dt > 0 {
-			w.PerMin = 0.8*w.PerMin + 0.2*float64(s.Evaluations-first.Evaluations)/dt.Minutes()
+	switch {
+	case w.changedAt.IsZero():
+		w.changedCount, w.changedAt = s.Evaluations, now
+	case s.Evaluations > w.changedCount:
+		w.Refused = "" // it works again
+		if dt := now.Sub(w.changedAt); dt > 0 {
+			rate := float64(s.Evaluations-w.changedCount) / dt.Minutes()
+			if w.PerMin == 0 {
+				w.PerMin = rate
+			} else {
+				w.PerMin = 0.7*w.PerMin + 0.3*rate
+			}
 		}
+		w.changedCount, w.changedAt = s.Evaluations, now
 	}
 	info := *w
 	d.mu.Unlock()
@@ -277,11 +320,14 @@ func (d *Dispatcher) watch() {
 	defer close(d.done)
 	t := time.NewTicker(AckWait / 3)
 	defer t.Stop()
-	for {
+	for tick := 1; ; tick++ {
 		select {
 		case <-d.stop:
 			return
 		case now := <-t.C:
+			if tick%sweepEvery == 0 {
+				d.sweep()
+			}
 			var silent []WorkerInfo
 			d.mu.Lock()
 			for _, w := range d.workers {
@@ -300,15 +346,59 @@ func (d *Dispatcher) watch() {
 	}
 }
 
+// sweepEvery is how many watch ticks (AckWait/3 each) pass between sweeps.
+const sweepEvery = 10
+
+// sweep looks up the stored result of every job still awaited: results reach the driver by a
+// plain subscription, which misses what workers publish while its connection is down (a
+// network drop to a --broker server); the results stream still holds them.
+func (d *Dispatcher) sweep() {
+	d.mu.Lock()
+	var ids []string
+	for id, w := range d.pending {
+		select {
+		case <-w.done:
+		default:
+			ids = append(ids, id)
+		}
+	}
+	d.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), AckWait)
+	defer cancel()
+	for _, id := range ids {
+		m, err := d.results.GetLastMsgForSubject(ctx, resultSubject+id)
+		if err != nil {
+			continue // not there yet, or the broker is unreachable: the next sweep tries again
+		}
+		// Successes only: a stored failure may be the one Submit is clearing for a retry.
+		var r Result
+		if json.Unmarshal(m.Data, &r) == nil && r.ID == id && r.Error == "" {
+			d.deliver(r)
+		}
+	}
+}
+
 // WorkerStatus lists the workers for the explorer (workbench.WorkerReporter).
 func (d *Dispatcher) WorkerStatus() []workbench.WorkerStatus {
 	ws := d.Workers()
 	out := make([]workbench.WorkerStatus, len(ws))
 	for i, w := range ws {
-		out[i] = workbench.WorkerStatus{Name: w.Worker, Device: w.Device, PerMinute: w.PerMin,
+		out[i] = workbench.WorkerStatus{Name: w.Worker, Device: w.Device, PerMinute: w.Rate(time.Now()), Refused: w.Refused,
 			Current: w.Current, LastSeen: w.LastSeen, Silent: w.Silent}
 	}
 	return out
 }
 
 var _ workbench.WorkerReporter = (*Dispatcher)(nil)
+
+// Rate is the worker's evaluations per minute as of now: its smoothed rate, but no more
+// than one evaluation per the time since its last, so a worker that stopped producing fades.
+func (w WorkerInfo) Rate(now time.Time) float64 {
+	if w.changedAt.IsZero() || w.PerMin == 0 {
+		return w.PerMin
+	}
+	if idle := now.Sub(w.changedAt).Minutes(); idle > 0 {
+		return min(w.PerMin, 1/idle)
+	}
+	return w.PerMin
+}

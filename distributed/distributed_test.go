@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -19,6 +20,7 @@ import (
 // fakeLoader scores by the def's length, with per-image bits, and refuses other checkpoints.
 type fakeLoader struct {
 	checkpoint string
+	failing    bool // every evaluation fails, as a worker out of memory would
 	mu         sync.Mutex
 	calls      int
 }
@@ -40,6 +42,9 @@ func (l *fakeLoader) Load(ctx context.Context, spec Spec, _ *Files) (evolution.E
 		l.mu.Lock()
 		l.calls++
 		l.mu.Unlock()
+		if l.failing {
+			return evolution.Fitness{}, fmt.Errorf("out of memory")
+		}
 		return fakeFitness(a), ctx.Err()
 	}), nil
 }
@@ -110,6 +115,10 @@ func TestForeignCheckpointIsRefused(t *testing.T) {
 	r := refusals()[0]
 	if r.Worker != "w1" || !strings.Contains(r.Reason, "this worker serves other") {
 		t.Fatalf("refusal %+v", r)
+	}
+	// The explorer's worker list says why the worker does nothing.
+	if ws := d.WorkerStatus(); len(ws) != 1 || ws[0].Name != "w1" || !strings.Contains(ws[0].Refused, "this worker serves other") {
+		t.Errorf("worker status %+v, want w1 with its refusal", ws)
 	}
 }
 
@@ -233,3 +242,87 @@ func BenchmarkPoolRoundTrip(b *testing.B) {
 		}
 	}
 }
+
+// TestFailedEvaluationIsRedone: a candidate whose evaluation failed on one worker is queued
+// anew when it is submitted again (a resumed search) and evaluated by another worker; the
+// stored failure neither counts as done for the workers nor makes the job a duplicate.
+func TestFailedEvaluationIsRedone(t *testing.T) {
+	srv, d, _ := cluster(t, "", &fakeLoader{checkpoint: "ck", failing: true})
+	a := archs()[0]
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := d.Evaluate(ctx, a); err == nil || !strings.Contains(err.Error(), "out of memory") {
+		t.Fatalf("first attempt: %v, want the worker's failure", err)
+	}
+	// A healthy worker joins; the failing one stays, so either may take the job: retry
+	// until the healthy one has done it (the failing one fails it again otherwise).
+	good := &fakeLoader{checkpoint: "ck"}
+	wctx, stop := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		RunWorker(wctx, WorkerOptions{URL: srv.URL(), Name: "healthy", Loader: good})
+	}()
+	defer func() { stop(); <-done }()
+	for {
+		fit, err := d.Evaluate(ctx, a)
+		if err == nil {
+			if want := fakeFitness(a); fit.Top1 != want.Top1 || fit.Correct.Encode() != want.Correct.Encode() {
+				t.Fatalf("redone result %+v, want %+v", fit, want)
+			}
+			return
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("the failed candidate was never redone: %v", err)
+		}
+	}
+}
+
+// TestWorkerRateCountsIdleHeartbeats: a worker finishing one evaluation every 20 s shows
+// about 3 per minute, whatever its heartbeats in between (it used to show about 60).
+func TestWorkerRateCountsIdleHeartbeats(t *testing.T) {
+	var w WorkerInfo
+	t0 := time.Date(2026, 12, 2, 4, 0, 0, 0, time.UTC)
+	d := &Dispatcher{workers: map[string]*WorkerInfo{"slow": &w}}
+	beat := func(at time.Duration, evals int) {
+		d.observe(Status{V: ProtocolVersion, Worker: "slow", Evaluations: evals}, t0.Add(at))
+	}
+	evals := 0
+	for s := 0; s <= 200; s++ {
+		if s > 0 && s%20 == 0 {
+			evals++
+		}
+		beat(time.Duration(s)*time.Second, evals)
+	}
+	got := d.workers["slow"].Rate(t0.Add(200 * time.Second))
+	if got < 2.5 || got > 3.5 {
+		t.Errorf("rate %.1f/min, want about 3", got)
+	}
+	// Silent for 5 minutes: at most one evaluation per 5 minutes.
+	if got := d.workers["slow"].Rate(t0.Add(500 * time.Second)); got > 0.21 {
+		t.Errorf("rate after 5 idle minutes %.2f/min, want ≤ 0.2", got)
+	}
+}
+
+func TestJoinURL(t *testing.T) {
+	host, _ := os.Hostname()
+	for _, c := range []struct {
+		addr string
+		want string
+	}{
+		{"10.1.2.3:4222", "nats://10.1.2.3:4222"},
+		{"0.0.0.0:4222", "nats://" + net.JoinHostPort(host, "4222")},
+		{"[::]:5000", "nats://" + net.JoinHostPort(host, "5000")},
+		{"driver.lab:4222", "nats://driver.lab:4222"},
+	} {
+		got := joinURL(fakeAddr(c.addr))
+		if got != c.want {
+			t.Errorf("joinURL(%s) = %s, want %s", c.addr, got, c.want)
+		}
+	}
+}
+
+type fakeAddr string
+
+func (a fakeAddr) Network() string { return "tcp" }
+func (a fakeAddr) String() string  { return string(a) }

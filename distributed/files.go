@@ -2,6 +2,7 @@ package distributed
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -56,8 +57,10 @@ func (f *Files) Get(ctx context.Context, name, path string) (ok bool, err error)
 	if err != nil {
 		return false, err
 	}
-	if _, err := obs.GetInfo(ctx, name); err != nil {
+	if _, err := obs.GetInfo(ctx, name); errors.Is(err, jetstream.ErrObjectNotFound) {
 		return false, nil
+	} else if err != nil { // a timeout or a broken link is not "the driver has no copy"
+		return false, fmt.Errorf("looking up %s on the driver: %w", name, err)
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return false, err

@@ -229,8 +229,12 @@ func fetchData(ctx context.Context, files *Files, spec Spec, dir string) error {
 		if n != filepath.Base(n) || strings.HasPrefix(n, ".") {
 			return fmt.Errorf("data file list names %q: not a plain file name", n)
 		}
-		if _, err := files.Get(ctx, DataObject(spec.Data, n), filepath.Join(tmp, n)); err != nil {
+		// A shard missing from the driver's store would leave an incomplete copy that the
+		// cache then takes for whole: fail instead.
+		if ok, err := files.Get(ctx, DataObject(spec.Data, n), filepath.Join(tmp, n)); err != nil {
 			return err
+		} else if !ok {
+			return fmt.Errorf("data file %s is listed but the driver has no copy of it: rerun the search so it publishes its data again", n)
 		}
 	}
 	os.Remove(list)

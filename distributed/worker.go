@@ -145,27 +145,19 @@ func (w *worker) handle(ctx context.Context, m jetstream.Msg) {
 		w.refuse(m, job.ID, fmt.Sprintf("job of protocol version %d, this worker (resnas %s) speaks version %d: run the same resnas on both sides", job.V, w.o.Version, ProtocolVersion))
 		return
 	}
-	// Evaluated already (a redelivery after a worker published but died before its ack).
-	if _, err := w.results.GetLastMsgForSubject(ctx, resultSubject+job.ID); err == nil {
-		m.Ack()
-		return
+	// Evaluated already (a redelivery after a worker published but died before its ack). A
+	// stored failure does not count: the driver queued the job again to have it redone.
+	if rm, err := w.results.GetLastMsgForSubject(ctx, resultSubject+job.ID); err == nil {
+		var r Result
+		if json.Unmarshal(rm.Data, &r) == nil && r.Error == "" {
+			m.Ack()
+			return
+		}
 	}
-	ev, err := w.o.Loader.Load(ctx, job.Spec, w.files)
-	if err != nil {
-		w.refuse(m, job.ID, err.Error())
-		return
-	}
-	a, err := model.ParseArch(job.NetworkDef)
-	if err != nil {
-		w.refuse(m, job.ID, fmt.Sprintf("network_def %s: %v", job.NetworkDef, err))
-		return
-	}
-	w.mu.Lock()
-	w.status.Current = job.NetworkDef
-	w.mu.Unlock()
-	// In-progress acks keep the job ours while we work; if we die they stop and JetStream
+	// In-progress acks keep the job ours while we work, loading included (a first load with
+	// files fetched from the driver can outlast AckWait); if we die they stop and JetStream
 	// hands the job to another worker after AckWait.
-	evalCtx, stop := context.WithCancel(ctx)
+	workCtx, stop := context.WithCancel(ctx)
 	ticking := make(chan struct{})
 	go func() {
 		defer close(ticking)
@@ -173,17 +165,33 @@ func (w *worker) handle(ctx context.Context, m jetstream.Msg) {
 		defer t.Stop()
 		for {
 			select {
-			case <-evalCtx.Done():
+			case <-workCtx.Done():
 				return
 			case <-t.C:
 				m.InProgress()
 			}
 		}
 	}()
+	quiet := func() { stop(); <-ticking } // no in-progress ack may follow a nak or the result
+	defer quiet()
+	ev, err := w.o.Loader.Load(ctx, job.Spec, w.files)
+	if err != nil {
+		quiet()
+		w.refuse(m, job.ID, err.Error())
+		return
+	}
+	a, err := model.ParseArch(job.NetworkDef)
+	if err != nil {
+		quiet()
+		w.refuse(m, job.ID, fmt.Sprintf("network_def %s: %v", job.NetworkDef, err))
+		return
+	}
+	w.mu.Lock()
+	w.status.Current = job.NetworkDef
+	w.mu.Unlock()
 	start := time.Now()
-	fit, err := ev.Evaluate(evalCtx, a)
-	stop()
-	<-ticking
+	fit, err := ev.Evaluate(workCtx, a)
+	quiet()
 	w.mu.Lock()
 	w.status.Current = ""
 	w.mu.Unlock()

@@ -596,6 +596,9 @@ func (s searchPane) workerLines() []string {
 			what = "on " + siCount(s.workerMACs[i])
 		}
 		l := fmt.Sprintf(" %s %s %.1f/min %s · seen %s ago", w.Name, w.Device, w.PerMinute, what, shortDuration(max(0, now.Sub(w.LastSeen))))
+		if w.Refused != "" {
+			l = s.st.err.Render(fmt.Sprintf(" %s %s refuses: %s", w.Name, w.Device, w.Refused))
+		}
 		if w.Silent {
 			l = s.st.err.Render(fmt.Sprintf(" %s %s silent %s: its work moved on", w.Name, w.Device, shortDuration(max(0, now.Sub(w.LastSeen)))))
 		}

@@ -457,10 +457,11 @@ func TestSearchPaneListsWorkers(t *testing.T) {
 	s.events <- SearchEvent{Kind: SearchWorkers, Done: 0, Total: 10, Workers: []WorkerStatus{
 		{Name: "local-1", Device: "cpu", PerMinute: 31.5, Current: cand.String(), LastSeen: now.Add(-time.Second)},
 		{Name: "gpu-box", Device: "cuda:0", PerMinute: 0, LastSeen: now.Add(-12 * time.Second), Silent: true},
+		{Name: "alien", Device: "cpu", LastSeen: now, Refused: "the search uses checkpoint ab12, this worker serves cd34"},
 	}}
 	m, _ = step(t, m, wait())
 	view := m.search.View()
-	want := []string{"workers 2", "local-1 cpu 31.5/min on " + siCount(profiler.MACs(cand, m.opts.Input)), "gpu-box cuda:0 silent 12s"}
+	want := []string{"workers 3", "alien cpu refuses: the search uses checkpoint", "local-1 cpu 31.5/min on " + siCount(profiler.MACs(cand, m.opts.Input)), "gpu-box cuda:0 silent 12s"}
 	for _, w := range want {
 		if !strings.Contains(view, w) {
 			t.Errorf("search pane does not show %q:\n%s", w, view)

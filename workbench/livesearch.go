@@ -155,12 +155,14 @@ func (e *LiveSearch) forward(ctx context.Context, s *evolution.Search, workers W
 			break
 		}
 		if ev.Dropped > 0 {
+			// Catch up to just before this event, no further: records and summaries of later
+			// generations would otherwise arrive ahead of the summaries before them.
 			recordLimit, genLimit := math.MaxInt, math.MaxInt
 			switch ev.Kind {
 			case evolution.EventEvaluated:
-				recordLimit = ev.Record.Index
+				recordLimit, genLimit = ev.Record.Index, ev.Record.Generation
 			case evolution.EventGeneration:
-				genLimit = ev.Summary.Generation
+				recordLimit, genLimit = ev.Summary.Total, ev.Summary.Generation
 			}
 			if !catchUp(recordLimit, genLimit) {
 				return

@@ -40,6 +40,7 @@ type Predictions struct {
 	fitErr   error           // of the last refit; a *predict.TooFewError is not kept
 	journals int             // journals the predictor was started with
 	cache    map[string]prediction
+	fits     int // refits finished; an answer computed across one is not memoized
 	updates  chan struct{}
 }
 
@@ -128,18 +129,21 @@ func (p *Predictions) Predict(a model.Arch) (mean, std float64, ok bool) {
 	k := a.String()
 	p.mu.Lock()
 	c, hit := p.cache[k]
+	fits := p.fits
 	p.mu.Unlock()
 	if hit {
 		return c.mean, c.std, c.ok
 	}
-	// A refit may swap the model in between: the memo is cleared after the swap, so an
-	// answer of the old model stored here lives at most until the refit's clearing.
 	c.mean, c.std, c.ok = p.pred.Predict(a)
 	p.mu.Lock()
-	if len(p.cache) >= maxCachedPredictions {
-		clear(p.cache)
+	// A refit that swapped the model meanwhile would leave this answer of the old model in
+	// the memo past its clearing: store it only if no refit finished in between.
+	if p.fits == fits {
+		if len(p.cache) >= maxCachedPredictions {
+			clear(p.cache)
+		}
+		p.cache[k] = c
 	}
-	p.cache[k] = c
 	p.mu.Unlock()
 	return c.mean, c.std, c.ok
 }
@@ -232,6 +236,7 @@ func (p *Predictions) refit(ctx context.Context, idle chan struct{}) {
 		err := p.pred.Fit()
 		p.mu.Lock()
 		p.fitErr = err
+		p.fits++
 		clear(p.cache)
 		p.mu.Unlock()
 		p.notify()

@@ -65,6 +65,7 @@ type WorkerStatus struct {
 	Current      string    // network_def under evaluation; "" when idle
 	LastSeen     time.Time // last heartbeat
 	Silent       bool      // no heartbeat for a while: its work moves on to the others
+	Refused      string    // why it refused its latest job, since its last evaluation; "" when none
 }
 
 // WorkerReporter is an evaluator whose work is spread over workers (distributed.Dispatcher).
