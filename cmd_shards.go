@@ -3,10 +3,12 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
 
+	"github.com/resnas/resnas/checkpoints"
 	"github.com/resnas/resnas/data"
 )
 
@@ -24,6 +26,7 @@ func cmdShards(ctx context.Context, args []string, e env) error {
 	size := fs.Int("img", 0, "stored image side (0: 32 for 28-px IDX, 224 for folders)")
 	overwrite := fs.Bool("overwrite", false, "replace an existing output of an earlier build")
 	limit := fs.Int("limit", 0, "--split test only (a train build refuses it): keep the first N images of the seeded order, a random sample (0: all)")
+	files := fs.String("files", "", "build exactly the images this list names (the reference's sub_val_files.pickle, or class/file lines), as one set")
 	asJSON := fs.Bool("json", false, "print the manifest as JSON")
 	if err := parseFlags(fs, args[1:], e); err != nil {
 		return err
@@ -33,6 +36,22 @@ func cmdShards(ctx context.Context, args []string, e env) error {
 	}
 	if *split != "train" && *split != "test" {
 		return usagef("--split must be train or test, not %q", *split)
+	}
+	var list map[string][]string
+	if *files != "" {
+		splitSet := false
+		fs.Visit(func(f *flag.Flag) { splitSet = splitSet || f.Name == "split" })
+		if splitSet && *split != "test" {
+			return usagef("--files builds exactly the listed images as one set: leave --split out (or give --split test)")
+		}
+		if *limit > 0 {
+			return usagef("--files and --limit exclude each other: the list says which images to take")
+		}
+		*split = "test"
+		var err error
+		if list, err = checkpoints.ReadFileList(*files); err != nil {
+			return fmt.Errorf("--files: %w", err)
+		}
 	}
 	for _, f := range []struct {
 		name  string
@@ -52,7 +71,7 @@ func cmdShards(ctx context.Context, args []string, e env) error {
 		return err
 	}
 	prog := newProgressLine(e.stderr, "shards")
-	m, err := data.Build(ctx, data.BuildOptions{From: *from, Out: *out, Split: *split, HoldoutPerClass: *holdout, ShardSize: *shardSize, Seed: *seed, ImageSize: *size, Overwrite: *overwrite, Limit: *limit},
+	m, err := data.Build(ctx, data.BuildOptions{From: *from, Out: *out, Split: *split, HoldoutPerClass: *holdout, ShardSize: *shardSize, Seed: *seed, ImageSize: *size, Overwrite: *overwrite, Limit: *limit, Files: list},
 		func(done, total int) { prog.update(done, total, "images") })
 	prog.done()
 	if err != nil {

@@ -57,6 +57,11 @@ type BuildOptions struct {
 	// Mean and Std replace the per-channel normalisation (0..1 scale). Default: computed over
 	// the IDX train images at the stored size; ImageNet's values for image folders.
 	Mean, Std []float64
+	// Files, for an image folder, selects exactly these images: class folder → file names
+	// (checkpoints.ReadFileList reads the reference's sub_val_files.pickle). Classes keep the
+	// numbers of all the tree's class folders in name order, as torchvision's ImageFolder
+	// gives them; a listed file that is missing is an error naming it. Use with Split "test".
+	Files map[string][]string
 	// Overwrite replaces an existing Out that holds an earlier build.
 	Overwrite bool
 	// Limit keeps only the first Limit images of a test split's seeded order, a random sample
@@ -96,6 +101,9 @@ func Build(ctx context.Context, opts BuildOptions, progress func(done, total int
 	var base *Manifest
 	var err error
 	if findIDX(opts.From, "train", "images-idx3-ubyte") != "" || findIDX(opts.From, "t10k", "images-idx3-ubyte") != "" {
+		if opts.Files != nil {
+			return nil, fmt.Errorf("%s: a file list selects images of an image-folder tree, and this is an IDX directory", opts.From)
+		}
 		src, base, err = openIDX(&opts)
 	} else {
 		src, base, err = openFolder(&opts)
@@ -186,6 +194,8 @@ func checkBuildOptions(o *BuildOptions) error {
 		return errors.New("build: no output directory (give where to write the shards)")
 	case o.Split != "train" && o.Split != SplitTest:
 		return fmt.Errorf("build: split %q, want train or test", o.Split)
+	case o.Files != nil && o.Split != SplitTest:
+		return errors.New("build: a file list selects exactly its images, one set: use split test")
 	case o.HoldoutPerClass < 0:
 		return fmt.Errorf("build: hold-out per class %d, want ≥ 0 (0 = %d)", o.HoldoutPerClass, DefaultHoldoutPerClass)
 	case o.ShardSize < 0:

@@ -9,6 +9,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 
 	"golang.org/x/image/draw"
@@ -69,6 +70,14 @@ func openFolder(opts *BuildOptions) (*folderSource, *Manifest, error) {
 	if src.channels == 0 {
 		src.channels = 3
 	}
+	// With a file list, only the listed images of each class folder are taken.
+	wanted, found := map[string]map[string]bool{}, map[string]bool{}
+	for class, files := range opts.Files {
+		wanted[class] = map[string]bool{}
+		for _, f := range files {
+			wanted[class][filepath.ToSlash(f)] = true
+		}
+	}
 	var names []string
 	for _, e := range entries {
 		dir := filepath.Join(opts.From, e.Name())
@@ -90,6 +99,13 @@ func openFolder(opts *BuildOptions) (*folderSource, *Manifest, error) {
 				return nil
 			}
 			if !d.IsDir() && isImageFile(p) {
+				if opts.Files != nil {
+					rel, _ := filepath.Rel(dir, p)
+					if !wanted[e.Name()][filepath.ToSlash(rel)] {
+						return nil
+					}
+					found[e.Name()+"/"+filepath.ToSlash(rel)] = true
+				}
 				src.files = append(src.files, p)
 				src.labels = append(src.labels, label)
 			}
@@ -98,10 +114,15 @@ func openFolder(opts *BuildOptions) (*folderSource, *Manifest, error) {
 		if err != nil {
 			return nil, nil, err
 		}
-		if len(src.files) == before {
+		if len(src.files) == before && opts.Files == nil {
 			return nil, nil, fmt.Errorf("%s: no JPEG or PNG images in this class folder (add images or remove the folder)", dir)
 		}
 		names = append(names, e.Name())
+	}
+	if opts.Files != nil {
+		if err := checkListed(opts.From, opts.Files, found); err != nil {
+			return nil, nil, err
+		}
 	}
 	if len(names) == 0 {
 		return nil, nil, fmt.Errorf("%s: neither MNIST-style IDX files (train-images-idx3-ubyte[.gz], …) nor class subfolders of JPEG/PNG images (give an IDX directory or an image-folder tree)", opts.From)
@@ -196,4 +217,29 @@ func opaqueNRGBA(img image.Image) *image.NRGBA {
 		out.Pix[i] = 255
 	}
 	return out
+}
+
+// checkListed names the first listed image (in sorted order) that the folder tree under from
+// does not hold.
+func checkListed(from string, files map[string][]string, found map[string]bool) error {
+	var missing []string
+	for class, names := range files {
+		for _, n := range names {
+			if k := class + "/" + filepath.ToSlash(n); !found[k] {
+				missing = append(missing, k)
+			}
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	sort.Strings(missing)
+	return fmt.Errorf("%s: listed image %s is not there (or not a JPEG/PNG)%s: fix the list or the folder", from, missing[0], moreText(len(missing)-1))
+}
+
+func moreText(n int) string {
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprintf(", nor are %d more", n)
 }
