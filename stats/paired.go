@@ -52,11 +52,13 @@ func McNemarExact(b, c int) float64 {
 		return 1
 	}
 	k := min(b, c)
-	// Sum P(X = i) for i ≤ k in log space: n can be tens of thousands of images.
-	tail := 0.0
-	for i := 0; i <= k; i++ {
-		lg := lchoose(n, i) - float64(n)*math.Ln2
-		tail += math.Exp(lg)
+	// P(X = k) once in log space (n can be tens of thousands of images), then down the tail
+	// by the ratio P(X = i−1) = P(X = i)·i/(n−i+1), until the terms no longer count.
+	term := math.Exp(lchoose(n, k) - float64(n)*math.Ln2)
+	tail := term
+	for i := k; i > 0 && term > 1e-17*tail; i-- {
+		term *= float64(i) / float64(n-i+1)
+		tail += term
 	}
 	return math.Min(1, 2*tail)
 }

@@ -37,8 +37,7 @@ func pairOf(a, b Estimate) pairing {
 }
 
 // cachedPair remembers the estimates a pairing was computed from, so that Update computes
-// it again only when one of them changes (Estimate.Equal compares the bits: a few hundred
-// words, where the exact McNemar p can take thousands of log-gamma calls).
+// it again only when one of them changes rather than after every message.
 type cachedPair struct {
 	pairing
 	a, b Estimate
