@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math/bits"
+	"slices"
 )
 
 // Bitset records one bit per image, in data order: which images a sub-network classified
@@ -62,14 +63,15 @@ func DecodeBitset(s string, n int) (Bitset, error) {
 	if len(raw) != (n+7)/8 {
 		return Bitset{}, fmt.Errorf("per-image results: %d bytes for %d images, want %d", len(raw), n, (n+7)/8)
 	}
+	// Only the last byte can hold bits past image n.
+	if r := n % 8; r != 0 && raw[len(raw)-1]>>r != 0 {
+		return Bitset{}, fmt.Errorf("per-image results: bits set past image %d", n)
+	}
 	b := NewBitset(n)
 	buf := make([]byte, len(b.Words)*8)
 	copy(buf, raw)
 	for i := range b.Words {
 		b.Words[i] = binary.LittleEndian.Uint64(buf[8*i:])
-	}
-	if b.Prefix(n).Count() != b.Count() {
-		return Bitset{}, fmt.Errorf("per-image results: bits set past image %d", n)
 	}
 	return b, nil
 }
@@ -89,14 +91,4 @@ func PairedOf(a, b Bitset) (Paired, error) {
 }
 
 // Equal reports whether b and o hold the same bits for the same number of images.
-func (b Bitset) Equal(o Bitset) bool {
-	if b.N != o.N || len(b.Words) != len(o.Words) {
-		return false
-	}
-	for i := range b.Words {
-		if b.Words[i] != o.Words[i] {
-			return false
-		}
-	}
-	return true
-}
+func (b Bitset) Equal(o Bitset) bool { return b.N == o.N && slices.Equal(b.Words, o.Words) }

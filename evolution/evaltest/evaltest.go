@@ -80,7 +80,7 @@ func same(got, want evolution.Fitness) error {
 	if got.Top1 != want.Top1 || got.Top5 != want.Top5 || got.Images != want.Images {
 		return fmt.Errorf("got top-1 %v top-5 %v on %d images, want %v %v on %d", got.Top1, got.Top5, got.Images, want.Top1, want.Top5, want.Images)
 	}
-	if got.Correct.Encode() != want.Correct.Encode() {
+	if !got.Correct.Equal(want.Correct) {
 		return fmt.Errorf("per-image results differ: got %q, want %q", got.Correct.Encode(), want.Correct.Encode())
 	}
 	return nil
