@@ -29,10 +29,12 @@ func WriteExports(dir string, recs []Record) error {
 	if err := WriteSummary(filepath.Join(dir, SummaryFile), recs); err != nil {
 		return err
 	}
-	if err := WriteCSV(filepath.Join(dir, CSVFile), recs); err != nil {
+	// The front is built once: search.csv marks its members and front.csv lists them.
+	front := FrontOf(recs)
+	if err := writeRows(filepath.Join(dir, CSVFile), historyRows(recs, front)); err != nil {
 		return err
 	}
-	if err := WriteCSV(filepath.Join(dir, FrontFile), FrontOf(recs)); err != nil {
+	if err := writeRows(filepath.Join(dir, FrontFile), historyRows(front, front)); err != nil {
 		return err
 	}
 	return WriteJSONL(filepath.Join(dir, JSONLFile), recs)
@@ -67,8 +69,10 @@ func WriteSummary(path string, recs []Record) error {
 // WriteCSV writes recs in the history schema (HistoryColumns), one row per evaluation in
 // evaluation order; network_def is quoted (it holds commas), an unmeasured throughput is empty
 // and parents are separated by ';'.
-func WriteCSV(path string, recs []Record) error {
-	return writeAtomic(path, func(w io.Writer) error { return WriteHistoryCSV(w, HistoryRows(recs)) })
+func WriteCSV(path string, recs []Record) error { return writeRows(path, HistoryRows(recs)) }
+
+func writeRows(path string, rows []HistoryRow) error {
+	return writeAtomic(path, func(w io.Writer) error { return WriteHistoryCSV(w, rows) })
 }
 
 // WriteJSONL writes one JSON record per line in evaluation order.

@@ -6,8 +6,6 @@ import (
 	"math"
 	"strconv"
 	"strings"
-
-	"github.com/resnas/resnas/stats"
 )
 
 // HistoryColumns is the one CSV schema of evaluated architectures: the search's export
@@ -76,17 +74,19 @@ func WriteHistoryCSV(w io.Writer, rows []HistoryRow) error {
 
 // HistoryRows are recs as history rows; on_front marks the records of FrontOf(recs) and
 // ci95 is the Wilson interval of the hits top-1 stands for.
-func HistoryRows(recs []Record) []HistoryRow {
+func HistoryRows(recs []Record) []HistoryRow { return historyRows(recs, FrontOf(recs)) }
+
+// historyRows is HistoryRows with the front already built (WriteExports writes it too).
+func historyRows(recs, front []Record) []HistoryRow {
 	onFront := map[int]bool{}
-	for _, r := range FrontOf(recs) {
+	for _, r := range front {
 		onFront[r.Index] = true
 	}
 	rows := make([]HistoryRow, len(recs))
 	for i, r := range recs {
-		hits := int(math.Round(r.Top1 / 100 * float64(r.Images)))
 		rows[i] = HistoryRow{Index: r.Index, Generation: r.Generation, NetworkDef: r.NetworkDef, Top1: r.Top1,
 			MACs: r.MACs, Params: r.Params, Top5: r.Top5, Images: r.Images, Throughput: r.Throughput,
-			Origin: string(r.Origin), Parents: r.Parents, CI95: 100 * stats.WilsonHalfWidth(hits, r.Images),
+			Origin: string(r.Origin), Parents: r.Parents, CI95: r.CI95(),
 			OnFront: onFront[r.Index], Correct: r.Correct, Predicted: r.Predicted}
 	}
 	return rows

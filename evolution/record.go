@@ -2,6 +2,7 @@ package evolution
 
 import (
 	"context"
+	"math"
 
 	"github.com/resnas/resnas/model"
 	"github.com/resnas/resnas/stats"
@@ -84,6 +85,12 @@ func (r Record) Fitness() Fitness {
 	f := Fitness{Top1: r.Top1, Top5: r.Top5, Images: r.Images}
 	f.Correct, _ = r.PerImage()
 	return f
+}
+
+// CI95 is the half-width, in points, of the 95% Wilson interval of Top1 on Images images.
+func (r Record) CI95() float64 {
+	hits := int(math.Round(r.Top1 / 100 * float64(r.Images)))
+	return 100 * stats.WilsonHalfWidth(hits, r.Images)
 }
 
 // PerImage decodes Correct; ok is false where the record has none (or it is damaged).

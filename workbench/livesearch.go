@@ -10,7 +10,6 @@ import (
 
 	"github.com/resnas/resnas/evolution"
 	"github.com/resnas/resnas/model"
-	"github.com/resnas/resnas/stats"
 )
 
 // LiveSearch runs evolution.Search for the explorer: one search per Start, configured by
@@ -201,9 +200,9 @@ func (e *LiveSearch) forward(ctx context.Context, s *evolution.Search, workers W
 }
 
 func (e *LiveSearch) evaluated(r evolution.Record, total int) SearchEvent {
-	hits := int(math.Round(r.Top1 / 100 * float64(r.Images)))
+	correct, _ := r.PerImage()
 	return SearchEvent{Kind: SearchEvaluated, Generation: r.Generation, Arch: r.Arch,
-		Estimate:       Estimate{Top1: r.Top1, CI95: 100 * stats.WilsonHalfWidth(hits, r.Images), Images: r.Images, Final: true, Correct: r.Fitness().Correct},
+		Estimate:       Estimate{Top1: r.Top1, CI95: r.CI95(), Images: r.Images, Final: true, Correct: correct},
 		RecalibratedBN: false, // the explorer's searches score with the BN as trained
 		ImagesPerSec:   r.Throughput, Done: r.Index + 1, Total: total}
 }
