@@ -331,6 +331,7 @@ func (e *engine) evaluate(ctx context.Context, c candidate) error {
 	s := e.s
 	var fit Fitness
 	var thr float64
+	var correct string // the per-image bits, encoded, of a record copied from the journal or the history
 	replayed := e.replaying
 	switch {
 	case e.replaying:
@@ -342,13 +343,13 @@ func (e *engine) evaluate(ctx context.Context, c candidate) error {
 			return fmt.Errorf("%s:%d: the search diverged from its journal at evaluation %d: journal has %s, the search generated %s in generation %d (was the journal written by another resnas version?)", s.cfg.Journal, ent.line, len(s.records), ent.record.NetworkDef, c.def, e.gen)
 		}
 		e.cursor++
-		fit, thr = ent.record.Fitness(), ent.record.Throughput
+		fit, thr, correct = ent.record.scores(), ent.record.Throughput, ent.record.validCorrect()
 		// The journal's prediction is the one recorded: replaying recomputes the same ranking,
 		// and the exports must show what was predicted then.
 		c.pred, c.predStd = ent.record.Predicted, ent.record.PredictedStd
 	default:
 		if i, ok := e.byKey[c.key]; ok {
-			fit, thr = s.records[i].Fitness(), s.records[i].Throughput
+			fit, thr, correct = s.records[i].scores(), s.records[i].Throughput, s.records[i].validCorrect()
 			break
 		}
 		if e.liveEvals == 0 {
@@ -388,10 +389,10 @@ func (e *engine) evaluate(ctx context.Context, c candidate) error {
 			}
 		}
 	}
+	macs, params := profiler.Count(c.arch, s.opts.Input)
 	rec := Record{Index: len(s.records), Generation: e.gen, NetworkDef: c.def, Top1: fit.Top1,
-		Top5: fit.Top5, Images: fit.Images, MACs: profiler.MACs(c.arch, s.opts.Input),
-		Params: profiler.Params(c.arch, s.opts.Input), Throughput: thr, Origin: c.origin,
-		Parents: c.parents, Arch: c.arch, Predicted: c.pred, PredictedStd: c.predStd}
+		Top5: fit.Top5, Images: fit.Images, MACs: macs, Params: params, Throughput: thr, Origin: c.origin,
+		Parents: c.parents, Arch: c.arch, Predicted: c.pred, PredictedStd: c.predStd, Correct: correct}
 	if fit.Correct.N == fit.Images && fit.Images > 0 {
 		rec.Correct = fit.Correct.Encode()
 	}

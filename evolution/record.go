@@ -93,6 +93,19 @@ func (r Record) CI95() float64 {
 	return 100 * stats.WilsonHalfWidth(hits, r.Images)
 }
 
+// scores is the record's result without its per-image bits, which a copy of the record
+// carries over as encoded (validCorrect) rather than decoding and encoding them again.
+func (r Record) scores() Fitness { return Fitness{Top1: r.Top1, Top5: r.Top5, Images: r.Images} }
+
+// validCorrect is Correct when it decodes for Images images, "" otherwise (a damaged
+// journal entry is dropped, as Fitness drops it).
+func (r Record) validCorrect() string {
+	if _, ok := r.PerImage(); !ok {
+		return ""
+	}
+	return r.Correct
+}
+
 // PerImage decodes Correct; ok is false where the record has none (or it is damaged).
 func (r Record) PerImage() (b stats.Bitset, ok bool) {
 	if r.Correct == "" {
