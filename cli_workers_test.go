@@ -214,3 +214,18 @@ func TestRemoteWorkerFetchesFiles(t *testing.T) {
 		t.Fatalf("cache holds checkpoints %v and data %v, want one of each", ckpts, shards)
 	}
 }
+
+func TestParseDevice(t *testing.T) {
+	for _, c := range []struct {
+		in, kind, gpu string
+		ok            bool
+	}{
+		{"cpu", "cpu", "", true}, {"cuda", "cuda", "", true}, {"cuda:0", "cuda", "0", true}, {"cuda:12", "cuda", "12", true},
+		{"cuda:", "", "", false}, {"cuda:x", "", "", false}, {"cuda:-1", "", "", false}, {"gpu", "", "", false}, {"", "", "", false},
+	} {
+		kind, gpu, ok := parseDevice(c.in)
+		if kind != c.kind || gpu != c.gpu || ok != c.ok {
+			t.Errorf("parseDevice(%q) = %q, %q, %v; want %q, %q, %v", c.in, kind, gpu, ok, c.kind, c.gpu, c.ok)
+		}
+	}
+}

@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"strings"
 
 	"github.com/resnas/resnas/distributed"
 	"github.com/resnas/resnas/internal/gemm/backend"
@@ -36,15 +35,13 @@ func cmdWorker(ctx context.Context, args []string, e env) error {
 	if *token == "" {
 		*token = e.getenv("RESNAS_TOKEN")
 	}
-	dev := *device
-	switch {
-	case dev == "cpu" || dev == "cuda":
-	case strings.HasPrefix(dev, "cuda:") && len(dev) > 5:
-		// One GPU per worker: CUDA sees only this one, as device 0.
-		os.Setenv("CUDA_VISIBLE_DEVICES", dev[5:])
-		dev = "cuda"
-	default:
+	dev, gpu, ok := parseDevice(*device)
+	if !ok {
 		return usagef("--device must be cpu, cuda or cuda:N, not %q", *device)
+	}
+	if gpu != "" {
+		// One GPU per worker: CUDA sees only this one, as device 0.
+		os.Setenv("CUDA_VISIBLE_DEVICES", gpu)
 	}
 	if *threads > 0 && dev == "cpu" {
 		runtime.GOMAXPROCS(*threads) // the pure-Go GEMM and the evaluator use GOMAXPROCS

@@ -49,7 +49,7 @@ func (w *workerFlags) check() error {
 		return usagef("--listen and --broker exclude each other: --listen serves the embedded broker, --broker uses another")
 	}
 	for _, d := range w.devList() {
-		if d != "cpu" && d != "cuda" && !(strings.HasPrefix(d, "cuda:") && isDigits(d[5:])) {
+		if _, _, ok := parseDevice(d); !ok {
 			return usagef("--devices: %q is not cpu, cuda or cuda:N", d)
 		}
 	}
@@ -59,9 +59,17 @@ func (w *workerFlags) check() error {
 	return nil
 }
 
-func isDigits(s string) bool {
-	_, err := strconv.Atoi(s)
-	return s != "" && err == nil
+// parseDevice reads a worker device: cpu, cuda, or cuda:N for GPU N (gpu is then "N").
+func parseDevice(d string) (kind, gpu string, ok bool) {
+	switch {
+	case d == "cpu" || d == "cuda":
+		return d, "", true
+	case strings.HasPrefix(d, "cuda:"):
+		if _, err := strconv.Atoi(d[5:]); err == nil && d[5] != '-' && d[5] != '+' {
+			return "cuda", d[5:], true
+		}
+	}
+	return "", "", false
 }
 
 // clusterOptions are the worker flags as distributed.ClusterOptions for a search over

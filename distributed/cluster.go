@@ -56,7 +56,7 @@ func StartCluster(ctx context.Context, o ClusterOptions) (*Cluster, error) {
 		c.notify = func(string) {}
 	}
 	if o.Listen != "" && o.Token == "" {
-		return nil, errors.New("--listen needs --token T (or $RESNAS_TOKEN): workers on other machines must prove they are yours")
+		return nil, errors.New("a broker listening beyond this machine needs a token: workers elsewhere must prove they are the user's")
 	}
 	token := o.Token
 	c.URL = o.Broker

@@ -151,15 +151,15 @@ func (d *Dispatcher) Submit(ctx context.Context, key string, a model.Arch) error
 		return err
 	}
 	msgID := id
-	if m, err := d.results.GetLastMsgForSubject(ctx, resultSubject+id); err == nil {
-		var r Result
-		if json.Unmarshal(m.Data, &r) == nil && r.ID == id && r.Error == "" {
-			d.mu.Lock()
-			d.reused++
-			d.mu.Unlock()
-			d.deliver(r)
-			return nil
-		}
+	if r, found, err := storedResult(ctx, d.results, id); err != nil {
+		return fail(fmt.Errorf("looking up an earlier result: %w", err))
+	} else if found && r.Error == "" {
+		d.mu.Lock()
+		d.reused++
+		d.mu.Unlock()
+		d.deliver(r)
+		return nil
+	} else if found {
 		// An earlier attempt failed (a worker out of memory, say): drop that result, which
 		// workers would take for done, and queue the job under a new message ID, which the
 		// hour-long duplicate window would otherwise swallow.
@@ -167,8 +167,6 @@ func (d *Dispatcher) Submit(ctx context.Context, key string, a model.Arch) error
 			return fail(fmt.Errorf("clearing a failed earlier result: %w", err))
 		}
 		msgID = fmt.Sprintf("%s#retry-%d", id, time.Now().UnixNano())
-	} else if !errors.Is(err, jetstream.ErrMsgNotFound) {
-		return fail(fmt.Errorf("looking up an earlier result: %w", err))
 	}
 	job, _ := json.Marshal(Job{V: ProtocolVersion, ID: id, NetworkDef: a.String(), Spec: d.o.Spec})
 	// The message ID makes JetStream drop a job queued twice (a driver restarted within the
@@ -366,13 +364,9 @@ func (d *Dispatcher) sweep() {
 	ctx, cancel := context.WithTimeout(context.Background(), AckWait)
 	defer cancel()
 	for _, id := range ids {
-		m, err := d.results.GetLastMsgForSubject(ctx, resultSubject+id)
-		if err != nil {
-			continue // not there yet, or the broker is unreachable: the next sweep tries again
-		}
-		// Successes only: a stored failure may be the one Submit is clearing for a retry.
-		var r Result
-		if json.Unmarshal(m.Data, &r) == nil && r.ID == id && r.Error == "" {
+		// Successes only: a stored failure may be the one Submit is clearing for a retry. An
+		// error (the broker unreachable) waits for the next sweep.
+		if r, found, err := storedResult(ctx, d.results, id); err == nil && found && r.Error == "" {
 			d.deliver(r)
 		}
 	}
@@ -401,4 +395,20 @@ func (w WorkerInfo) Rate(now time.Time) float64 {
 		return min(w.PerMin, 1/idle)
 	}
 	return w.PerMin
+}
+
+// storedResult is the result the broker holds for job id; found is false when it holds none.
+// Something stored there that is not this job's result counts as a failed one, so that
+// callers redo the job rather than trust it.
+func storedResult(ctx context.Context, results jetstream.Stream, id string) (r Result, found bool, err error) {
+	m, err := results.GetLastMsgForSubject(ctx, resultSubject+id)
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		return Result{}, false, nil
+	} else if err != nil {
+		return Result{}, false, err
+	}
+	if json.Unmarshal(m.Data, &r) != nil || r.ID != id {
+		return Result{ID: id, Error: "unreadable stored result"}, true, nil
+	}
+	return r, true, nil
 }

@@ -13,7 +13,6 @@ import (
 type LocalWorker struct {
 	Name string
 	Args []string // after the executable
-	Env  []string // added to the driver's environment
 }
 
 // Local is the driver's worker processes. They die with the driver (on Linux even when it
@@ -31,7 +30,7 @@ func StartLocal(exe string, env []string, workers []LocalWorker, stderr io.Write
 	l := &Local{}
 	for _, w := range workers {
 		cmd := exec.Command(exe, w.Args...)
-		cmd.Env = append(append([]string(nil), env...), w.Env...)
+		cmd.Env = env
 		cmd.Stderr = stderr
 		cmd.SysProcAttr = dieWithParent()
 		if err := cmd.Start(); err != nil {

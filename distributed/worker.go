@@ -147,12 +147,9 @@ func (w *worker) handle(ctx context.Context, m jetstream.Msg) {
 	}
 	// Evaluated already (a redelivery after a worker published but died before its ack). A
 	// stored failure does not count: the driver queued the job again to have it redone.
-	if rm, err := w.results.GetLastMsgForSubject(ctx, resultSubject+job.ID); err == nil {
-		var r Result
-		if json.Unmarshal(rm.Data, &r) == nil && r.Error == "" {
-			m.Ack()
-			return
-		}
+	if r, found, err := storedResult(ctx, w.results, job.ID); err == nil && found && r.Error == "" {
+		m.Ack()
+		return
 	}
 	// In-progress acks keep the job ours while we work, loading included (a first load with
 	// files fetched from the driver can outlast AckWait); if we die they stop and JetStream
