@@ -11,6 +11,7 @@ import (
 
 	"github.com/resnas/resnas/data"
 	"github.com/resnas/resnas/evolution"
+	"github.com/resnas/resnas/internal/atomicfile"
 	"github.com/resnas/resnas/internal/gemm/backend"
 	"github.com/resnas/resnas/workbench"
 )
@@ -209,17 +210,15 @@ func (l *SessionLoader) data(ctx context.Context, spec Spec, files *Files) (*dat
 func fetchData(ctx context.Context, files *Files, spec Spec, dir string) error {
 	tmp := dir + ".part"
 	os.RemoveAll(tmp)
-	list := filepath.Join(tmp, ".files.json")
-	ok, err := files.Get(ctx, DataObject(spec.Data, ".files.json"), list)
+	if err := os.MkdirAll(tmp, 0o755); err != nil {
+		return err
+	}
+	b, ok, err := files.GetBytes(ctx, DataObject(spec.Data, ".files.json"))
 	if err != nil {
 		return err
 	}
 	if !ok {
 		return fmt.Errorf("no copy of the data %s (manifest %s) here, and the driver did not publish one (give the worker --data)", spec.DataName, short(spec.Data))
-	}
-	b, err := os.ReadFile(list)
-	if err != nil {
-		return err
 	}
 	var names []string
 	if err := json.Unmarshal(b, &names); err != nil {
@@ -237,8 +236,7 @@ func fetchData(ctx context.Context, files *Files, spec Spec, dir string) error {
 			return fmt.Errorf("data file %s is listed but the driver has no copy of it: rerun the search so it publishes its data again", n)
 		}
 	}
-	os.Remove(list)
-	return os.Rename(tmp, dir)
+	return atomicfile.ReplaceDir(tmp, dir)
 }
 
 // CheckpointObject and DataObject name the object-store copies.
@@ -273,13 +271,6 @@ func (d *Dispatcher) Publish(ctx context.Context, checkpoint, dir string) error 
 		}
 	}
 	b, _ := json.Marshal(names)
-	tmp, err := os.CreateTemp("", "resnas-files-*.json")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	tmp.Write(b)
-	tmp.Close()
 	// The list goes last: a worker that finds it finds every file.
-	return f.Put(ctx, DataObject(d.o.Spec.Data, ".files.json"), tmp.Name())
+	return f.PutBytes(ctx, DataObject(d.o.Spec.Data, ".files.json"), b)
 }
