@@ -26,12 +26,18 @@ type SessionLoader struct {
 	Cache            string // where fetched files go
 	Backend          backend.Options
 
-	mu       sync.Mutex
-	pinned   *workbench.Loaded // Checkpoint, loaded
-	sel      *backend.Selected
-	loaded   map[string]*workbench.Loaded // by sha256
-	sets     map[string]*data.Set         // by manifest digest
-	sessions map[[2]string]*workbench.Session
+	mu     sync.Mutex
+	pinned *workbench.Loaded // Checkpoint, loaded
+	// pinnedSet is Data, opened; the shipped default's checkpoint and sub-val are tried once
+	// (and kept by digest): a job of another one is refused again every second, and must not
+	// reload them each time.
+	pinnedSet          *data.Set
+	triedShippedCk     bool
+	triedShippedSubVal bool
+	sel                *backend.Selected
+	loaded             map[string]*workbench.Loaded // by sha256
+	sets               map[string]*data.Set         // by manifest digest
+	sessions           map[[2]string]*workbench.Session
 }
 
 // Close releases the backend and the data sets.
@@ -121,8 +127,11 @@ func (l *SessionLoader) checkpoint(ctx context.Context, spec Spec, files *Files)
 		}
 		return ck, nil
 	}
-	if ck, err := load(""); err == nil && ck.Checkpoint.SHA256 == spec.Checkpoint {
-		return ck, nil
+	if !l.triedShippedCk {
+		l.triedShippedCk = true
+		if ck, err := load(""); err == nil && ck.Checkpoint.SHA256 == spec.Checkpoint {
+			return ck, nil
+		}
 	}
 	path := filepath.Join(l.Cache, "checkpoints", spec.Checkpoint+checkpointExt(spec.CheckpointName))
 	if _, err := os.Stat(path); err != nil {
@@ -158,6 +167,7 @@ func (l *SessionLoader) data(ctx context.Context, spec Spec, files *Files) (*dat
 	if set, ok := l.sets[spec.Data]; ok {
 		return set, nil
 	}
+	// open opens dir ("" for the shipped sub-val) and keeps it by its digest.
 	open := func(dir string) (*data.Set, error) {
 		var set *data.Set
 		var err error
@@ -170,25 +180,31 @@ func (l *SessionLoader) data(ctx context.Context, spec Spec, files *Files) (*dat
 			return nil, err
 		}
 		h := workbench.ManifestHash(set.Manifest)
-		if h != spec.Data {
+		if kept, ok := l.sets[h]; ok {
 			set.Close()
-			return nil, nil
+			return kept, nil
 		}
 		l.sets[h] = set
 		return set, nil
 	}
 	if l.Data != "" {
-		set, err := open(l.Data)
-		if err != nil {
-			return nil, err
+		if l.pinnedSet == nil {
+			set, err := open(l.Data)
+			if err != nil {
+				return nil, err
+			}
+			l.pinnedSet = set
 		}
-		if set == nil {
+		if workbench.ManifestHash(l.pinnedSet.Manifest) != spec.Data {
 			return nil, fmt.Errorf("the search evaluates on %s (manifest %s), this worker serves %s: start it without --data or with the driver's", spec.DataName, short(spec.Data), l.Data)
 		}
-		return set, nil
+		return l.pinnedSet, nil
 	}
-	if set, err := open(""); err == nil && set != nil {
-		return set, nil
+	if !l.triedShippedSubVal {
+		l.triedShippedSubVal = true
+		if set, err := open(""); err == nil && workbench.ManifestHash(set.Manifest) == spec.Data {
+			return set, nil
+		}
 	}
 	dir := filepath.Join(l.Cache, "data", spec.Data)
 	if _, err := os.Stat(filepath.Join(dir, "manifest.json")); err != nil {
@@ -200,7 +216,7 @@ func (l *SessionLoader) data(ctx context.Context, spec Spec, files *Files) (*dat
 	if err != nil {
 		return nil, err
 	}
-	if set == nil {
+	if workbench.ManifestHash(set.Manifest) != spec.Data {
 		return nil, fmt.Errorf("%s: manifest digest differs from %s (remove the damaged copy)", dir, short(spec.Data))
 	}
 	return set, nil
