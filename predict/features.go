@@ -38,8 +38,8 @@ func NewEncoder(space *supernet.Space, in model.Input) (*Encoder, error) {
 		in = space.Input
 	}
 	e := &Encoder{space: space, in: in, stages: space.Stages()}
-	largest := space.Max()
-	e.maxMACs, e.maxPar = float64(profiler.MACs(largest, in)), float64(profiler.Params(largest, in))
+	macs, params := profiler.Count(space.Max(), in)
+	e.maxMACs, e.maxPar = float64(macs), float64(params)
 	if e.maxMACs <= 0 || e.maxPar <= 0 {
 		return nil, fmt.Errorf("predict: space %s: its largest sub-network has %g MACs and %g params", space.Name, e.maxMACs, e.maxPar)
 	}
@@ -86,7 +86,8 @@ func (e *Encoder) Encode(dst []float64, a model.Arch) []float64 {
 			dst = append(dst, 1, scaled(l.Heads, c.Heads), scaled(l.MLP, c.MLP))
 		}
 	}
-	return append(dst, float64(profiler.MACs(a, e.in))/e.maxMACs, float64(profiler.Params(a, e.in))/e.maxPar)
+	macs, params := profiler.Count(a, e.in) // one walk of a for both
+	return append(dst, float64(macs)/e.maxMACs, float64(params)/e.maxPar)
 }
 
 // scaled is v's place between the smallest and largest choice, in [0, 1]; 1 for one choice.
