@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 
+	"github.com/resnas/resnas/data"
 	"github.com/resnas/resnas/predict"
 	"github.com/resnas/resnas/workbench"
 )
@@ -44,7 +46,7 @@ func parsePredictorFlags(args []string, e env) (predictorFlags, error) {
 		return f, usagef("--folds must be at least 2, not %d", f.folds)
 	case f.trainFirst < 0:
 		return f, usagef("--train-first must not be negative, not %d", f.trainFirst)
-	case f.family != predict.FamilyAuto && f.family != predict.FamilyRidge && f.family != predict.FamilyGP && f.family != predict.FamilyRidgeGP:
+	case f.family != predict.FamilyAuto && !slices.Contains(predict.Families(), f.family):
 		return f, usagef("--family must be ridge, gp or ridge+gp, not %q (omit it to choose by cross-validation)", f.family)
 	}
 	return f, nil
@@ -59,18 +61,24 @@ func cmdPredictor(ctx context.Context, args []string, e env) error {
 	if err != nil {
 		return err
 	}
-	if l.Space == nil {
-		return fmt.Errorf("%s: no known search space (pass --space NAME; resnas spaces lists them)", l.Name)
-	}
-	set, err := workbench.OpenData(f.data, f.compute.checkpoint)
-	if err != nil {
-		return err
-	}
-	if set == nil {
+	// The journals name their data by the manifest's digest: the images themselves are not read.
+	var m *data.Manifest
+	switch {
+	case f.data != "":
+		if m, err = data.ReadManifest(f.data); err != nil {
+			return fmt.Errorf("--data: %w", err)
+		}
+	case f.compute.checkpoint == "":
+		set, err := workbench.OpenData("", "") // the shipped sub-val
+		if err != nil {
+			return err
+		}
+		m = set.Manifest
+		set.Close()
+	default:
 		return usagef("--data DIR is required with --checkpoint: the shards the journals' searches evaluated on")
 	}
-	dataHash := workbench.ManifestHash(set.Manifest)
-	set.Close()
+	dataHash := workbench.ManifestHash(m)
 	rep, err := workbench.TrainPredictor(l, dataHash, f.journals, workbench.PredictorOptions{Seed: f.seed, Family: f.family,
 		Folds: f.folds, TrainFirst: f.trainFirst, Warn: func(w string) { fmt.Fprintf(e.stderr, "predictor: warning: %s\n", w) }})
 	if err != nil {

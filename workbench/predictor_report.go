@@ -49,6 +49,9 @@ type PredictorOptions struct {
 // of checkpoint l, data dataHash and one scoring setting (each refusal names the journal), and
 // reports its cross-validated quality and, with TrainFirst, its quality on held-out points.
 func TrainPredictor(l *Loaded, dataHash string, journals []string, o PredictorOptions) (PredictorReport, error) {
+	if l.Space == nil {
+		return PredictorReport{}, fmt.Errorf("%s: no known search space (pass --space NAME; resnas spaces lists them)", l.Name)
+	}
 	rep := PredictorReport{Checkpoint: l.Checkpoint.SHA256, Data: dataHash}
 	var archs []model.Arch
 	var top1 []float64
