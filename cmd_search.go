@@ -207,7 +207,7 @@ func cmdSearch(ctx context.Context, args []string, e env) error {
 		if _, err := evolution.New(cfg); err != nil {
 			return err
 		}
-		ev, stop, err := startWorkers(ctx, f, s, cfg, e)
+		ev, stop, err := startWorkers(ctx, f, s, e)
 		if err != nil {
 			return err
 		}

@@ -136,8 +136,7 @@ func resumeCommand(journal string, b workbench.Budget, f tuiFlags) string {
 // startExplorerWorkers starts the cluster the explorer's searches evaluate on. The workers'
 // own output would garble the explorer's screen, so it goes to the --log file, or nowhere.
 func startExplorerWorkers(ctx context.Context, f tuiFlags, s *workbench.Session, e env) (*distributed.Cluster, error) {
-	cfg := s.SearchConfig(workbench.SearchSpec{Options: workbench.BudgetOptions(workbench.Budget{Generations: 1})})
-	o, err := f.workers.clusterOptions(s, cfg, f.compute, f.data, f.journal, false, e)
+	o, err := f.workers.clusterOptions(s, 0, false, f.compute, f.data, f.journal, e) // as the explorer scores
 	if err != nil {
 		return nil, err
 	}

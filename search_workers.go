@@ -73,8 +73,9 @@ func parseDevice(d string) (kind, gpu string, ok bool) {
 }
 
 // clusterOptions are the worker flags as distributed.ClusterOptions for a search over
-// session s configured as cfg, with the embedded broker's files beside journal.
-func (w workerFlags) clusterOptions(s *workbench.Session, cfg evolution.Config, compute computeFlags, dataDir, journal string, recalibrate bool, e env) (distributed.ClusterOptions, error) {
+// session s scoring on limit images in that BN mode, with the embedded broker's files
+// beside journal.
+func (w workerFlags) clusterOptions(s *workbench.Session, limit int, recalibrate bool, compute computeFlags, dataDir, journal string, e env) (distributed.ClusterOptions, error) {
 	token := w.token
 	if token == "" {
 		token = e.getenv("RESNAS_TOKEN")
@@ -86,9 +87,11 @@ func (w workerFlags) clusterOptions(s *workbench.Session, cfg evolution.Config, 
 	if err != nil {
 		return distributed.ClusterOptions{}, err
 	}
-	limit, _ := strconv.Atoi(cfg.Scoring["limit"])
-	spec := distributed.Spec{Checkpoint: cfg.Checkpoint, Data: cfg.Data, CheckpointName: s.Loaded.Name, DataName: dataDir,
-		Limit: limit, RecalibrateBN: recalibrate, Prefer: compute.prefer, Space: compute.space, Patch: compute.patch, Scoring: cfg.Scoring}
+	// A job is what workers compute: the top-1 scoring settings (a throughput floor is the
+	// driver's own measurement and no part of it).
+	limit, scoring := s.Scoring(limit, recalibrate)
+	spec := distributed.Spec{Checkpoint: s.Loaded.Checkpoint.SHA256, Data: s.DataHash(), CheckpointName: s.Loaded.Name, DataName: dataDir,
+		Limit: limit, RecalibrateBN: recalibrate, Prefer: compute.prefer, Space: compute.space, Patch: compute.patch, Scoring: scoring}
 	if spec.DataName == "" {
 		spec.DataName = "the shipped sub-val"
 	}
@@ -99,8 +102,8 @@ func (w workerFlags) clusterOptions(s *workbench.Session, cfg evolution.Config, 
 
 // startWorkers starts the search's cluster (broker, dispatcher, local workers), reporting
 // on stderr; stop undoes it all.
-func startWorkers(ctx context.Context, f searchFlags, s *workbench.Session, cfg evolution.Config, e env) (evolution.AsyncEvaluator, func(), error) {
-	o, err := f.workers.clusterOptions(s, cfg, f.compute, f.data, f.journal, f.recalibrate, e)
+func startWorkers(ctx context.Context, f searchFlags, s *workbench.Session, e env) (evolution.AsyncEvaluator, func(), error) {
+	o, err := f.workers.clusterOptions(s, f.limit, f.recalibrate, f.compute, f.data, f.journal, e)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -79,7 +79,7 @@ func NewPredictions(space *supernet.Space, in model.Input, cfg PredictionsConfig
 // whole-set, BN-as-trained top-1 (how the explorer's searches score, SearchConfig) and from
 // the journals next to journalBase scored the same way.
 func (s *Session) Predictions(journalBase string, seed uint64) *Predictions {
-	scoring := s.SearchConfig(SearchSpec{Options: BudgetOptions(Budget{Generations: 1})}).Scoring
+	_, scoring := s.Scoring(0, false)
 	return NewPredictions(s.Loaded.Space, s.Loaded.Input, PredictionsConfig{
 		JournalBase: journalBase, Checkpoint: s.Loaded.Checkpoint.SHA256, Data: s.DataHash(),
 		Scoring: scoring, Seed: seed,

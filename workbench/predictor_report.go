@@ -12,7 +12,7 @@ import (
 
 // scoringKeys are the journal header settings that change a measured top-1: journals that
 // differ in one hold scores a predictor must not mix.
-var scoringKeys = []string{"limit", "recalibrate_bn", "weights"}
+var scoringKeys = []string{ScoringLimit, ScoringRecalibrateBN, ScoringWeights}
 
 // PredictorReport is what a predictor trained on journals says of itself: resnas predictor's
 // JSON output.

@@ -19,19 +19,33 @@ type SearchSpec struct {
 	ThroughputBatch int  // batch of throughput measurements, used when Options.Constraints.MinThroughput > 0
 }
 
+// The scoring settings a journal records: every setting that changes a candidate's top-1,
+// compared when a journal is resumed or journals are pooled. The GEMM backend only moves
+// float rounding, so a search may move between machines.
+const (
+	ScoringLimit         = "limit"
+	ScoringRecalibrateBN = "recalibrate_bn"
+	ScoringWeights       = "weights"
+)
+
+// Scoring is the normalised image limit (a limit of at least the whole set is 0, as all
+// images are: one recorded value for one setting) and the scoring settings of evaluations
+// on this session with limit images and that BN mode.
+func (s *Session) Scoring(limit int, recalibrate bool) (int, map[string]string) {
+	if limit >= s.Data.Len() {
+		limit = 0
+	}
+	return limit, map[string]string{ScoringLimit: fmt.Sprint(limit), ScoringRecalibrateBN: fmt.Sprint(recalibrate),
+		ScoringWeights: s.Loaded.Checkpoint.Source}
+}
+
 // SearchConfig is the one builder of a search's configuration, for resnas search and the
 // explorer alike, so that either can resume the other's journal. It does no work.
 func (s *Session) SearchConfig(spec SearchSpec) evolution.Config {
 	l := s.Loaded
 	o := spec.Options
 	o.Input = l.Input
-	limit := spec.Limit
-	if limit >= s.Data.Len() {
-		limit = 0 // the whole set, as 0 is: one recorded value for one setting
-	}
-	// Every setting that changes a candidate's score is compared when a journal is resumed;
-	// the GEMM backend only moves float rounding, so a search may move between machines.
-	scoring := map[string]string{"limit": fmt.Sprint(limit), "recalibrate_bn": fmt.Sprint(spec.RecalibrateBN), "weights": l.Checkpoint.Source}
+	limit, scoring := s.Scoring(spec.Limit, spec.RecalibrateBN)
 	cfg := evolution.Config{
 		Space: l.Space, Evaluator: s.Fitness(limit, spec.RecalibrateBN), Options: o, Journal: spec.Journal,
 		Checkpoint: l.Checkpoint.SHA256, Data: s.DataHash(),
