@@ -1,6 +1,7 @@
 package evolution
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -105,6 +106,28 @@ func ReadJournal(path string) (*JournalContents, error) {
 		}
 	}
 	return c, nil
+}
+
+// ReadJournalHeader reads only the header line of the journal at path, to tell whether a
+// journal is of a given checkpoint and data without reading its records.
+func ReadJournalHeader(path string) (Header, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return Header{}, err
+	}
+	defer f.Close()
+	line, err := bufio.NewReaderSize(f, 64<<10).ReadSlice('\n')
+	if err != nil {
+		return Header{}, fmt.Errorf("%s: no complete first line: %w", path, err)
+	}
+	var h headerLine
+	if err := json.Unmarshal(line, &h); err != nil {
+		return Header{}, fmt.Errorf("%s: %w", path, err)
+	}
+	if h.Kind != lineHeader {
+		return Header{}, fmt.Errorf("%s: not a resnas search journal", path)
+	}
+	return h.Header, nil
 }
 
 // readJournal parses path; it returns nil, nil when the file is missing, and a journal with

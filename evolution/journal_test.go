@@ -94,3 +94,18 @@ func TestLostNewlineIsRestored(t *testing.T) {
 		t.Error("journal after resuming differs from the uninterrupted one")
 	}
 }
+
+func TestReadJournalHeader(t *testing.T) {
+	h, err := ReadJournalHeader(writeJournal(t, testHeader, testEval))
+	if err != nil || h.Checkpoint != "c0ffee" || h.Space != "evotest" {
+		t.Errorf("header %+v, %v", h, err)
+	}
+	for _, c := range []struct{ content, want string }{
+		{testEval, "not a resnas search journal"},
+		{testHeader[:30], "no complete first line"},
+	} {
+		if _, err := ReadJournalHeader(writeJournal(t, c.content)); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%q: %v, want %q", c.content[:20], err, c.want)
+		}
+	}
+}

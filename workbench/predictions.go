@@ -1,13 +1,10 @@
 package workbench
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
-	"os"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -260,7 +257,7 @@ func (p *Predictions) readJournals(ctx context.Context) (int, error) {
 		if ctx.Err() != nil {
 			return n, ctx.Err()
 		}
-		if h, err := journalHeader(path); err != nil || !p.matches(h) {
+		if h, err := evolution.ReadJournalHeader(path); err != nil || !p.matches(h) {
 			continue // not a journal, or one of other scores
 		}
 		j, err := evolution.ReadJournal(path)
@@ -295,29 +292,4 @@ func (p *Predictions) matches(h evolution.Header) bool {
 		}
 	}
 	return true
-}
-
-// journalHeader reads the header line of a journal without reading the rest.
-func journalHeader(path string) (evolution.Header, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return evolution.Header{}, err
-	}
-	defer f.Close()
-	r := bufio.NewReaderSize(f, 64<<10)
-	line, err := r.ReadSlice('\n')
-	if err != nil {
-		return evolution.Header{}, fmt.Errorf("%s: no complete first line: %w", path, err)
-	}
-	var h struct {
-		Kind string `json:"kind"`
-		evolution.Header
-	}
-	if err := json.Unmarshal(line, &h); err != nil {
-		return evolution.Header{}, err
-	}
-	if h.Kind != "header" {
-		return evolution.Header{}, fmt.Errorf("%s: not a journal", path)
-	}
-	return h.Header, nil
 }
