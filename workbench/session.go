@@ -59,20 +59,12 @@ func NewSession(l *Loaded, set *data.Set, sel backend.Selected, threads int) (*S
 	if l.Space == nil {
 		return nil, fmt.Errorf("%s: no known search space (pass --space NAME; resnas spaces lists them)", l.Name)
 	}
-	if err := checkNormalisation(l, set); err != nil {
-		return nil, err
-	}
 	s := &Session{Loaded: l, Data: set, Backend: sel, Threads: threads}
-	dw, err := l.DeviceWeights(sel)
-	if err != nil {
+	var err error
+	if s.plain, err = s.EvaluatorOn(set, false); err != nil {
 		return nil, err
 	}
-	opts := evaluate.Options{Weights: l.Checkpoint.Weights, Input: l.Input, Backend: sel.Backend, Threads: threads, Device: dw}
-	if s.plain, err = evaluate.New(set, opts); err != nil {
-		return nil, err
-	}
-	opts.RecalibrateBN = RecalibrationImages
-	if s.recal, err = evaluate.New(set, opts); err != nil {
+	if s.recal, err = s.EvaluatorOn(set, true); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -175,8 +167,8 @@ func (s *Session) Compare(ctx context.Context, a, b model.Arch, limit int, recal
 	return stats.PairedOf(ra.Correct, rb.Correct)
 }
 
-// EvaluatorOn is an evaluator of this checkpoint on other shards, such as a held-out test
-// split, with the same checks as the session's own data (geometry, normalisation).
+// EvaluatorOn is an evaluator of this checkpoint on set, the session's own data or other
+// shards such as a held-out test split, checked the same way (geometry, normalisation).
 func (s *Session) EvaluatorOn(set *data.Set, recalibrate bool) (*evaluate.Evaluator, error) {
 	l := s.Loaded
 	if err := checkNormalisation(l, set); err != nil {
