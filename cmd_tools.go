@@ -184,7 +184,7 @@ func cmdExport(ctx context.Context, args []string, e env) error {
 	}
 	// Before the evaluation, which can take minutes: the output must be usable.
 	if err := workbench.CheckExportDir(*out, *overwrite); err != nil {
-		return flagError("--out", *out, err)
+		return flagError("--out", err)
 	}
 	l, err := cf.load()
 	if err != nil {

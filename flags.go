@@ -43,12 +43,13 @@ func parseFlags(fs *flag.FlagSet, args []string, e env) error {
 	return nil
 }
 
-// flagError puts the flag and its value in front of err, keeping a usage error one.
-func flagError(flag, value string, err error) error {
+// flagError puts the flag in front of err, whose message already names the flag's value,
+// keeping a usage error one: "--out x: already exists".
+func flagError(flag string, err error) error {
 	if errors.As(err, new(usageError)) {
-		return usagef("%s %s: %v", flag, value, err)
+		return usagef("%s %v", flag, err)
 	}
-	return fmt.Errorf("%s %s: %w", flag, value, err)
+	return fmt.Errorf("%s %w", flag, err)
 }
 
 // computeFlags are the flags of every command that runs a network.
