@@ -174,7 +174,7 @@ func Build(ctx context.Context, opts BuildOptions, progress func(done, total int
 	if err := os.Chmod(tmp, 0o755); err != nil {
 		return nil, err
 	}
-	syncDir(tmp)
+	atomicfile.SyncDir(tmp)
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("building %s: %w", opts.Out, err)
 	}
@@ -242,15 +242,6 @@ func checkOut(out string, overwrite bool) error {
 		}
 	}
 	return fmt.Errorf("%s: exists and is not a shard directory, so it will not be overwritten (remove it yourself or choose another output)", out)
-}
-
-// syncDir flushes a directory's entries; errors are ignored because some filesystems refuse
-// to sync directories and the files themselves are already synced.
-func syncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
-	}
 }
 
 // planSplits chooses each split's images and their stored order. For a train build, sub-val

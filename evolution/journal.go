@@ -9,6 +9,7 @@ import (
 	"io"
 	"maps"
 	"os"
+	"path/filepath"
 	"slices"
 
 	"github.com/resnas/resnas/internal/atomicfile"
@@ -336,7 +337,7 @@ func openJournal(path string, h Header, j *journalFile) (*journalWriter, error) 
 			f.Close()
 			return nil, err
 		}
-		atomicfile.SyncDir(path)
+		atomicfile.SyncDir(filepath.Dir(path))
 		return w, nil
 	}
 	if err := f.Truncate(j.validLen); err != nil {

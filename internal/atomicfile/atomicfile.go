@@ -60,14 +60,14 @@ func WriteFunc(path string, fill func(w io.Writer) error) (err error) {
 	if err = os.Rename(f.Name(), path); err != nil {
 		return err
 	}
-	SyncDir(path)
+	SyncDir(filepath.Dir(path))
 	return nil
 }
 
-// SyncDir makes a new or renamed file's directory entry durable. Failure only weakens crash
-// safety (some filesystems cannot sync a directory), so it is not reported.
-func SyncDir(path string) {
-	if d, err := os.Open(filepath.Dir(path)); err == nil {
+// SyncDir makes the entries of dir (a new or renamed file) durable. Failure only weakens
+// crash safety (some filesystems cannot sync a directory), so it is not reported.
+func SyncDir(dir string) {
+	if d, err := os.Open(dir); err == nil {
 		d.Sync()
 		d.Close()
 	}

@@ -182,9 +182,9 @@ func TestWriteFunc(t *testing.T) {
 	}
 }
 
-// TestSyncDir: syncing a directory entry neither fails nor panics, also for a path whose
-// directory is gone (crash safety is then simply weaker).
+// TestSyncDir: syncing a directory neither fails nor panics, also for a directory that is
+// gone (crash safety is then simply weaker).
 func TestSyncDir(t *testing.T) {
-	SyncDir(filepath.Join(t.TempDir(), "x"))
-	SyncDir(filepath.Join(t.TempDir(), "missing", "x"))
+	SyncDir(t.TempDir())
+	SyncDir(filepath.Join(t.TempDir(), "missing"))
 }
