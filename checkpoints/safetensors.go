@@ -1,7 +1,6 @@
 package checkpoints
 
 import (
-	"bufio"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -50,12 +49,9 @@ func Save(path string, w model.Weights, meta Meta, opts SaveOptions) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
+	// WriteFunc buffers: small writes (the header) are batched, tensors go straight through.
 	err = atomicfile.WriteFunc(path, func(out io.Writer) error {
-		bw := bufio.NewWriterSize(out, 1<<20)
-		if err := safetensors.SerializeToWriter(views, md, bw); err != nil {
-			return err
-		}
-		return bw.Flush()
+		return safetensors.SerializeToWriter(views, md, out)
 	})
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
