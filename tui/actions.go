@@ -329,9 +329,8 @@ func (m *Model) onSearchBatch(msg searchBatchMsg) tea.Cmd {
 		changed = m.remember(evalKey{k, ev.RecalibratedBN}, ev.Arch, ev.Estimate, "search") || changed
 	}
 	if changed {
-		m.refreshPlot()
+		m.refreshPlot() // and the search pane's front size with it
 	}
-	m.search.SetFront(m.plot.Front())
 	if m.search.active() {
 		m.status.start(jobSearch, m.search.JobLabel())
 	}
@@ -465,7 +464,7 @@ func (m *Model) submitPrompt() tea.Cmd {
 	case promptPaste:
 		a, err := model.ParseArchAny(text)
 		if err == nil {
-			a, err = fitSpace(m.opts, a)
+			a, err = m.opts.Space.Fit(a)
 		}
 		if err != nil {
 			m.status.fail(oneLine(err))

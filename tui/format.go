@@ -59,7 +59,7 @@ func shortDuration(d time.Duration) string {
 // largest, which the budget parser refuses (3497553920 prints as 3.498G).
 func budgetText(macs, largest int64) string {
 	s := siCount(macs)
-	if v, err := profiler.ParseMACs(s, 0); err != nil || v > largest {
+	if _, err := profiler.ParseMACs(s, largest); err != nil {
 		return "100%"
 	}
 	return s

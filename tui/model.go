@@ -157,7 +157,7 @@ func New(opts Options) Model {
 	m.maxMACs, m.maxParams = profiler.Count(largest, opts.Input)
 	m.arch = largest
 	if len(opts.Initial.Layers) > 0 {
-		a, err := fitSpace(opts, opts.Initial)
+		a, err := opts.Space.Fit(opts.Initial)
 		if err != nil {
 			m.status.fail("initial architecture: " + err.Error() + "; showing the largest")
 		} else {
@@ -171,10 +171,6 @@ func New(opts Options) Model {
 	m.repredict()
 	return m
 }
-
-// fitSpace puts back the skipped blocks a compact network_def dropped and checks the result
-// against the space.
-func fitSpace(opts Options, a model.Arch) (model.Arch, error) { return opts.Space.Fit(a) }
 
 // fittingPresets lists the reference architectures that belong to the space, then the
 // caller's that do.
@@ -574,14 +570,7 @@ func (m Model) predictedText(w int) (string, bool) {
 	}
 	// ± is a 95% half-width, as the measured estimate's is.
 	p := fmt.Sprintf("~%.1f%% ±%.1f predicted", m.pred.mean, 1.96*m.pred.std)
-	s := p
-	for _, long := range []string{p + " · evaluating…", p + " · eval…"} {
-		if lipgloss.Width(long) <= w {
-			s = long
-			break
-		}
-	}
-	return m.st.dim.Render(s), true
+	return m.st.dim.Render(fitFirst([]string{p + " · evaluating…", p + " · eval…", p}, w)), true
 }
 
 func imagesText(limit int) string {
@@ -628,6 +617,5 @@ func (m *Model) recost() {
 	if len(m.prev.Layers) > 0 {
 		m.prevMACs, m.prevParams = profiler.Count(m.prev, m.opts.Input)
 	}
-	m.plot.SetData(m.hist.points, m.rates, m.currentKey())
-	m.search.SetFront(m.plot.Front())
+	m.refreshPlot()
 }

@@ -608,7 +608,16 @@ func (s searchPane) workerLines() []string {
 }
 
 // statLines is how many lines View writes above the chart.
-func (s searchPane) statLines() int { return 5 + len(s.workerLines()) + len(s.noticeLines()) }
+func (s searchPane) statLines() int { return 5 + s.workerLineCount() + len(s.noticeLines()) }
+
+// workerLineCount is len(s.workerLines()) without rendering them: a title and a line a worker,
+// the last of maxWorkerLines standing for the rest.
+func (s searchPane) workerLineCount() int {
+	if len(s.workers) == 0 {
+		return 0
+	}
+	return 1 + min(len(s.workers), maxWorkerLines)
+}
 
 // redraw draws best within budget (braille line) and median (• runes) per generation.
 func (s *searchPane) redraw() {

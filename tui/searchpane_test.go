@@ -468,3 +468,14 @@ func TestSearchPaneListsWorkers(t *testing.T) {
 		}
 	}
 }
+
+// TestWorkerLineCountMatchesLines: the layout counts the worker lines without rendering them.
+func TestWorkerLineCountMatchesLines(t *testing.T) {
+	s := newSearchPane(newStyles(), model.Input{Size: 32, Channels: 1, Patch: 4}, fixedClock{testTime()}, true)
+	for n := 0; n <= maxWorkerLines+2; n++ {
+		s.workers, s.workerMACs = make([]WorkerStatus, n), make([]int64, n)
+		if got, want := s.workerLineCount(), len(s.workerLines()); got != want {
+			t.Errorf("%d workers: counted %d lines, drew %d", n, got, want)
+		}
+	}
+}
