@@ -7,6 +7,7 @@ import (
 	"math"
 	"slices"
 
+	"github.com/resnas/resnas/model"
 	"github.com/resnas/resnas/predict"
 )
 
@@ -19,24 +20,17 @@ func (e *engine) trainPredictor() (*predict.Predictor, error) {
 	if s.opts.Prescreen < 1 || e.gen < 1 {
 		return nil, nil
 	}
-	p, err := predict.New(s.cfg.Space, s.opts.Input, predict.Options{Seed: s.opts.Seed})
-	if err != nil {
-		return nil, err
+	archs, top1 := make([]model.Arch, len(e.history)), make([]float64, len(e.history))
+	for j, i := range e.history {
+		archs[j], top1[j] = s.records[i].Arch, s.records[i].Top1
 	}
-	for _, i := range e.history {
-		if _, err := p.Add(s.records[i].Arch, s.records[i].Top1); err != nil {
-			return nil, err
-		}
+	p, err := predict.Train(s.cfg.Space, s.opts.Input, predict.Options{Seed: s.opts.Seed}, archs, top1)
+	var few *predict.TooFewError
+	if errors.As(err, &few) {
+		e.emit(Event{Kind: EventWarning, Message: fmt.Sprintf("generation %d is not prescreened: %v", e.gen, err)})
+		return nil, nil
 	}
-	if err := p.Fit(); err != nil {
-		var few *predict.TooFewError
-		if errors.As(err, &few) {
-			e.emit(Event{Kind: EventWarning, Message: fmt.Sprintf("generation %d is not prescreened: %v", e.gen, err)})
-			return nil, nil
-		}
-		return nil, err
-	}
-	return p, nil
+	return p, err
 }
 
 // prescreen keeps the keep candidates of the generation (the whole queue: a generation starts

@@ -143,6 +143,24 @@ func New(space *supernet.Space, in model.Input, opts Options) (*Predictor, error
 // Encoder returns the predictor's feature encoder.
 func (p *Predictor) Encoder() *Encoder { return p.enc }
 
+// Train is New, Add of every (archs[i], top1[i]) and Fit: a predictor fitted on measured
+// architectures, or the error that stopped it (*TooFewError with too few distinct ones).
+func Train(space *supernet.Space, in model.Input, opts Options, archs []model.Arch, top1 []float64) (*Predictor, error) {
+	p, err := New(space, in, opts)
+	if err != nil {
+		return nil, err
+	}
+	for i, a := range archs {
+		if _, err := p.Add(a, top1[i]); err != nil {
+			return nil, err
+		}
+	}
+	if err := p.Fit(); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
 // Add records a measured top-1 (percent) of a, a member of the space. An architecture
 // already added (the same network: skipped blocks' placeholders do not count) is ignored and
 // Add returns false: its first measurement stands. The model changes only at the next Fit.

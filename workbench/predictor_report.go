@@ -116,14 +116,8 @@ func TrainPredictor(l *Loaded, dataHash string, journals []string, o PredictorOp
 		if n < predict.MinPoints || n >= len(dArchs) {
 			return PredictorReport{}, Usagef("--train-first %d: want at least %d and fewer than the %d distinct architectures of the journals", n, predict.MinPoints, len(dArchs))
 		}
-		h, err := predict.New(l.Space, l.Input, predict.Options{Seed: o.Seed, Family: o.Family, Folds: o.Folds})
+		h, err := predict.Train(l.Space, l.Input, predict.Options{Seed: o.Seed, Family: o.Family, Folds: o.Folds}, dArchs[:n], dTop1[:n])
 		if err != nil {
-			return PredictorReport{}, err
-		}
-		for i := range n {
-			h.Add(dArchs[i], dTop1[i])
-		}
-		if err := h.Fit(); err != nil {
 			return PredictorReport{}, err
 		}
 		all, top, err := h.Score(dArchs[n:], dTop1[n:])
@@ -153,24 +147,19 @@ type SearchPredictor struct {
 // cross-validated, with the online τ and MAE of the predictions recorded before each
 // measurement. It is nil, without error, when there are too few records to fit.
 func SummarizePredictor(space *supernet.Space, in model.Input, seed uint64, recs []evolution.Record) (*SearchPredictor, error) {
-	p, err := predict.New(space, in, predict.Options{Seed: seed})
-	if err != nil {
-		return nil, err
-	}
+	archs, top1 := make([]model.Arch, len(recs)), make([]float64, len(recs))
 	var pm, ps, py []float64
-	for _, r := range recs {
-		if _, err := p.Add(r.Arch, r.Top1); err != nil {
-			return nil, err
-		}
+	for i, r := range recs {
+		archs[i], top1[i] = r.Arch, r.Top1
 		if r.Predicted != nil && r.PredictedStd != nil {
 			pm, ps, py = append(pm, *r.Predicted), append(ps, *r.PredictedStd), append(py, r.Top1)
 		}
 	}
-	if err := p.Fit(); err != nil {
-		var few *predict.TooFewError
-		if errors.As(err, &few) {
-			return nil, nil // too few to say anything; the search said so per generation
-		}
+	p, err := predict.Train(space, in, predict.Options{Seed: seed}, archs, top1)
+	var few *predict.TooFewError
+	if errors.As(err, &few) {
+		return nil, nil // too few to say anything; the search said so per generation
+	} else if err != nil {
 		return nil, err
 	}
 	q, _ := p.Quality()
