@@ -3,6 +3,7 @@ package predict
 import (
 	"errors"
 	"math"
+	"slices"
 
 	"gonum.org/v1/gonum/mat"
 )
@@ -42,11 +43,15 @@ func (g *gp) fit(x [][]float64, y []float64) error {
 	k := mat.NewSymDense(n, nil)
 	for _, lf := range gpLengths {
 		inv2l2 := 1 / (2 * lf * float64(d))
+		// The off-diagonal depends on the length scale only; each noise level sets the
+		// diagonal (Factorize copies k, so it is not overwritten).
+		for i := 0; i < n; i++ {
+			for j := 0; j < i; j++ {
+				k.SetSym(i, j, math.Exp(-dist[i*n+j]*inv2l2))
+			}
+		}
 		for _, r := range gpNoise {
 			for i := 0; i < n; i++ {
-				for j := 0; j < i; j++ {
-					k.SetSym(i, j, math.Exp(-dist[i*n+j]*inv2l2))
-				}
 				k.SetSym(i, i, 1+r)
 			}
 			var ch mat.Cholesky
@@ -68,7 +73,7 @@ func (g *gp) fit(x [][]float64, y []float64) error {
 				for i := 0; i < n; i++ {
 					copy(l[i*n:i*n+i+1], raw.Data[i*raw.Stride:i*raw.Stride+i+1])
 				}
-				g.x, g.alpha, g.l, g.n = x, slicesClone(alpha.RawVector().Data), l, n
+				g.x, g.alpha, g.l, g.n = x, slices.Clone(alpha.RawVector().Data), l, n
 				g.inv2l2, g.r, g.sf2 = inv2l2, r, sf2
 			}
 		}

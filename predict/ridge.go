@@ -3,6 +3,7 @@ package predict
 import (
 	"errors"
 	"math"
+	"slices"
 
 	"gonum.org/v1/gonum/mat"
 )
@@ -71,7 +72,7 @@ func (r *ridge) fit(x [][]float64, y []float64) error {
 		}
 		if loo < bestLOO {
 			bestLOO = loo
-			r.w, r.ainv, r.n, r.lambda = slicesClone(w.RawVector().Data), &ainv, n, lambda
+			r.w, r.ainv, r.n, r.lambda = slices.Clone(w.RawVector().Data), &ainv, n, lambda
 			r.sigma2 = rss / math.Max(float64(n)-df, 1)
 		}
 	}
@@ -91,5 +92,3 @@ func (r *ridge) predict(x []float64) (float64, float64) {
 	q := mat.Inner(v, r.ainv, v)
 	return mean, math.Sqrt(r.sigma2 * (1 + 1/float64(r.n) + q))
 }
-
-func slicesClone(s []float64) []float64 { return append([]float64(nil), s...) }
