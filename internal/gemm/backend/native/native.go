@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 
 	"github.com/ebitengine/purego"
@@ -61,7 +62,7 @@ func Open(candidates []string) (Library, error) {
 				continue
 			}
 		}
-		h, err := purego.Dlopen(c, purego.RTLD_NOW|purego.RTLD_LOCAL)
+		h, err := dlopen(c)
 		if err == nil {
 			return Library{Path: c, handle: h}, nil
 		}
@@ -138,4 +139,13 @@ func (l Library) File(symbol string) string {
 		}
 	}
 	return l.Path
+}
+
+// dlopen loads c with the calling goroutine held on its thread: dlerror's message is per
+// thread, and purego reads it in a second call, so a goroutine moved in between (the
+// scheduler under load) read an empty message ("libcuda.so.1: ") instead of "not found".
+func dlopen(c string) (uintptr, error) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	return purego.Dlopen(c, purego.RTLD_NOW|purego.RTLD_LOCAL)
 }
