@@ -2,6 +2,7 @@ package evolution
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"math"
@@ -173,4 +174,34 @@ func csvOf(t *testing.T, cfg Config) string {
 		t.Fatal(err)
 	}
 	return readFile(t, filepath.Join(cfg.OutputDir, CSVFile))
+}
+
+// killAt runs cfg with ev until ev is about to start its evaluation after k done, then
+// cancels the search as a kill would; Run must end with context.Canceled. It returns the
+// interrupted search, whose journal a later run resumes.
+func killAt(t *testing.T, cfg Config, ev *fakeEvaluator, k int) *Search {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ev.before = func(_ context.Context, done int, _ model.Arch) error {
+		if done == k {
+			cancel()
+		}
+		return nil
+	}
+	c := cfg
+	c.Evaluator = ev
+	s, err := New(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev.search = s
+	go func() {
+		for range s.Events() {
+		}
+	}()
+	if err := s.Run(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("kill at %d: Run returned %v, want context.Canceled", k, err)
+	}
+	return s
 }

@@ -3,12 +3,9 @@ package evolution
 import (
 	"context"
 	"encoding/csv"
-	"errors"
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/resnas/resnas/model"
 )
 
 // prescreenConfig is baseConfig with every later generation bred 4× and prescreened.
@@ -95,28 +92,7 @@ func TestPrescreenResumesExactly(t *testing.T) {
 		cfg.Journal, cfg.OutputDir = filepath.Join(dir, "journal.jsonl"), dir
 		ev := newFake()
 		for _, k := range kills {
-			ctx, cancel := context.WithCancel(context.Background())
-			ev.before = func(_ context.Context, done int, _ model.Arch) error {
-				if done == k {
-					cancel()
-				}
-				return nil
-			}
-			c := cfg
-			c.Evaluator = ev
-			s, err := New(c)
-			if err != nil {
-				t.Fatal(err)
-			}
-			ev.search = s
-			go func() {
-				for range s.Events() {
-				}
-			}()
-			if err := s.Run(ctx); !errors.Is(err, context.Canceled) {
-				t.Fatalf("kill at %d: Run returned %v, want context.Canceled", k, err)
-			}
-			cancel()
+			killAt(t, cfg, ev, k)
 		}
 		ev.before = nil
 		if _, err := runSearch(t, cfg, ev); err != nil {

@@ -133,27 +133,9 @@ func TestResumeAfterKill(t *testing.T) {
 			kills = []int{12, 22} // generation boundaries
 		}
 		for _, k := range kills {
-			ctx, cancel := context.WithCancel(context.Background())
-			ev.before = func(_ context.Context, done int, _ model.Arch) error {
-				if done == k {
-					cancel()
-				}
-				return nil
-			}
-			c := cfg
-			c.Evaluator = ev
-			s, err := New(c)
-			if err != nil {
-				t.Fatal(err)
-			}
-			ev.search = s
-			if err := s.Run(ctx); !errors.Is(err, context.Canceled) {
-				t.Fatalf("kill at %d: Run returned %v, want context.Canceled", k, err)
-			}
-			if s.State() != StateStopped {
+			if s := killAt(t, cfg, ev, k); s.State() != StateStopped {
 				t.Fatalf("kill at %d: state %v", k, s.State())
 			}
-			cancel()
 		}
 		ev.before = nil
 		s, err := runSearch(t, cfg, ev)
