@@ -55,8 +55,16 @@ func SampleArchs(rng *rand.Rand, s Space, epoch, warmup, k int) []model.Arch {
 		return out
 	}
 	widths := dim(s.Widths)
+	mids := make([]int, k)
+	if c := s.StemMidChoices(); len(c) > 1 {
+		mids = dim(c)
+	} else { // a fixed stem width draws nothing, as before stems were searchable
+		for a := range mids {
+			mids[a] = s.stemMid()
+		}
+	}
 	for a := range archs {
-		archs[a].Stem = model.Stem{Type: s.StemType, Width: widths[a], Mid: s.stemMid()}
+		archs[a].Stem = model.Stem{Type: s.StemType, Width: widths[a], Mid: mids[a]}
 		archs[a].Layers = make([]model.Layer, len(s.Layers))
 	}
 	for i, lc := range s.Layers {
@@ -124,6 +132,9 @@ func WarmupExtreme(s Space, epoch, warmup int, largest bool) model.Arch {
 		return c[WarmupChoices(epoch, len(c), warmup)-1]
 	}
 	a := model.Arch{Stem: model.Stem{Type: s.StemType, Width: pick(s.Widths), Mid: s.stemMid()}, Layers: make([]model.Layer, len(s.Layers))}
+	if len(s.StemMids) > 0 {
+		a.Stem.Mid = pick(s.StemMids)
+	}
 	for i, lc := range s.Layers {
 		switch lc.Type {
 		case model.TypeBlock:

@@ -26,7 +26,8 @@ type Space struct {
 	Input    model.Input    `json:"input"` // geometry the space was designed for
 	Classes  int            `json:"classes"`
 	StemType int            `json:"stem_type"`
-	StemMid  int            `json:"stem_mid,omitempty"`
-	Widths   []int          `json:"widths"` // stage-1 embed width choices
+	StemMid  int            `json:"stem_mid,omitempty"`  // the largest stem mid width
+	StemMids []int          `json:"stem_mids,omitempty"` // searchable mid widths (descending; empty: StemMid only)
+	Widths   []int          `json:"widths"`              // stage-1 embed width choices
 	Layers   []LayerChoices `json:"layers"`
 }

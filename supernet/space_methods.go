@@ -39,6 +39,27 @@ func (s *Space) stemMid() int {
 	return s.StemMid
 }
 
+// StemMidChoices are the conv stem's mid-width choices, largest first: StemMids when the
+// space searches the stem's width, else its one fixed mid width (none for a linear stem).
+func (s *Space) StemMidChoices() []int {
+	if len(s.StemMids) > 0 {
+		return s.StemMids
+	}
+	if s.StemType == model.TypeLinearStem {
+		return []int{0}
+	}
+	return []int{s.stemMid()}
+}
+
+// pickOne draws one of choices, consuming no randomness when there is only one: spaces whose
+// stem width is fixed draw exactly the sequence they drew before the stem became searchable.
+func pickOne(rng *rand.Rand, choices []int) int {
+	if len(choices) == 1 {
+		return choices[0]
+	}
+	return choices[rng.IntN(len(choices))]
+}
+
 // placeholder is the canonical skipped block at a position of width w: the smallest choices.
 // Skipped blocks have no weights and cost nothing, so their fields only need to be valid and
 // fixed, which makes Uncompact(a.Compact()) == a for members that skip canonically.
@@ -49,8 +70,16 @@ func placeholder(c LayerChoices, w int) model.Layer {
 
 // build assembles a member from per-gene picks; widths propagate through each stage.
 func (s *Space) build(width func(choices []int) int, block func(c LayerChoices) (heads, mlp int, exists bool)) model.Arch {
+	return s.buildMid(width, width, block)
+}
+
+// buildMid is build with the stem's mid width picked by its own function.
+func (s *Space) buildMid(mid, width func(choices []int) int, block func(c LayerChoices) (heads, mlp int, exists bool)) model.Arch {
 	w := width(s.Widths)
 	a := model.Arch{Stem: model.Stem{Type: s.StemType, Width: w, Mid: s.stemMid()}, Layers: make([]model.Layer, len(s.Layers))}
+	if len(s.StemMids) > 0 {
+		a.Stem.Mid = mid(s.StemMids)
+	}
 	for i, c := range s.Layers {
 		switch c.Type {
 		case model.TypeReduction:
@@ -89,7 +118,7 @@ func (s *Space) Min() model.Arch {
 // random sampler draws from [C, C, 0, 0]). Skipped blocks get the canonical placeholder.
 func (s *Space) Random(rng *rand.Rand) model.Arch {
 	pick := func(c []int) int { return c[rng.IntN(len(c))] }
-	return s.build(pick, func(c LayerChoices) (int, int, bool) {
+	return s.buildMid(func(c []int) int { return pickOne(rng, c) }, pick, func(c LayerChoices) (int, int, bool) {
 		heads, mlp := pick(c.Heads), pick(c.MLP)
 		return heads, mlp, !c.Skippable || rng.IntN(2) == 0
 	})
@@ -154,7 +183,14 @@ func (s *Space) Contains(a model.Arch) error {
 	if err := s.checkShape(a); err != nil {
 		return err
 	}
-	if a.Stem.Type != s.StemType || a.Stem.Mid != s.stemMid() {
+	if len(s.StemMids) > 0 {
+		if a.Stem.Type != s.StemType {
+			return s.archErr(0, "type", "stem %s, %s has %s", stemString(a.Stem.Type, a.Stem.Mid), s.Name, stemString(s.StemType, s.stemMid()))
+		}
+		if !slices.Contains(s.StemMids, a.Stem.Mid) {
+			return s.archErr(0, "mid", "stem mid width %d not in %s choices %v", a.Stem.Mid, s.Name, s.StemMids)
+		}
+	} else if a.Stem.Type != s.StemType || a.Stem.Mid != s.stemMid() {
 		return s.archErr(0, "type", "stem %s, %s has %s", stemString(a.Stem.Type, a.Stem.Mid), s.Name, stemString(s.StemType, s.stemMid()))
 	}
 	if !slices.Contains(s.Widths, a.Stem.Width) {
@@ -363,6 +399,17 @@ func (s *Space) Validate() error {
 	}
 	if err := descending("widths", "width", s.Widths); err != nil {
 		return err
+	}
+	if len(s.StemMids) > 0 {
+		if s.StemType != model.TypeConvStemMid {
+			return bad("stem_mids", "searchable mid widths need a type-5 stem, not type %d", s.StemType)
+		}
+		if err := descending("stem_mids", "stem mid", s.StemMids); err != nil {
+			return err
+		}
+		if s.StemMids[0] != s.StemMid {
+			return bad("stem_mids", "largest choice %d differs from stem_mid %d", s.StemMids[0], s.StemMid)
+		}
 	}
 	prevMax := slices.Max(s.Widths)
 	for i, c := range s.Layers {
