@@ -15,6 +15,8 @@ import (
 //
 // In ViT-ResNAS the stem's widths are not searched, so its statistics are the same for every
 // sub-network: recalibration adapts the stem to the evaluation data, not to the architecture.
+// Where a supernet searches the stem's mid width, each width's own statistics
+// (StemBNStatsPrefix) are recalibrated too, through that width's leading slice of the stem.
 func RecalibrateStemBN(ctx context.Context, w Weights, in Input, x []float32, n int, be gemm.Backend) (Weights, error) {
 	conv1, ok := w["patch_embed.conv1.conv.weight"]
 	if !ok || len(conv1.Shape) != 4 {
@@ -23,12 +25,25 @@ func RecalibrateStemBN(ctx context.Context, w Weights, in Input, x []float32, n 
 	if n <= 0 || len(x) < n*in.Channels*in.Size*in.Size {
 		return nil, fmt.Errorf("recalibrate BN: need %d images of %d×%d×%d", n, in.Channels, in.Size, in.Size)
 	}
-	m := conv1.Shape[0]
-	v := viewer{w: w}
 	out := Weights{}
 	for k, t := range w {
 		out[k] = t
 	}
+	full := conv1.Shape[0]
+	for m := full; m >= 1; m-- {
+		if m < full && StemBNStats(w, 1, m) == StemBNPrefix(1) {
+			continue // no statistics of their own at this width
+		}
+		if err := recalibrateStemWidth(ctx, out, in, x, n, m, be); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// recalibrateStemWidth recalibrates, in out, the statistics a stem of mid width m uses.
+func recalibrateStemWidth(ctx context.Context, out Weights, in Input, x []float32, n, m int, be gemm.Backend) error {
+	v := viewer{w: out}
 	var convs [3]convView
 	var err error
 	for i, cin := range []int{in.Channels, m, m} {
@@ -37,7 +52,7 @@ func RecalibrateStemBN(ctx context.Context, w Weights, in Input, x []float32, n 
 			stride = 2
 		}
 		if convs[i], err = v.conv(fmt.Sprintf("patch_embed.conv%d.conv", i+1), m, cin, 3, stride, 1, false); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	h := convOut(in.Size, 3, 2, 1)
@@ -53,7 +68,7 @@ func RecalibrateStemBN(ctx context.Context, w Weights, in Input, x []float32, n 
 		sq := make([]float64, m)
 		for i := 0; i < n; i++ {
 			if err := ctx.Err(); err != nil {
-				return nil, err
+				return err
 			}
 			src, cin, size := x[i*pix:(i+1)*pix], in.Channels, in.Size
 			for l := 0; l <= layer; l++ {
@@ -76,7 +91,7 @@ func RecalibrateStemBN(ctx context.Context, w Weights, in Input, x []float32, n 
 			}
 		}
 		cnt := float64(n * hw)
-		p := fmt.Sprintf("patch_embed.conv%d.bn", layer+1)
+		stats := StemBNStats(out, layer+1, m)
 		mean := Tensor{Shape: []int{m}, Data: make([]float32, m)}
 		vr := Tensor{Shape: []int{m}, Data: make([]float32, m)}
 		for ch := 0; ch < m; ch++ {
@@ -84,10 +99,10 @@ func RecalibrateStemBN(ctx context.Context, w Weights, in Input, x []float32, n 
 			mean.Data[ch] = float32(mu)
 			vr.Data[ch] = float32(max(0, sq[ch]-cnt*mu*mu) / max(cnt-1, 1))
 		}
-		out[p+".running_mean"], out[p+".running_var"] = mean, vr
-		if folds[layer], err = (viewer{w: out}).bn(p, m); err != nil {
-			return nil, err
+		out[stats+".running_mean"], out[stats+".running_var"] = mean, vr
+		if folds[layer], err = v.bn(StemBNPrefix(layer+1), stats, m); err != nil {
+			return err
 		}
 	}
-	return out, nil
+	return nil
 }

@@ -126,12 +126,13 @@ func (v viewer) conv(prefix string, cout, cin, k, stride, pad int, bias bool) (c
 	return cv, nil
 }
 
-// bn folds an inference BatchNorm2d into scale and shift: y = x·scale + shift.
-func (v viewer) bn(prefix string, c int) (bnFold, error) {
+// bn folds an inference BatchNorm2d into scale and shift: y = x·scale + shift. Its running
+// statistics are read under stats (prefix itself, or a stem's per-mid-width statistics).
+func (v viewer) bn(prefix, stats string, c int) (bnFold, error) {
 	var p [4][]float32
-	for i, name := range []string{"weight", "bias", "running_mean", "running_var"} {
+	for i, key := range []string{prefix + ".weight", prefix + ".bias", stats + ".running_mean", stats + ".running_var"} {
 		var err error
-		if p[i], err = v.vec(prefix+"."+name, c, 1); err != nil {
+		if p[i], err = v.vec(key, c, 1); err != nil {
 			return bnFold{}, err
 		}
 	}
@@ -143,6 +144,30 @@ func (v viewer) bn(prefix string, c int) (bnFold, error) {
 	}
 	return f, nil
 }
+
+// StemBNPrefix is the state_dict prefix of conv stem BatchNorm layer (1 to 3).
+func StemBNPrefix(layer int) string { return fmt.Sprintf("patch_embed.conv%d.bn", layer) }
+
+// StemBNStatsPrefix is where a supernet with a searchable stem width keeps the running
+// statistics of stem BatchNorm layer (1 to 3) for mid width mid, below the largest. A narrower
+// stem's second and third convolutions see other inputs than the full one's, so each width
+// needs its own statistics (switchable BatchNorm, as in slimmable networks); the affine
+// weights stay shared, as leading slices. The reference's own keys hold the largest width's.
+func StemBNStatsPrefix(layer, mid int) string {
+	return fmt.Sprintf("patch_embed.conv%d.bn.mid%d", layer, mid)
+}
+
+// StemBNStats is the prefix of the running statistics a stem of mid width mid uses in w: its
+// own when w has them, else the leading slice of the largest width's (every reference
+// checkpoint, whose stems are not searched).
+func StemBNStats(w Weights, layer, mid int) string {
+	if p := StemBNStatsPrefix(layer, mid); hasKey(w, p+".running_mean") && hasKey(w, p+".running_var") {
+		return p
+	}
+	return StemBNPrefix(layer)
+}
+
+func hasKey(w Weights, k string) bool { _, ok := w[k]; return ok }
 
 func (v viewer) stem(s Stem, in Input) (stemView, error) {
 	sv := stemView{typ: s.Type}
@@ -170,7 +195,7 @@ func (v viewer) stem(s Stem, in Input) (stemView, error) {
 			return sv, err
 		}
 		for i, dst := range []*bnFold{&sv.bn1, &sv.bn2, &sv.bn3} {
-			if *dst, err = v.bn(fmt.Sprintf("patch_embed.conv%d.bn", i+1), m); err != nil {
+			if *dst, err = v.bn(StemBNPrefix(i+1), StemBNStats(v.w, i+1, m), m); err != nil {
 				return sv, err
 			}
 		}

@@ -14,7 +14,7 @@ import (
 func Slice(w model.Weights, arch model.Arch, in model.Input) (model.Weights, error) {
 	out := model.Weights{}
 	for _, p := range model.ParamShapes(arch, in) {
-		src, ok := w[p.Key]
+		src, ok := w[sourceKey(w, arch, p.Key)]
 		if !ok {
 			return nil, fmt.Errorf("slice: supernet has no %s", p.Key)
 		}
@@ -32,6 +32,18 @@ func Slice(w model.Weights, arch model.Arch, in model.Input) (model.Weights, err
 		}
 	}
 	return out, nil
+}
+
+// sourceKey is where the supernet keeps tensor key of arch: its own key, except the stem's
+// BatchNorm statistics of a searchable stem width, which come from that width's own.
+func sourceKey(w model.Weights, arch model.Arch, key string) string {
+	for layer := 1; layer <= 3; layer++ {
+		prefix := model.StemBNPrefix(layer)
+		if field, ok := strings.CutPrefix(key, prefix+"."); ok && strings.HasPrefix(field, "running_") {
+			return model.StemBNStats(w, layer, arch.Stem.Mid) + "." + field
+		}
+	}
+	return key
 }
 
 // sliceLeading copies src[0:shape[0], 0:shape[1], …]. Token axes of position embeddings and

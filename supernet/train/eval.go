@@ -42,7 +42,7 @@ func (t *trainer) evaluate(ctx context.Context, a model.Arch) (float64, error) {
 				}
 			}
 		}
-		net.stemForward()
+		net.stemForward(groups[:(n+g-1)/g])
 		net.run(groups[:(n+g-1)/g], t.labels, 0, false, 0)
 		for i := 0; i < n; i++ {
 			row := net.logits[i*k : (i+1)*k]

@@ -32,7 +32,8 @@ type trainNet struct {
 	stemConv                [3]nn.Conv
 	convScratch             []float32    // the streamed convolutions' per-worker im2col chunks
 	convOut, pre, post      [3][]float32 // conv output, BN output, ReLU output
-	bnMean, bnRstd          [3][]float32
+	bnMean, bnRstd          [3][]float32 // per stem run, m apart
+	runs                    []stemRun
 	stemOut, dStemOut, dTmp []float32  // post[2] + post[0], its gradient, scratch
 	convGrads               []gemm.Mat // a stem convolution's weight gradient in each lane
 	dPre, dConvStem         []float32
@@ -94,7 +95,7 @@ func newTrainNet(e *nn.Exec, p *supernetParams, batch, group int) *trainNet {
 		t.convOut[i] = make([]float32, rows*m)
 		t.pre[i] = make([]float32, rows*m)
 		t.post[i] = make([]float32, rows*m)
-		t.bnMean[i], t.bnRstd[i] = make([]float32, m), make([]float32, m)
+		t.bnMean[i], t.bnRstd[i] = make([]float32, m*batch/group), make([]float32, m*batch/group)
 	}
 	t.convScratch = make([]float32, max(1, e.Workers)*scratch)
 	t.stemOut, t.dStemOut, t.dTmp, t.dPre = make([]float32, rows*m), make([]float32, rows*m), make([]float32, rows*m), make([]float32, rows*m)
@@ -216,9 +217,38 @@ func clsRows(m gemm.Mat, images, tokens int) gemm.Mat {
 	return gemm.Mat{Rows: images, Cols: m.Cols, Stride: tokens * m.Stride, Data: m.Data[:((images-1)*tokens)*m.Stride+m.Cols]}
 }
 
-// stemForward runs the conv stem on the whole batch (t.img already filled, channels-last).
-func (t *trainNet) stemForward() {
+// stemRun is a run of consecutive groups whose sub-networks share a stem mid width: BatchNorm
+// statistics are taken over its rows. With one mid width (every reference space) the whole
+// batch is one run, as in the reference.
+type stemRun struct {
+	lo, hi int // rows of the stem's output
+	mid    int
+}
+
+// planStem splits the batch into runs of equal stem mid width; groups past len(archs) (an
+// evaluation's padding) join the last run.
+func (t *trainNet) planStem(archs []model.Arch) {
+	hw := t.stemConv[0].ColsRows() / t.batch
+	t.runs = t.runs[:0]
+	for g := 0; g < t.batch/t.group; g++ {
+		mid := archs[min(g, len(archs)-1)].Stem.Mid
+		lo, hi := g*t.group*hw, (g+1)*t.group*hw
+		if n := len(t.runs); n > 0 && t.runs[n-1].mid == mid {
+			t.runs[n-1].hi = hi
+			continue
+		}
+		t.runs = append(t.runs, stemRun{lo: lo, hi: hi, mid: mid})
+	}
+}
+
+// stemForward runs the conv stem on the whole batch (t.img already filled, channels-last) for
+// the groups' sub-networks archs. The convolutions run at the largest mid width; a narrower
+// stem is its leading slice, so each run normalises only its first mid channels and zeroes the
+// rest after the ReLU: the next convolution then sees exactly the narrower stem's input, and
+// no gradient reaches the weights outside the slice.
+func (t *trainNet) stemForward(archs []model.Arch) {
 	p, e, m := t.p, t.e, t.p.mid
+	t.planStem(archs)
 	in := dense(t.img, len(t.img)/t.p.in.Channels, t.p.in.Channels)
 	for i, c := range t.stemConv {
 		w := p.conv[i].mat(p.conv[i].w)
@@ -226,12 +256,26 @@ func (t *trainNet) stemForward() {
 		co, pre := dense(t.convOut[i], rows, m), dense(t.pre[i], rows, m)
 		nn.ConvForwardStreamed(e, c, co, in, w, nil, t.convScratch)
 		bn := p.bn[i]
-		if t.bnEval {
-			nn.BatchNormEvalForward(e, pre, co, bn.w.w, bn.b.w, bn.mean.w, bn.vari.w, t.bnMean[i], t.bnRstd[i])
-		} else {
-			nn.BatchNormTrainForward(e, pre, co, bn.w.w, bn.b.w, t.bnMean[i], t.bnRstd[i], bn.mean.w, bn.vari.w, t.bnPartial)
+		for r, run := range t.runs {
+			k := run.mid
+			st := p.midStats[k][i]
+			x, y := co.Sub(run.lo, run.hi, 0, k), pre.Sub(run.lo, run.hi, 0, k)
+			mean, rstd := t.bnMean[i][r*m:r*m+k], t.bnRstd[i][r*m:r*m+k]
+			if t.bnEval {
+				nn.BatchNormEvalForward(e, y, x, bn.w.w[:k], bn.b.w[:k], st.mean.w, st.vari.w, mean, rstd)
+			} else {
+				nn.BatchNormTrainForward(e, y, x, bn.w.w[:k], bn.b.w[:k], mean, rstd, st.mean.w, st.vari.w, t.bnPartial)
+			}
 		}
 		nn.ReLUForward(e, t.post[i], t.pre[i])
+		for _, run := range t.runs {
+			if run.mid < m {
+				post := dense(t.post[i], rows, m)
+				for r := run.lo; r < run.hi; r++ {
+					clear(post.Row(r)[run.mid:])
+				}
+			}
+		}
 		in = dense(t.post[i], rows, m)
 	}
 	copy(t.stemOut, t.post[2])
@@ -264,13 +308,18 @@ func (t *trainNet) stemBackward() {
 		c := t.stemConv[i]
 		dPre := zeroed(t.dPre, rows, m)
 		nn.ReLUBackward(e, dPre.Data, t.post[i], dPost)
-		dConv := zeroed(t.dConvStem, rows, m)
+		dConv := zeroed(t.dConvStem, rows, m) // channels past a run's mid get no gradient
 		bn := p.bn[i]
 		co := dense(t.convOut[i], rows, m)
-		if t.bnEval {
-			nn.BatchNormEvalBackward(e, dConv, bn.w.g, bn.b.g, dPre, co, bn.w.w, t.bnMean[i], t.bnRstd[i])
-		} else {
-			nn.BatchNormTrainBackward(e, dConv, bn.w.g, bn.b.g, dPre, co, bn.w.w, t.bnMean[i], t.bnRstd[i], t.bnPartial)
+		for r, run := range t.runs {
+			k := run.mid
+			dx, dy, x := dConv.Sub(run.lo, run.hi, 0, k), dPre.Sub(run.lo, run.hi, 0, k), co.Sub(run.lo, run.hi, 0, k)
+			mean, rstd := t.bnMean[i][r*m:r*m+k], t.bnRstd[i][r*m:r*m+k]
+			if t.bnEval {
+				nn.BatchNormEvalBackward(e, dx, bn.w.g[:k], bn.b.g[:k], dy, x, bn.w.w[:k], mean, rstd)
+			} else {
+				nn.BatchNormTrainBackward(e, dx, bn.w.g[:k], bn.b.g[:k], dy, x, bn.w.w[:k], mean, rstd, t.bnPartial)
+			}
 		}
 		var dIn gemm.Mat // none for the image
 		switch i {

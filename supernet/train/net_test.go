@@ -14,7 +14,21 @@ import (
 // mode and no drop-path computes, for sampled sub-networks, the logits of the inference
 // forward (model.Net) on the same supernet tensors — the two share no kernel code.
 func TestTrainForwardMatchesInference(t *testing.T) {
+	for _, c := range stemMidCases {
+		t.Run(c.name, func(t *testing.T) { trainForwardMatchesInference(t, c.mids) })
+	}
+}
+
+// stemMidCases run a test on the tiny space with its stem width fixed and searchable (each
+// width then has its own BatchNorm statistics, and narrower stems are masked slices).
+var stemMidCases = []struct {
+	name string
+	mids []int
+}{{"fixed-stem", nil}, {"searchable-stem", []int{4, 3, 2}}}
+
+func trainForwardMatchesInference(t *testing.T, mids []int) {
 	o := tinyOptions(newSynthImages(32, 1, 16, 5, 1))
+	o.Space.StemMids = mids
 	tr, err := newTrainer(o)
 	if err != nil {
 		t.Fatal(err)
@@ -31,7 +45,6 @@ func TestTrainForwardMatchesInference(t *testing.T) {
 	archs := supernet.SampleArchs(rng, o.Space, 5, 1, 2)
 	archs = append(archs, o.Space.Max(), o.Space.Min())
 	tr.loadBatch(rng)
-	tr.net.stemForward()
 	in := o.Space.Input
 	img := in.Channels * in.Size * in.Size
 	nchw := make([]float32, o.ExamplesPerArch*img)
@@ -40,6 +53,7 @@ func TestTrainForwardMatchesInference(t *testing.T) {
 	}
 	tr.net.noDropPath()
 	for _, a := range archs {
+		tr.net.stemForward([]model.Arch{a})
 		tr.net.run([]model.Arch{a}, tr.labels, 0, false, 0)
 		net, err := model.NewNet(tr.p.weights(), a, in, tr.opts.Gemm, model.NetOptions{Threads: 2})
 		if err != nil {
@@ -67,7 +81,14 @@ func TestTrainForwardMatchesInference(t *testing.T) {
 // checked entries (the loss passes through ~20 float32 layers, so finite differences are
 // noisier than in the per-layer tests of internal/nn, which hold 1e-3 relative).
 func TestTrainGradients(t *testing.T) {
+	for _, c := range stemMidCases {
+		t.Run(c.name, func(t *testing.T) { trainGradients(t, c.mids) })
+	}
+}
+
+func trainGradients(t *testing.T, mids []int) {
 	o := tinyOptions(newSynthImages(32, 1, 16, 5, 2))
+	o.Space.StemMids = mids
 	o.DropPath = 0
 	tr, err := newTrainer(o)
 	if err != nil {
@@ -94,7 +115,7 @@ func TestTrainGradients(t *testing.T) {
 	archs := supernet.SampleArchs(rng, o.Space, 5, 1, 2)
 	const smoothing = 0.1
 	loss := func() float64 {
-		tr.net.stemForward()
+		tr.net.stemForward(archs)
 		return tr.net.run(archs, tr.labels, smoothing, false, 0) / float64(o.BatchSize)
 	}
 	tr.forwardBackward(rng, archs, smoothing)

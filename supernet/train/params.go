@@ -39,6 +39,9 @@ func (p *param) tokenMat(data []float32) gemm.Mat {
 
 type bnParams struct{ w, b, mean, vari *param }
 
+// bnStats are one stem BatchNorm layer's running statistics for one mid width.
+type bnStats struct{ mean, vari *param }
+
 type layerParams struct {
 	// Transformer block.
 	norm1w, norm1b, qkvW, qkvB, projW, projB, norm2w, norm2b, fc1W, fc1B, fc2W, fc2B *param
@@ -55,6 +58,9 @@ type supernetParams struct {
 	in      model.Input
 	maxArch model.Arch
 	mid     int
+	// midStats[w] are the stem BatchNorm layers' running statistics at mid width w: the
+	// reference tensors at the largest width, their own (model.StemBNStatsPrefix) below it.
+	midStats map[int][3]bnStats
 
 	all   []*param // in model.ParamShapes order
 	byKey map[string]*param
@@ -135,6 +141,27 @@ func newSupernetParams(s supernet.Space, in model.Input, dropPath float64, rng *
 		pre := fmt.Sprintf("patch_embed.conv%d.", i+1)
 		sp.conv[i] = get(pre + "conv.weight")
 		sp.bn[i] = bnParams{get(pre + "bn.weight"), get(pre + "bn.bias"), get(pre + "bn.running_mean"), get(pre + "bn.running_var")}
+	}
+	sp.midStats = map[int][3]bnStats{}
+	for _, mid := range s.StemMidChoices() {
+		var st [3]bnStats
+		for i := range st {
+			if mid == sp.mid {
+				st[i] = bnStats{sp.bn[i].mean, sp.bn[i].vari}
+				continue
+			}
+			pre := model.StemBNStatsPrefix(i+1, mid)
+			for _, f := range []**param{&st[i].mean, &st[i].vari} {
+				key := pre + ".running_mean"
+				if f == &st[i].vari {
+					key = pre + ".running_var"
+				}
+				*f = &param{key: key, shape: []int{mid}, w: make([]float32, mid)}
+				sp.all = append(sp.all, *f)
+				sp.byKey[key] = *f
+			}
+		}
+		sp.midStats[mid] = st
 	}
 	sp.projW, sp.projB = get("patch_embed.conv_proj.weight"), get("patch_embed.conv_proj.bias")
 	sp.normW, sp.normB = get("norm.weight"), get("norm.bias")

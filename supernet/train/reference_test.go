@@ -70,12 +70,12 @@ func TestTrainForwardReference(t *testing.T) {
 			}
 		}
 	}
-	net.stemForward()
 	for _, c := range g.Cases {
 		a, err := model.ParseArch(c.NetworkDef)
 		if err != nil {
 			t.Fatalf("%s: %v", c.Name, err)
 		}
+		net.stemForward([]model.Arch{a})
 		net.run([]model.Arch{a}, make([]int, n), 0, false, 0)
 		var maxDiff float64
 		k := a.Head.Classes

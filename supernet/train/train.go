@@ -367,7 +367,7 @@ func (t *trainer) forwardBackward(rng *rand.Rand, archs []model.Arch, smoothing 
 		t.drawDropPath(rng, arch, a)
 	}
 	t.p.zeroGrad()
-	net.stemForward()
+	net.stemForward(archs)
 	sum := net.run(archs, t.labels, smoothing, true, 1/float32(t.opts.BatchSize))
 	net.stemBackward()
 	net.reduceGrads()

@@ -32,11 +32,18 @@ func collect(dst *[]stepLoss) func(Progress) {
 // with a cancellation in the middle of epoch 1 and a resume: the resumed run must reproduce
 // the uninterrupted run's losses exactly from epoch 1 on, and end with the same weights.
 func TestResumeMatchesUninterrupted(t *testing.T) {
+	for _, c := range stemMidCases {
+		t.Run(c.name, func(t *testing.T) { resumeMatchesUninterrupted(t, c.mids) })
+	}
+}
+
+func resumeMatchesUninterrupted(t *testing.T, mids []int) {
 	train := newSynthImages(64, 1, 16, 5, 7)
 	dirA, dirB := t.TempDir(), t.TempDir()
 
 	var full []stepLoss
 	o := tinyOptions(train)
+	o.Space.StemMids = mids
 	o.Dir = dirA
 	resA, err := Run(context.Background(), o, collect(&full))
 	if err != nil {
@@ -111,6 +118,15 @@ func TestResumeMatchesUninterrupted(t *testing.T) {
 		got, ok := ck.Weights[p.Key]
 		if !ok || fmt.Sprint(got.Shape) != fmt.Sprint(p.Shape) {
 			t.Fatalf("saved result: %s missing or shaped %v, want %v", p.Key, got.Shape, p.Shape)
+		}
+	}
+	for _, mid := range sp.StemMidChoices()[1:] { // every narrower stem width's own, trained statistics
+		for layer := 1; layer <= 3; layer++ {
+			key := model.StemBNStatsPrefix(layer, mid) + ".running_mean"
+			got, ok := ck.Weights[key]
+			if !ok || fmt.Sprint(got.Shape) != fmt.Sprint([]int{mid}) || got.Data[0] == 0 {
+				t.Fatalf("saved result: %s missing, shaped %v or untrained (%v)", key, got.Shape, got.Data)
+			}
 		}
 	}
 	if ck.Meta.Space != sp.Name || ck.Meta.Arch != sp.Max().String() {
