@@ -18,6 +18,9 @@ func midArch(s *supernet.Space) model.Arch {
 	mid := func(c []int) int { return c[len(c)/2] }
 	w := mid(s.Widths)
 	a.Stem.Width = w
+	if mids := s.StemMidChoices(); len(mids) > 1 {
+		a.Stem.Mid = mid(mids)
+	}
 	for i, lc := range s.Layers {
 		l := &a.Layers[i]
 		switch lc.Type {

@@ -8,15 +8,21 @@ import (
 	"github.com/resnas/resnas/supernet"
 )
 
-// The genes of an architecture in a supernet.Space are: the stem width, every spatial
+// The genes of an architecture in a supernet.Space are: the stem width, the stem's mid width
+// when the space searches it (Space.StemMidChoices has several choices), every spatial
 // reduction's output width (the next stage's width), and for each transformer block its head
 // count, its MLP hidden size and, for skippable blocks only, whether it exists. Widths are not
 // stored per block: propagate copies each stage's width into its blocks, the next reduction's
 // input and the head, as the reference's update_embed_size does. The operators below work on
 // model.Arch directly, as the reference works on its network_def tuples.
+//
+// The stem mid width is the one gene the reference does not have. Every operator handles it
+// beside the stem width, and draws nothing for it when the space has one mid width, so the
+// other spaces' seeded searches draw exactly what they drew before it became searchable.
 
-// reduceStepsBeforeAll is how many head/MLP reductions reduceConstraint tries before widths and
-// block removal become eligible too (_simplify_all_threshold in the reference).
+// reduceStepsBeforeAll is how many head/MLP reductions reduceConstraint tries before widths
+// (the stem mid width among them) and block removal become eligible too
+// (_simplify_all_threshold in the reference).
 const reduceStepsBeforeAll = 100
 
 // maxReduceSteps bounds reduceConstraint; the smallest architecture is reached long before.
@@ -87,6 +93,9 @@ func mutate(r rng, s *supernet.Space, parent model.Arch, p float64) model.Arch {
 		a.Stem.Width = r.pick(s.Widths)
 		propagate(&a)
 	}
+	if mids := s.StemMidChoices(); len(mids) > 1 && r.chance(p) {
+		a.Stem.Mid = r.pick(mids)
+	}
 	for i, lc := range s.Layers {
 		l := &a.Layers[i]
 		switch lc.Type {
@@ -123,7 +132,8 @@ func Crossover(src rand.Source, s *supernet.Space, a, b model.Arch, p float64) m
 func crossover(r rng, s *supernet.Space, a, b model.Arch, p float64) model.Arch {
 	c := a.Clone()
 	if r.chance(p) {
-		c.Stem.Width = b.Stem.Width
+		// The stem's widths come from one parent: its mid width was trained with its width.
+		c.Stem.Width, c.Stem.Mid = b.Stem.Width, b.Stem.Mid
 		propagate(&c)
 	}
 	for i, lc := range s.Layers {
@@ -151,14 +161,18 @@ func crossover(r rng, s *supernet.Space, a, b model.Arch, p float64) model.Arch 
 }
 
 // sampleWidthsDepth is the reference's random_sample_embed_depth: max with the stem and
-// reduction widths drawn uniformly and each skippable block removed with probability ½
-// (its choices are [C, C, 0, 0]); heads and MLP sizes stay at their largest. It writes into
+// reduction widths (and the stem mid width, when searchable) drawn uniformly and each
+// skippable block removed with probability ½ (its choices are [C, C, 0, 0]); heads and MLP
+// sizes stay at their largest. It writes into
 // dst, reusing its layers, because the random generator may draw it a million times.
 func sampleWidthsDepth(r rng, s *supernet.Space, max model.Arch, dst *model.Arch) {
 	layers := append(dst.Layers[:0], max.Layers...)
 	*dst = max
 	dst.Layers = layers
 	dst.Stem.Width = r.pick(s.Widths)
+	if mids := s.StemMidChoices(); len(mids) > 1 {
+		dst.Stem.Mid = r.pick(mids)
+	}
 	for i, lc := range s.Layers {
 		switch lc.Type {
 		case model.TypeBlock:
@@ -178,6 +192,9 @@ func sampleWidthsDepth(r rng, s *supernet.Space, max model.Arch, dst *model.Arch
 func sampleUniform(r rng, s *supernet.Space, max model.Arch) model.Arch {
 	a := max.Clone()
 	a.Stem.Width = r.pick(s.Widths)
+	if mids := s.StemMidChoices(); len(mids) > 1 {
+		a.Stem.Mid = r.pick(mids)
+	}
 	for i, lc := range s.Layers {
 		l := &a.Layers[i]
 		switch lc.Type {
@@ -210,7 +227,9 @@ func nextSmaller(choices []int, cur int) (int, bool) {
 // pruneOne is the reference's prune_random_one on a in place: it picks a random entry among
 // the stem and the layers (blocks only unless all) and shrinks one of its genes to the next
 // smaller choice; a block lowers its heads or its MLP with probability ½ each, or, when all
-// and it is skippable, each of heads, MLP and removal (itself p = ½) with probability ⅓.
+// and it is skippable, each of heads, MLP and removal (itself p = ½) with probability ⅓. The
+// stem lowers its width, or, when its mid width is searchable, its width or its mid width
+// with probability ½ each, as a block picks among its genes.
 func pruneOne(r rng, s *supernet.Space, a *model.Arch, all bool) {
 	entries := len(s.Layers) + 1 // entry 0 is the stem, entry i is Layers[i-1]
 	var pos int
@@ -223,6 +242,12 @@ func pruneOne(r rng, s *supernet.Space, a *model.Arch, all bool) {
 		}
 	}
 	if pos == 0 {
+		if mids := s.StemMidChoices(); len(mids) > 1 && r.intn(2) == 1 {
+			if m, ok := nextSmaller(mids, a.Stem.Mid); ok {
+				a.Stem.Mid = m
+			}
+			return
+		}
 		if w, ok := nextSmaller(s.Widths, a.Stem.Width); ok {
 			a.Stem.Width = w
 			propagate(a)

@@ -12,6 +12,8 @@ import (
 // Encoder turns an architecture of one space into a fixed-length feature vector, each
 // feature in [0, 1] relative to the space's choices:
 //
+//   - the stem's mid width scaled like widths, only in spaces that search it (several
+//     Space.StemMidChoices), so the other spaces' features are what they were before;
 //   - per stage: its embed width, (w − min)/(max − min) of the stage's width choices, and its
 //     depth, the fraction of its blocks that exist;
 //   - per block: whether it exists (1 or 0), its heads and MLP size scaled like widths (0
@@ -24,6 +26,7 @@ type Encoder struct {
 	space   *supernet.Space
 	in      model.Input
 	stages  []supernet.StageChoices
+	mids    []int // the stem mid width's choices when searchable, else nil
 	maxMACs float64
 	maxPar  float64
 	names   []string
@@ -43,6 +46,10 @@ func NewEncoder(space *supernet.Space, in model.Input) (*Encoder, error) {
 	if e.maxMACs <= 0 || e.maxPar <= 0 {
 		return nil, fmt.Errorf("predict: space %s: its largest sub-network has %g MACs and %g params", space.Name, e.maxMACs, e.maxPar)
 	}
+	if mids := space.StemMidChoices(); len(mids) > 1 {
+		e.mids = mids
+		e.names = append(e.names, "stem.mid")
+	}
 	for s, st := range e.stages {
 		e.names = append(e.names, fmt.Sprintf("stage%d.width", s+1), fmt.Sprintf("stage%d.depth", s+1))
 		for _, i := range st.Blocks {
@@ -56,11 +63,14 @@ func NewEncoder(space *supernet.Space, in model.Input) (*Encoder, error) {
 // Len is the number of features.
 func (e *Encoder) Len() int { return len(e.names) }
 
-// Names names the features in order, e.g. "stage2.width", "blocks.7.mlp", "macs".
+// Names names the features in order, e.g. "stem.mid", "stage2.width", "blocks.7.mlp", "macs".
 func (e *Encoder) Names() []string { return slices.Clone(e.names) }
 
 // Encode appends a's features to dst. a must be a member of the space (Space.Contains).
 func (e *Encoder) Encode(dst []float64, a model.Arch) []float64 {
+	if e.mids != nil {
+		dst = append(dst, scaled(a.Stem.Mid, e.mids))
+	}
 	for _, st := range e.stages {
 		w := a.Stem.Width
 		if st.Reduction >= 0 {

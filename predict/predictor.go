@@ -1,8 +1,9 @@
 // Package predict is an online accuracy predictor for the sub-networks of one supernet: it
-// learns top-1 from the architecture (an Encoder's features: stage widths and depths, each
-// block's presence, heads and MLP size, MACs and parameters) from every measured sub-network
-// it is given, and knows how far to trust itself: Fit picks the model family with the best
-// K-fold cross-validated Kendall τ and keeps every family's held-out figures.
+// learns top-1 from the architecture (an Encoder's features: the stem mid width where it is
+// searchable, stage widths and depths, each block's presence, heads and MLP size, MACs and
+// parameters) from every measured sub-network it is given, and knows how far to trust
+// itself: Fit picks the model family with the best K-fold cross-validated Kendall τ and keeps
+// every family's held-out figures.
 //
 // Families: "ridge" (Bayesian ridge regression, penalty by leave-one-out), "gp" (a Gaussian
 // process with one isotropic RBF kernel and noise, hyperparameters by marginal likelihood) and

@@ -44,10 +44,11 @@ const (
 	fieldHeads
 	fieldMLP
 	fieldExists
+	fieldMid // the conv stem's mid width, in spaces that search it
 )
 
 func (f field) String() string {
-	return [...]string{"width", "heads", "mlp", "on/off"}[f]
+	return [...]string{"width", "heads", "mlp", "on/off", "mid"}[f]
 }
 
 type editor struct {
@@ -178,7 +179,12 @@ func editable(k rowKind) bool { return k == rowStem || k == rowBlock || k == row
 // fields lists the fields of row r, in screen order.
 func (e editor) fields(r editorRow) []field {
 	switch r.kind {
-	case rowStem, rowReduction:
+	case rowStem:
+		if e.midSearched() {
+			return []field{fieldWidth, fieldMid}
+		}
+		return []field{fieldWidth}
+	case rowReduction:
 		return []field{fieldWidth}
 	case rowBlock:
 		if e.space.Layers[r.layer].Skippable {
@@ -188,6 +194,10 @@ func (e editor) fields(r editorRow) []field {
 	}
 	return nil
 }
+
+// midSearched reports whether the space searches the stem's mid width, which the stem row
+// then offers as a second field.
+func (e editor) midSearched() bool { return len(e.space.StemMidChoices()) > 1 }
 
 // current is the field +/- act on: the preferred one if the row has it, else the nearest.
 func (e editor) current() field {
@@ -262,6 +272,8 @@ func (e editor) Step(dir int) (model.Arch, string) {
 	var choices []int
 	var val *int
 	switch {
+	case r.kind == rowStem && f == fieldMid:
+		choices, val = e.space.StemMidChoices(), &a.Stem.Mid
 	case r.kind == rowStem:
 		choices, val = e.space.Widths, &a.Stem.Width
 	case r.kind == rowReduction:
@@ -374,6 +386,10 @@ func (e editor) rowView(st styles, i int, stages []model.Stage) string {
 	}
 	switch r.kind {
 	case rowStem:
+		width := cell(fieldWidth, fmt.Sprint(e.arch.Stem.Width), 4)
+		if e.midSearched() { // the mid width is a field of its own
+			return mark + fmt.Sprintf("stem  %-9s C", "conv") + width + " mid" + cell(fieldMid, fmt.Sprint(e.arch.Stem.Mid), 3)
+		}
 		kind := "linear"
 		if e.arch.Stem.Type != model.TypeLinearStem {
 			mid := e.arch.Stem.Mid
@@ -382,7 +398,7 @@ func (e editor) rowView(st styles, i int, stages []model.Stage) string {
 			}
 			kind = fmt.Sprintf("conv·%d", mid)
 		}
-		return mark + fmt.Sprintf("stem  %-9s C", kind) + cell(fieldWidth, fmt.Sprint(e.arch.Stem.Width), 4)
+		return mark + fmt.Sprintf("stem  %-9s C", kind) + width
 	case rowStage:
 		s := stages[min(r.stage, len(stages)-1)]
 		head := fmt.Sprintf("stage %d · C %d · %d/%d blocks", s.Index+1, s.Width, s.Depth(e.arch), len(s.Blocks))

@@ -1,10 +1,14 @@
 package tui
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/resnas/resnas/model"
+	"github.com/resnas/resnas/supernet"
 )
 
 func TestStepChoice(t *testing.T) {
@@ -30,7 +34,14 @@ func TestStepChoice(t *testing.T) {
 // Any sequence of editor moves and edits stays inside the space: the editor offers only
 // choices the space has, and keeps the widths of a stage consistent.
 func TestEditorEditsStayInSpace(t *testing.T) {
-	sp := tinySpace()
+	for _, sp := range []*supernet.Space{tinySpace(), wideSpace()} {
+		t.Run(sp.Name, func(t *testing.T) { editorWalk(t, sp) })
+	}
+}
+
+// editorWalk makes 3000 random moves and edits in sp's editor, checking the architecture
+// after each.
+func editorWalk(t *testing.T, sp *supernet.Space) {
 	e := newEditor(newStyles(), sp, sp.Input, sp.Max())
 	e.SetSize(40, 10)
 	rng := rand.New(rand.NewPCG(7, 7))
@@ -160,4 +171,88 @@ func TestEditorViewMarksCursorWithoutColour(t *testing.T) {
 	if n := strings.Count(view, "["); n != 1 {
 		t.Errorf("%d bracketed fields, want 1", n)
 	}
+}
+
+// TestEditorStemMid edits the stem's mid width of fmnist-wide: the stem row's second field,
+// reached with →, stepped with +/- through the space's choices only.
+func TestEditorStemMid(t *testing.T) {
+	sp := wideSpace()
+	e := newEditor(newStyles(), sp, sp.Input, sp.Max())
+	e.SetSize(40, 10)
+	if got := e.fields(e.rows[0]); !slices.Equal(got, []field{fieldWidth, fieldMid}) {
+		t.Fatalf("stem fields %v, want width and mid", got)
+	}
+	e.Move(0, 1)
+	if e.current() != fieldMid {
+		t.Fatalf("field %v after →, want mid", e.current())
+	}
+	if !strings.Contains(e.View(), "mid [12]") {
+		t.Errorf("stem row does not show the mid width under the cursor:\n%s", e.View())
+	}
+	if _, why := e.Step(1); !strings.Contains(why, "stem mid") || !strings.Contains(why, "largest") {
+		t.Errorf("widening the largest mid width: %q, want a reason naming the stem mid and 'largest'", why)
+	}
+	var seen []int
+	for {
+		a, why := e.Step(-1)
+		if why != "" {
+			if !strings.Contains(why, "smallest") || !strings.Contains(why, "12 8 4 2") {
+				t.Errorf("narrowing the smallest mid width: %q", why)
+			}
+			break
+		}
+		if err := sp.Contains(a); err != nil {
+			t.Fatalf("%s: %v", a, err)
+		}
+		if a.Stem.Width != e.arch.Stem.Width {
+			t.Errorf("stepping the mid width changed the stem width to %d", a.Stem.Width)
+		}
+		e.SetArch(a)
+		seen = append(seen, a.Stem.Mid)
+	}
+	if want := []int{8, 4, 2}; !slices.Equal(seen, want) {
+		t.Errorf("mid widths stepped through %v, want %v", seen, want)
+	}
+	// ← goes back to the width, which steps alone.
+	e.Move(0, -1)
+	a, why := e.Step(-1)
+	if why != "" || a.Stem.Mid != 2 || a.Stem.Width != sp.Widths[1] {
+		t.Errorf("narrowing the stem width: %q, stem %+v", why, a.Stem)
+	}
+	// Moving from the mid field to a block lands on its first field, and back on mid.
+	e.Move(0, 1)
+	e.Move(1, 0)
+	if e.current() != fieldHeads {
+		t.Errorf("field on blocks.0 %v, want heads", e.current())
+	}
+}
+
+// TestEditorStemRowWithOneMid: spaces with one mid width keep the stem row as it was, with
+// the mid width in the stem's kind and the width its only field.
+func TestEditorStemRowWithOneMid(t *testing.T) {
+	for _, sp := range []*supernet.Space{tinySpace(), lookupSpace(t, "fmnist")} {
+		e := newEditor(newStyles(), sp, sp.Input, sp.Max())
+		e.SetSize(40, 3)
+		if got := e.fields(e.rows[0]); !slices.Equal(got, []field{fieldWidth}) {
+			t.Errorf("%s: stem fields %v, want width only", sp.Name, got)
+		}
+		mid := sp.StemMid
+		if mid == 0 {
+			mid = model.DefaultStemMid
+		}
+		row := strings.Split(e.View(), "\n")[0]
+		want := fmt.Sprintf("%-9s C", fmt.Sprintf("conv·%d", mid))
+		if !strings.Contains(row, want) || !strings.HasSuffix(strings.TrimSpace(row), fmt.Sprintf("[%d]", sp.Widths[0])) || strings.Contains(row, "mid") {
+			t.Errorf("%s: stem row %q, want %q and the width under the cursor, last, and no mid field", sp.Name, row, want)
+		}
+	}
+}
+
+func lookupSpace(t *testing.T, name string) *supernet.Space {
+	t.Helper()
+	sp, err := supernet.Lookup(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sp
 }

@@ -37,6 +37,24 @@ func tinySpace() *supernet.Space {
 	return sp
 }
 
+// wideSpace is fmnist-wide, whose stem mid width is searchable.
+func wideSpace() *supernet.Space {
+	sp, err := supernet.Lookup("fmnist-wide")
+	if err != nil {
+		panic(err)
+	}
+	return sp
+}
+
+// wideOptions are testOptions on wideSpace.
+func wideOptions() Options {
+	opts := testOptions()
+	opts.Space = wideSpace()
+	opts.Evaluator = fakeEvaluator{in: opts.Space.Input}
+	opts.CheckpointName = "wide-supernet.safetensors"
+	return opts
+}
+
 // fixedClock always says the same time.
 type fixedClock struct{ t time.Time }
 

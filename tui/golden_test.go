@@ -28,6 +28,10 @@ func TestGolden(t *testing.T) {
 		{"editor", func(t *testing.T, w, h int) Model {
 			return keys(t, sized(t, testOptions(), w, h), "j", "j", "-", "l", "-", "l", " ", "t")
 		}},
+		{"editor_mid", func(t *testing.T, w, h int) Model {
+			// A space that searches the stem's mid width: the stem row has it as a second field.
+			return keys(t, sized(t, wideOptions(), w, h), "l", "-")
+		}},
 		{"plot", func(t *testing.T, w, h int) Model {
 			return keys(t, withPoints(t, w, h), "tab", "j", "j")
 		}},
