@@ -73,7 +73,7 @@ func parseTrainFlags(args []string, e env) (*trainFlags, error) {
 	f := &trainFlags{opts: sntrain.DefaultOptions(), command: "resnas train " + strings.Join(args, " ")}
 	d := &f.opts
 	fs := newFlags("train")
-	fs.StringVar(&f.space, "space", "fmnist", "search space to train (resnas spaces lists them)")
+	fs.StringVar(&f.space, "space", "fmnist-wide", "search space to train (resnas spaces lists them; the shipped default is fmnist-wide)")
 	fs.StringVar(&f.dataDir, "data", "", "shard directory of a train build (holding sub-train/ and sub-val/)")
 	fs.StringVar(&f.out, "out", "", "trained supernet to write (.safetensors)")
 	fs.StringVar(&f.stateDir, "state", "", "directory for the per-epoch training state (default: OUT with its extension replaced by .state, e.g. sn.state for sn.safetensors); removed after a successful run unless --keep-state")

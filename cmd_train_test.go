@@ -27,7 +27,7 @@ func TestParseTrainFlags(t *testing.T) {
 		f.opts.BatchSize != want.BatchSize || f.opts.WeightDecay != want.WeightDecay {
 		t.Errorf("options %+v, want %+v", f.opts, want)
 	}
-	if f.dataDir != "testdata" || f.out != out || !f.keepState || !f.half || f.resume || f.space != "fmnist" {
+	if f.dataDir != "testdata" || f.out != out || !f.keepState || !f.half || f.resume || f.space != "fmnist-wide" {
 		t.Errorf("flags %+v", f)
 	}
 	if f.command != "resnas train "+strings.Join(args, " ") {

@@ -7,19 +7,19 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 work=${1:-/tmp/resnas-default}
 src=/usr/share/datasets/fashion-mnist
-epochs=${EPOCHS:-28}
+epochs=${EPOCHS:-40}
 seed=${SEED:-1}
 [ -d "$src" ] || { echo "no $src: apt-get install dataset-fashion-mnist" >&2; exit 1; }
 mkdir -p "$work"
 go build -o "$work/resnas" .
 rm -rf "$work/train" "$work/test" "$work/test-small"
-"$work/resnas" shards build --from "$src" --out "$work/train" --split train
+"$work/resnas" shards build --from "$src" --out "$work/train" --split train --holdout-per-class 1000
 "$work/resnas" shards build --from "$src" --out "$work/test" --split test
 "$work/resnas" shards build --from "$src" --out "$work/test-small" --split test --limit 2000
 start=$(date +%s)
 # Every recipe flag is explicit, so a change of defaults does not change what this builds.
-"$work/resnas" train --space fmnist --data "$work/train" --out "$work/supernet.safetensors" \
-  --epochs "$epochs" --seed "$seed" --batch 128 --examples-per-arch 32 --channel-warmup 7 --sandwich \
+"$work/resnas" train --space fmnist-wide --data "$work/train" --out "$work/supernet.safetensors" \
+  --epochs "$epochs" --seed "$seed" --batch 128 --examples-per-arch 32 --channel-warmup 8 --sandwich \
   --lr 0.002 --lr-warmup 1 --wd 0.05 --smoothing 0.1 --drop-path 0.05 --erase 0 \
   --json | tee "$work/train.json"
 echo "training wall time: $(( $(date +%s) - start )) s" | tee "$work/train-time.txt"
