@@ -159,8 +159,8 @@ func cmdConvert(ctx context.Context, args []string, e env) error {
 	return nil
 }
 
-// cmdExport slices a sub-network out of the supernet and writes its weights, its network_def
-// and its metrics into one directory, each file whole or not at all.
+// cmdExport slices a sub-network out of the supernet and writes its weights (safetensors,
+// PyTorch or both), its network_def and its metrics into one directory, whole or not at all.
 func cmdExport(ctx context.Context, args []string, e env) error {
 	fs := newFlags("export")
 	var cf computeFlags
@@ -169,12 +169,16 @@ func cmdExport(ctx context.Context, args []string, e env) error {
 	dataDir := fs.String("data", "", "shards to measure accuracy on (optional; default: the shipped sub-val with the default checkpoint)")
 	limit := fs.Int("limit", 0, "evaluate on at most N images (0: all)")
 	overwrite := fs.Bool("overwrite", false, "replace an earlier export in --out")
+	format := fs.String("format", workbench.FormatSafetensors, "weights format: safetensors, pytorch (torch.save, compact network_def, reference RETRAIN.md) or both")
 	asJSON := fs.Bool("json", false, "print JSON")
 	if err := parseFlags(fs, args, e); err != nil {
 		return err
 	}
 	if *out == "" {
 		return usagef("--out DIR is required")
+	}
+	if err := workbench.CheckExportFormat(*format); err != nil {
+		return flagError("--format", err)
 	}
 	if *limit < 0 {
 		return usagef("--limit %d: want 0 (all images) or a positive count", *limit)
@@ -227,15 +231,21 @@ func cmdExport(ctx context.Context, args []string, e env) error {
 		metrics["accuracy"] = r
 		metrics["data"] = set.Manifest.Split
 	}
-	files, err := workbench.ExportSubnet(l, a, *out, metrics)
+	res, err := workbench.ExportSubnetAs(l, a, *out, metrics, workbench.ExportOptions{Format: *format})
 	if err != nil {
 		return err
 	}
-	if *asJSON {
-		return json.NewEncoder(e.stdout).Encode(map[string]any{"files": files, "metrics": metrics})
+	if res.Notes == nil {
+		res.Notes = []string{}
 	}
-	for _, f := range files {
+	if *asJSON {
+		return json.NewEncoder(e.stdout).Encode(map[string]any{"files": res.Files, "notes": res.Notes, "format": *format, "metrics": metrics})
+	}
+	for _, f := range res.Files {
 		fmt.Fprintln(e.stdout, f)
+	}
+	if line := workbench.NotesLine(res.Notes); line != "" {
+		fmt.Fprintln(e.stderr, "note: "+line)
 	}
 	return nil
 }

@@ -51,7 +51,7 @@ func commands() []command {
 		{"eval", "resnas eval [--checkpoint FILE] --arch ARCH --data DIR [--limit N] [--recalibrate-bn N] --json", "top-1/top-5 of a sub-network on shards", cmdEval},
 		{"bench", "resnas bench [--checkpoint FILE] --arch ARCH --batch N [--threads T] [--device cpu|cuda|auto] --json", "measure inference throughput", cmdBench},
 		{"convert", "resnas convert IN OUT [--arch ARCH] [--space NAME] [--overwrite]", "convert a PyTorch checkpoint to resnas safetensors", cmdConvert},
-		{"export", "resnas export [--checkpoint FILE] --arch ARCH --out DIR [--overwrite]", "slice a sub-network: safetensors + network_def + metrics", cmdExport},
+		{"export", "resnas export [--checkpoint FILE] --arch ARCH --out DIR [--format safetensors|pytorch|both] [--overwrite]", "slice a sub-network: weights (safetensors and/or PyTorch) + network_def + metrics", cmdExport},
 		{"shards", "resnas shards build --from SRC --out DIR [--split train|test] [--holdout-per-class N] [--files LIST]", "build validation/training shards", cmdShards},
 		{"train", "resnas train --space NAME --data DIR --epochs N --out FILE [--seed S] [--resume|--restart] [--keep-state]", "train a supernet with multi-architecture sampling", cmdTrain},
 		{"compare", "resnas compare [--checkpoint FILE] --arch A --arch B [--data DIR] [--limit N] [--json]", "compare two sub-networks on the same images (paired 95% interval, McNemar p)", cmdCompare},

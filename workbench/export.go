@@ -16,9 +16,53 @@ import (
 	"github.com/resnas/resnas/supernet"
 )
 
-// ExportFiles are what an export writes into its folder, in the order it lists them.
+// Formats of an export's weights (resnas export --format).
+const (
+	FormatSafetensors = "safetensors" // subnet.safetensors: resnas's own format, supernet block indices
+	FormatPyTorch     = "pytorch"     // subnet.pth: torch.save, named as the compact network_def's model
+	FormatBoth        = "both"
+)
+
+// Files an export writes.
+const (
+	exportSafetensors = "subnet.safetensors"
+	exportPyTorch     = "subnet.pth"
+	exportDef         = "network_def.txt"
+	exportCompactDef  = "network_def_compact.txt"
+	exportRetrain     = "RETRAIN.md"
+	exportMetrics     = "metrics.json"
+)
+
+// CheckExportFormat refuses a --format other than safetensors, pytorch or both ("" is
+// safetensors).
+func CheckExportFormat(format string) error {
+	switch format {
+	case "", FormatSafetensors, FormatPyTorch, FormatBoth:
+		return nil
+	}
+	return Usagef("%q is not a format: want %s, %s or %s", format, FormatSafetensors, FormatPyTorch, FormatBoth)
+}
+
+// ExportFiles are every file an export of any format may write into its folder: what
+// --overwrite may replace.
 func ExportFiles() []string {
-	return []string{"subnet.safetensors", "network_def.txt", "metrics.json"}
+	return []string{exportSafetensors, exportPyTorch, exportDef, exportCompactDef, exportRetrain, exportMetrics}
+}
+
+// exportNames are the files an export of format writes, in the order it lists them.
+func exportNames(format string) []string {
+	var names []string
+	if format != FormatPyTorch {
+		names = append(names, exportSafetensors)
+	}
+	if format == FormatPyTorch || format == FormatBoth {
+		names = append(names, exportPyTorch)
+	}
+	names = append(names, exportDef)
+	if format == FormatPyTorch || format == FormatBoth {
+		names = append(names, exportCompactDef, exportRetrain)
+	}
+	return append(names, exportMetrics)
 }
 
 // CheckExportDir refuses an existing non-empty dir unless overwrite is set and it holds only
@@ -71,18 +115,51 @@ func checkParentDir(dir string) error {
 	return os.Remove(tmp)
 }
 
+// ExportOptions choose what an export writes.
+type ExportOptions struct {
+	Format string // FormatSafetensors (or ""), FormatPyTorch or FormatBoth
+}
+
+// ExportResult is what an export wrote.
+type ExportResult struct {
+	Files []string // paths, in dir
+	// Notes name each constraint of the reference code (github.com/yilunliao/vit-search) the
+	// PyTorch export breaks, so that its retraining script cannot use it as is; empty for a
+	// safetensors export.
+	Notes []string
+}
+
 // ExportSubnet writes dir/subnet.safetensors (arch's own weights, sliced out of l),
 // dir/network_def.txt and dir/metrics.json into a folder next to dir and then renames it into
 // place, so dir ends up with all three files or keeps what it had.
-func ExportSubnet(l *Loaded, arch model.Arch, dir string, metrics map[string]any) (files []string, err error) {
+func ExportSubnet(l *Loaded, arch model.Arch, dir string, metrics map[string]any) ([]string, error) {
+	r, err := ExportSubnetAs(l, arch, dir, metrics, ExportOptions{})
+	return r.Files, err
+}
+
+// ExportSubnetAs is ExportSubnet in a format. A PyTorch export adds dir/subnet.pth (see
+// PyTorchStateDict), dir/network_def_compact.txt and dir/RETRAIN.md (the reference
+// command line that fine-tunes from it); all files appear together or none does.
+func ExportSubnetAs(l *Loaded, arch model.Arch, dir string, metrics map[string]any, opts ExportOptions) (res ExportResult, err error) {
+	if err := CheckExportFormat(opts.Format); err != nil {
+		return res, err
+	}
 	w, err := supernet.Slice(l.Checkpoint.Weights, arch, l.Input)
 	if err != nil {
-		return nil, err
+		return res, err
+	}
+	var torchSD []checkpoints.TorchTensor
+	var patchHead bool
+	if opts.Format == FormatPyTorch || opts.Format == FormatBoth {
+		if torchSD, patchHead, err = pyTorchStateDict(l.Checkpoint.Weights, w, arch, l.Input); err != nil {
+			return res, err
+		}
+		res.Notes = ReferenceNotes(arch, l.Input, patchHead)
 	}
 	dir = filepath.Clean(dir)
 	tmp, err := os.MkdirTemp(filepath.Dir(dir), "."+filepath.Base(dir)+".tmp-*")
 	if err != nil {
-		return nil, err
+		return res, err
 	}
 	defer func() {
 		if err != nil {
@@ -91,32 +168,40 @@ func ExportSubnet(l *Loaded, arch model.Arch, dir string, metrics map[string]any
 	}()
 	// MkdirTemp makes 0700; an export is meant to be shared like any output folder.
 	if err := os.Chmod(tmp, 0o755); err != nil {
-		return nil, err
+		return res, err
 	}
 	ck := l.Checkpoint
 	meta := checkpoints.Meta{Arch: arch.String(), Input: l.Input, Classes: arch.Head.Classes, Mean: ck.Meta.Mean, Std: ck.Meta.Std}
 	meta.Provenance = checkpoints.Provenance{Source: l.Name, SHA256: ck.SHA256, Command: "resnas export", Created: time.Now().UTC()}
-	names := ExportFiles()
-	staged := make([]string, len(names))
-	for i, name := range names {
-		staged[i] = filepath.Join(tmp, name)
+	var files []string
+	for _, name := range exportNames(opts.Format) {
+		staged := filepath.Join(tmp, name)
 		files = append(files, filepath.Join(dir, name))
-	}
-	if err := checkpoints.Save(staged[0], w, meta, checkpoints.SaveOptions{}); err != nil {
-		return nil, err
-	}
-	if err := atomicfile.Write(staged[1], []byte(arch.String()+"\n")); err != nil {
-		return nil, err
-	}
-	mj, err := json.MarshalIndent(metrics, "", "  ")
-	if err != nil {
-		return nil, err
-	}
-	if err := atomicfile.Write(staged[2], append(mj, '\n')); err != nil {
-		return nil, err
+		var err error
+		switch name {
+		case exportSafetensors:
+			err = checkpoints.Save(staged, w, meta, checkpoints.SaveOptions{})
+		case exportPyTorch:
+			err = checkpoints.SaveTorch(staged, torchSD, checkpoints.TorchSaveOptions{Wrap: checkpoints.SourceModel})
+		case exportDef:
+			err = atomicfile.Write(staged, []byte(arch.String()+"\n"))
+		case exportCompactDef:
+			err = atomicfile.Write(staged, []byte(arch.Compact().String()+"\n"))
+		case exportRetrain:
+			err = atomicfile.Write(staged, []byte(retrainText(l, arch, dir, patchHead, res.Notes)))
+		case exportMetrics:
+			var mj []byte
+			if mj, err = json.MarshalIndent(metrics, "", "  "); err == nil {
+				err = atomicfile.Write(staged, append(mj, '\n'))
+			}
+		}
+		if err != nil {
+			return res, err
+		}
 	}
 	if err := atomicfile.ReplaceDir(tmp, dir); err != nil {
-		return nil, fmt.Errorf("export to %s: %w", dir, err)
+		return res, fmt.Errorf("export to %s: %w", dir, err)
 	}
-	return files, nil
+	res.Files = files
+	return res, nil
 }
