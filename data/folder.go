@@ -3,16 +3,11 @@ package data
 import (
 	"fmt"
 	"image"
-	_ "image/jpeg" // registers JPEG with image.Decode
-	_ "image/png"  // registers PNG with image.Decode
 	"io/fs"
-	"math"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
-
-	"golang.org/x/image/draw"
 )
 
 // imageNetMean and imageNetStd are timm's IMAGENET_DEFAULT_MEAN/STD, which the reference
@@ -36,7 +31,7 @@ func (s *folderSource) Decode(i int, dst []byte) error {
 		return err
 	}
 	defer f.Close()
-	img, _, err := image.Decode(f)
+	img, err := decodeImage(f)
 	if err != nil {
 		return fmt.Errorf("%s: decoding: %v (remove or replace the file)", s.files[i], err)
 	}
@@ -159,64 +154,25 @@ func openFolder(opts *BuildOptions) (*folderSource, *Manifest, error) {
 func lumaF(r, g, b float64) float64 { return 0.299*r + 0.587*g + 0.114*b }
 
 // preprocess applies the reference's eval transform (reference.md §3.1) and writes the result
-// as channels planes of size×size bytes into dst: like torchvision's Resize(int(256/224·S)),
-// the shorter side is resized with a bicubic (Catmull-Rom, PIL's a = −0.5) filter that widens
-// when shrinking, then CenterCrop(S); alpha is dropped as PIL's convert("RGB") does.
+// as channels planes of size×size bytes into dst: PIL's convert("RGB") (toRGB), torchvision's
+// Resize(int(256/224·S)) with PIL's bicubic resampling, then CenterCrop(S) (resizeCrop).
+// One channel is PIL's luma of the result.
 func preprocess(img image.Image, size, channels int, dst []byte) {
-	b := img.Bounds()
-	w, h := b.Dx(), b.Dy()
-	short := int(256.0 / 224.0 * float64(size))
-	ow, oh := w, h
-	if w < h && w != short {
-		ow, oh = short, int(float64(short*h)/float64(w))
-	} else if h <= w && h != short {
-		ow, oh = int(float64(short*w)/float64(h)), short
-	}
-
-	switch img.(type) {
-	case *image.YCbCr, *image.Gray:
-		// Opaque already; x/image/draw has fast paths for these.
-	default:
-		img = opaqueNRGBA(img)
-		b = img.Bounds()
-	}
-	rgba := image.NewRGBA(image.Rect(0, 0, ow, oh))
-	if ow == w && oh == h {
-		draw.Copy(rgba, image.Point{}, img, b, draw.Src, nil)
-	} else {
-		draw.CatmullRom.Scale(rgba, rgba.Rect, img, b, draw.Src, nil)
-	}
-
-	// torchvision's center_crop rounds half to even (Python's round).
-	top := int(math.RoundToEven(float64(oh-size) / 2))
-	left := int(math.RoundToEven(float64(ow-size) / 2))
+	src := toRGB(img)
+	ow, oh := resizedSize(src.w, src.h, int(256.0/224.0*float64(size)))
+	left, top := cropOffsets(ow, oh, size)
+	out := rgbImage{w: size, h: size, pix: make([]byte, 3*size*size)}
+	resizeCrop(src, ow, oh, left, top, size, out)
 	plane := size * size
-	for y := 0; y < size; y++ {
-		row := rgba.Pix[(top+y)*rgba.Stride+4*left:]
-		for x := 0; x < size; x++ {
-			r, g, bl := row[4*x], row[4*x+1], row[4*x+2]
-			if channels == 1 {
-				// PIL's fixed-point ITU-R 601 luma; exact for grey pixels (the weights sum to 1<<16).
-				dst[y*size+x] = uint8((uint32(r)*19595 + uint32(g)*38470 + uint32(bl)*7471 + 1<<15) >> 16)
-				continue
-			}
-			dst[y*size+x] = r
-			dst[plane+y*size+x] = g
-			dst[2*plane+y*size+x] = bl
+	for i := range plane {
+		r, g, b := out.pix[3*i], out.pix[3*i+1], out.pix[3*i+2]
+		if channels == 1 {
+			// PIL's fixed-point ITU-R 601 luma; exact for grey pixels (the weights sum to 1<<16).
+			dst[i] = uint8((uint32(r)*19595 + uint32(g)*38470 + uint32(b)*7471 + 1<<15) >> 16)
+			continue
 		}
+		dst[i], dst[plane+i], dst[2*plane+i] = r, g, b
 	}
-}
-
-// opaqueNRGBA copies img with its colours un-premultiplied and alpha set to 255, which is
-// what dropping the alpha channel means in PIL.
-func opaqueNRGBA(img image.Image) *image.NRGBA {
-	b := img.Bounds()
-	out := image.NewNRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))
-	draw.Draw(out, out.Rect, img, b.Min, draw.Src)
-	for i := 3; i < len(out.Pix); i += 4 {
-		out.Pix[i] = 255
-	}
-	return out
 }
 
 // checkListed names the first listed image (in sorted order) that the folder tree under from
