@@ -1,13 +1,18 @@
 package data
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"image"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 )
 
 // imageNetMean and imageNetStd are timm's IMAGENET_DEFAULT_MEAN/STD, which the reference
@@ -26,20 +31,69 @@ func (s *folderSource) Len() int        { return len(s.files) }
 func (s *folderSource) Label(i int) int { return s.labels[i] }
 
 func (s *folderSource) Decode(i int, dst []byte) error {
+	if err := s.decode(i, dst); err != nil {
+		return fmt.Errorf("%s: %v (remove or replace the file, or leave unreadable files out with --skip-bad)", s.files[i], err)
+	}
+	return nil
+}
+
+// decode is Decode with the bare reason of a failure, as the manifest records it.
+func (s *folderSource) decode(i int, dst []byte) error {
 	f, err := os.Open(s.files[i])
 	if err != nil {
-		return err
+		if pe, ok := err.(*fs.PathError); ok {
+			err = pe.Err // the caller names the file
+		}
+		return fmt.Errorf("opening: %v", err)
 	}
 	defer f.Close()
 	img, err := decodeImage(f)
 	if err != nil {
-		return fmt.Errorf("%s: decoding: %v (remove or replace the file)", s.files[i], err)
+		return fmt.Errorf("decoding: %v", err)
 	}
 	if b := img.Bounds(); b.Dx() < 1 || b.Dy() < 1 {
-		return fmt.Errorf("%s: empty image (remove or replace the file)", s.files[i])
+		return errors.New("empty image")
 	}
 	preprocess(img, s.size, s.channels, dst)
 	return nil
+}
+
+// dropUnreadable decodes every image on GOMAXPROCS workers and removes those that fail,
+// returning them (paths relative to from) in source order.
+func (s *folderSource) dropUnreadable(ctx context.Context, from string) ([]SkippedFile, error) {
+	reasons := make([]error, len(s.files))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(s.files)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			dst := make([]byte, s.channels*s.size*s.size)
+			for ctx.Err() == nil {
+				i := int(next.Add(1)) - 1
+				if i >= len(s.files) {
+					return
+				}
+				reasons[i] = s.decode(i, dst)
+			}
+		}()
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	var skipped []SkippedFile
+	files, labels := s.files[:0], s.labels[:0]
+	for i, err := range reasons {
+		if err != nil {
+			rel, _ := filepath.Rel(from, s.files[i])
+			skipped = append(skipped, SkippedFile{Path: filepath.ToSlash(rel), Reason: err.Error()})
+			continue
+		}
+		files, labels = append(files, s.files[i]), append(labels, s.labels[i])
+	}
+	s.files, s.labels = files, labels
+	return skipped, nil
 }
 
 // isImageFile reports whether name has an extension we decode.
