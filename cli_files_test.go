@@ -6,6 +6,7 @@ import (
 	"image/png"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/resnas/resnas/data"
@@ -67,4 +68,46 @@ func TestShardsBuildFiles(t *testing.T) {
 	wantOneLineError(t, code, stdout, errs, "n02/zzz.JPEG")
 	code, stdout, errs = runCmd(t, "shards", "build", "--from", tree, "--files", list, "--split", "train", "--out", filepath.Join(t.TempDir(), "y"))
 	wantOneLineError(t, code, stdout, errs, "--files")
+}
+
+// TestShardsBuildSkipBad: a truncated JPEG stops shards build with a one-line error naming
+// it; with --skip-bad it is left out, listed in the manifest, and reported on stderr.
+func TestShardsBuildSkipBad(t *testing.T) {
+	tree := t.TempDir()
+	for _, f := range []string{"n00/a.png", "n01/b.png"} {
+		p := filepath.Join(tree, f)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		w, err := os.Create(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		png.Encode(w, image.NewGray(image.Rect(0, 0, 20, 24)))
+		w.Close()
+	}
+	os.WriteFile(filepath.Join(tree, "n01", "bad.JPEG"), []byte("\xff\xd8\xff"), 0o644)
+	code, stdout, errs := runCmd(t, "shards", "build", "--from", tree, "--split", "test", "--out", filepath.Join(t.TempDir(), "x"), "--img", "16")
+	// The progress line comes first; the error is the last line, alone.
+	lines := strings.Split(strings.TrimRight(errs, "\n"), "\n")
+	if last := lines[len(lines)-1]; code == 0 || stdout != "" || !strings.Contains(last, "n01/bad.JPEG: decoding") || !strings.Contains(last, "--skip-bad") {
+		t.Fatalf("exit %d, stdout %q, stderr %q: want a failure whose last line names n01/bad.JPEG and --skip-bad", code, stdout, errs)
+	}
+	if strings.Contains(errs, "panic") || strings.Count(errs, "bad.JPEG") != 1 {
+		t.Errorf("stderr %q: want the file named once, no crash", errs)
+	}
+
+	out := filepath.Join(t.TempDir(), "y")
+	code, _, errs = runCmd(t, "shards", "build", "--from", tree, "--split", "test", "--out", out, "--img", "16", "--skip-bad")
+	if code != 0 {
+		t.Fatalf("shards build --skip-bad: exit %d: %s", code, errs)
+	}
+	m, err := data.ReadManifest(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Count != 2 || len(m.Skipped) != 1 || m.Skipped[0].Path != "n01/bad.JPEG" {
+		t.Fatalf("count %d, skipped %+v, want 2 images and n01/bad.JPEG skipped", m.Count, m.Skipped)
+	}
+	if !strings.Contains(errs, "1 file left out") || !strings.Contains(errs, "n01/bad.JPEG") {
+		t.Errorf("stderr %q does not report the skipped file", errs)
+	}
 }

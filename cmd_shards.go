@@ -27,6 +27,7 @@ func cmdShards(ctx context.Context, args []string, e env) error {
 	overwrite := fs.Bool("overwrite", false, "replace an existing output of an earlier build")
 	limit := fs.Int("limit", 0, "--split test only (a train build refuses it): keep the first N images of the seeded order, a random sample (0: all)")
 	files := fs.String("files", "", "build exactly the images this list names (the reference's sub_val_files.pickle, or class/file lines), as one set")
+	skipBad := fs.Bool("skip-bad", false, "image folders: leave out files that cannot be decoded, listing them in the manifest (default: stop at the first, naming it)")
 	asJSON := fs.Bool("json", false, "print the manifest as JSON")
 	if err := parseFlags(fs, args[1:], e); err != nil {
 		return err
@@ -71,7 +72,7 @@ func cmdShards(ctx context.Context, args []string, e env) error {
 		return err
 	}
 	prog := newProgressLine(e.stderr, "shards")
-	m, err := data.Build(ctx, data.BuildOptions{From: *from, Out: *out, Split: *split, HoldoutPerClass: *holdout, ShardSize: *shardSize, Seed: *seed, ImageSize: *size, Overwrite: *overwrite, Limit: *limit, Files: list},
+	m, err := data.Build(ctx, data.BuildOptions{From: *from, Out: *out, Split: *split, HoldoutPerClass: *holdout, ShardSize: *shardSize, Seed: *seed, ImageSize: *size, Overwrite: *overwrite, Limit: *limit, Files: list, SkipBad: *skipBad},
 		func(done, total int) { prog.update(done, total, "images") })
 	prog.done()
 	if err != nil {
@@ -93,6 +94,9 @@ func cmdShards(ctx context.Context, args []string, e env) error {
 	}
 	for _, s := range splits {
 		fmt.Fprintf(e.stdout, "%s: %s of %d×%d×%d in %s (%s)\n", s.Dir, plural(s.Count, "image"), s.Channels, s.ImageSize, s.ImageSize, plural(len(s.Shards), "shard"), s.Split)
+	}
+	if n := len(m.Skipped); n > 0 {
+		fmt.Fprintf(e.stderr, "%s left out as unreadable (listed under \"skipped\" in %s), the first: %s: %s\n", plural(n, "file"), data.ManifestFile, m.Skipped[0].Path, m.Skipped[0].Reason)
 	}
 	return nil
 }

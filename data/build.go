@@ -67,6 +67,11 @@ type BuildOptions struct {
 	// Limit keeps only the first Limit images of a test split's seeded order, a random sample
 	// (for small shards to ship); 0 keeps all. Train builds ignore it.
 	Limit int
+	// SkipBad leaves out image-folder files that cannot be decoded, listing each in the
+	// manifest's Skipped (path and reason), instead of stopping at the first with an error
+	// naming it. Every image is then decoded twice: a checking pass first, so the splits are
+	// planned over the readable images only.
+	SkipBad bool
 }
 
 // source is a dataset being converted: images at the final geometry, with labels.
@@ -110,6 +115,15 @@ func Build(ctx context.Context, opts BuildOptions, progress func(done, total int
 	}
 	if err != nil {
 		return nil, err
+	}
+	if fsrc, ok := src.(*folderSource); ok && opts.SkipBad {
+		if base.Skipped, err = fsrc.dropUnreadable(ctx, opts.From); err != nil {
+			return nil, fmt.Errorf("building %s: %w", opts.Out, err)
+		}
+		if fsrc.Len() == 0 {
+			first := base.Skipped[0]
+			return nil, fmt.Errorf("%s: none of the %d images could be decoded (the first, %s: %s)", opts.From, len(base.Skipped), first.Path, first.Reason)
+		}
 	}
 	base.Format, base.Version, base.Seed = ManifestFormat, ManifestVersion, opts.Seed
 	base.Classes = len(base.ClassNames)

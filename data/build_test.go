@@ -3,6 +3,7 @@ package data
 import (
 	"context"
 	"errors"
+	"fmt"
 	"image"
 	"image/color"
 	"math"
@@ -428,6 +429,54 @@ func TestBuildTestLimit(t *testing.T) {
 	for i := 0; i < 4; i++ {
 		if string(fs.Image(i)) != string(ls.Image(i)) || fs.Label(i) != ls.Label(i) {
 			t.Fatalf("image %d of the limited build is not image %d of the full one", i, i)
+		}
+	}
+}
+
+// TestBuildSkipBad: by default an unreadable file stops the build with one line naming it;
+// with SkipBad it is left out and listed in the manifest with its reason.
+func TestBuildSkipBad(t *testing.T) {
+	root := t.TempDir()
+	for i := 0; i < 3; i++ {
+		writePNG(t, filepath.Join(mkdir(t, filepath.Join(root, "a")), fmt.Sprintf("%d.png", i)), solid(20, 20, color.NRGBA{10, 20, 30, 255}))
+	}
+	writePNG(t, filepath.Join(mkdir(t, filepath.Join(root, "b")), "ok.png"), solid(20, 20, color.NRGBA{1, 2, 3, 255}))
+	bad := filepath.Join(root, "b", "broken.JPEG")
+	if err := os.WriteFile(bad, []byte("\xff\xd8\xff\xe0 truncated"), 0o666); err != nil {
+		t.Fatal(err)
+	}
+	// A PNG named .JPEG is decoded by content, not skipped.
+	writePNG(t, filepath.Join(root, "a", "png.JPEG"), solid(20, 20, color.NRGBA{10, 20, 30, 255}))
+
+	outDir := t.TempDir()
+	_, err := Build(context.Background(), BuildOptions{From: root, Out: filepath.Join(outDir, "o"), Split: "test", ImageSize: 8}, nil)
+	if err == nil || !strings.Contains(err.Error(), bad) || !strings.Contains(err.Error(), "--skip-bad") || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("default build: %v, want one line naming %s and --skip-bad", err, bad)
+	}
+	if entries, _ := os.ReadDir(outDir); len(entries) != 0 {
+		t.Errorf("failed build left %v", entries)
+	}
+
+	out := filepath.Join(outDir, "o")
+	m := buildOK(t, BuildOptions{From: root, Out: out, Split: "test", ImageSize: 8, SkipBad: true})
+	if m.Count != 5 || !slices.Equal(m.ClassCounts, []int{4, 1}) {
+		t.Fatalf("count %d, class counts %v, want 5 and [4 1]", m.Count, m.ClassCounts)
+	}
+	if len(m.Skipped) != 1 || m.Skipped[0].Path != "b/broken.JPEG" || !strings.Contains(m.Skipped[0].Reason, "decoding") {
+		t.Fatalf("skipped %+v, want b/broken.JPEG with a decoding reason", m.Skipped)
+	}
+	onDisk, err := ReadManifest(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(onDisk.Skipped, m.Skipped) {
+		t.Errorf("manifest.json skipped %+v, want %+v", onDisk.Skipped, m.Skipped)
+	}
+	s := openOK(t, out, OpenOptions{})
+	for i := 0; i < s.Len(); i++ {
+		want := map[int]byte{0: 10, 1: 1}[s.Label(i)]
+		if got := s.Image(i)[0]; got != want {
+			t.Errorf("image %d (class %d) red %d, want %d", i, s.Label(i), got, want)
 		}
 	}
 }

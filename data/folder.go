@@ -1,18 +1,18 @@
 package data
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"image"
-	_ "image/jpeg" // registers JPEG with image.Decode
-	_ "image/png"  // registers PNG with image.Decode
 	"io/fs"
-	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
-
-	"golang.org/x/image/draw"
+	"sync"
+	"sync/atomic"
 )
 
 // imageNetMean and imageNetStd are timm's IMAGENET_DEFAULT_MEAN/STD, which the reference
@@ -31,20 +31,69 @@ func (s *folderSource) Len() int        { return len(s.files) }
 func (s *folderSource) Label(i int) int { return s.labels[i] }
 
 func (s *folderSource) Decode(i int, dst []byte) error {
+	if err := s.decode(i, dst); err != nil {
+		return fmt.Errorf("%s: %v (remove or replace the file, or leave unreadable files out with --skip-bad)", s.files[i], err)
+	}
+	return nil
+}
+
+// decode is Decode with the bare reason of a failure, as the manifest records it.
+func (s *folderSource) decode(i int, dst []byte) error {
 	f, err := os.Open(s.files[i])
 	if err != nil {
-		return err
+		if pe, ok := err.(*fs.PathError); ok {
+			err = pe.Err // the caller names the file
+		}
+		return fmt.Errorf("opening: %v", err)
 	}
 	defer f.Close()
-	img, _, err := image.Decode(f)
+	img, err := decodeImage(f)
 	if err != nil {
-		return fmt.Errorf("%s: decoding: %v (remove or replace the file)", s.files[i], err)
+		return fmt.Errorf("decoding: %v", err)
 	}
 	if b := img.Bounds(); b.Dx() < 1 || b.Dy() < 1 {
-		return fmt.Errorf("%s: empty image (remove or replace the file)", s.files[i])
+		return errors.New("empty image")
 	}
 	preprocess(img, s.size, s.channels, dst)
 	return nil
+}
+
+// dropUnreadable decodes every image on GOMAXPROCS workers and removes those that fail,
+// returning them (paths relative to from) in source order.
+func (s *folderSource) dropUnreadable(ctx context.Context, from string) ([]SkippedFile, error) {
+	reasons := make([]error, len(s.files))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(s.files)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			dst := make([]byte, s.channels*s.size*s.size)
+			for ctx.Err() == nil {
+				i := int(next.Add(1)) - 1
+				if i >= len(s.files) {
+					return
+				}
+				reasons[i] = s.decode(i, dst)
+			}
+		}()
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	var skipped []SkippedFile
+	files, labels := s.files[:0], s.labels[:0]
+	for i, err := range reasons {
+		if err != nil {
+			rel, _ := filepath.Rel(from, s.files[i])
+			skipped = append(skipped, SkippedFile{Path: filepath.ToSlash(rel), Reason: err.Error()})
+			continue
+		}
+		files, labels = append(files, s.files[i]), append(labels, s.labels[i])
+	}
+	s.files, s.labels = files, labels
+	return skipped, nil
 }
 
 // isImageFile reports whether name has an extension we decode.
@@ -159,64 +208,25 @@ func openFolder(opts *BuildOptions) (*folderSource, *Manifest, error) {
 func lumaF(r, g, b float64) float64 { return 0.299*r + 0.587*g + 0.114*b }
 
 // preprocess applies the reference's eval transform (reference.md §3.1) and writes the result
-// as channels planes of size×size bytes into dst: like torchvision's Resize(int(256/224·S)),
-// the shorter side is resized with a bicubic (Catmull-Rom, PIL's a = −0.5) filter that widens
-// when shrinking, then CenterCrop(S); alpha is dropped as PIL's convert("RGB") does.
+// as channels planes of size×size bytes into dst: PIL's convert("RGB") (toRGB), torchvision's
+// Resize(int(256/224·S)) with PIL's bicubic resampling, then CenterCrop(S) (resizeCrop).
+// One channel is PIL's luma of the result.
 func preprocess(img image.Image, size, channels int, dst []byte) {
-	b := img.Bounds()
-	w, h := b.Dx(), b.Dy()
-	short := int(256.0 / 224.0 * float64(size))
-	ow, oh := w, h
-	if w < h && w != short {
-		ow, oh = short, int(float64(short*h)/float64(w))
-	} else if h <= w && h != short {
-		ow, oh = int(float64(short*w)/float64(h)), short
-	}
-
-	switch img.(type) {
-	case *image.YCbCr, *image.Gray:
-		// Opaque already; x/image/draw has fast paths for these.
-	default:
-		img = opaqueNRGBA(img)
-		b = img.Bounds()
-	}
-	rgba := image.NewRGBA(image.Rect(0, 0, ow, oh))
-	if ow == w && oh == h {
-		draw.Copy(rgba, image.Point{}, img, b, draw.Src, nil)
-	} else {
-		draw.CatmullRom.Scale(rgba, rgba.Rect, img, b, draw.Src, nil)
-	}
-
-	// torchvision's center_crop rounds half to even (Python's round).
-	top := int(math.RoundToEven(float64(oh-size) / 2))
-	left := int(math.RoundToEven(float64(ow-size) / 2))
+	src := toRGB(img)
+	ow, oh := resizedSize(src.w, src.h, int(256.0/224.0*float64(size)))
+	left, top := cropOffsets(ow, oh, size)
+	out := rgbImage{w: size, h: size, pix: make([]byte, 3*size*size)}
+	resizeCrop(src, ow, oh, left, top, size, out)
 	plane := size * size
-	for y := 0; y < size; y++ {
-		row := rgba.Pix[(top+y)*rgba.Stride+4*left:]
-		for x := 0; x < size; x++ {
-			r, g, bl := row[4*x], row[4*x+1], row[4*x+2]
-			if channels == 1 {
-				// PIL's fixed-point ITU-R 601 luma; exact for grey pixels (the weights sum to 1<<16).
-				dst[y*size+x] = uint8((uint32(r)*19595 + uint32(g)*38470 + uint32(bl)*7471 + 1<<15) >> 16)
-				continue
-			}
-			dst[y*size+x] = r
-			dst[plane+y*size+x] = g
-			dst[2*plane+y*size+x] = bl
+	for i := range plane {
+		r, g, b := out.pix[3*i], out.pix[3*i+1], out.pix[3*i+2]
+		if channels == 1 {
+			// PIL's fixed-point ITU-R 601 luma; exact for grey pixels (the weights sum to 1<<16).
+			dst[i] = uint8((uint32(r)*19595 + uint32(g)*38470 + uint32(b)*7471 + 1<<15) >> 16)
+			continue
 		}
+		dst[i], dst[plane+i], dst[2*plane+i] = r, g, b
 	}
-}
-
-// opaqueNRGBA copies img with its colours un-premultiplied and alpha set to 255, which is
-// what dropping the alpha channel means in PIL.
-func opaqueNRGBA(img image.Image) *image.NRGBA {
-	b := img.Bounds()
-	out := image.NewNRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))
-	draw.Draw(out, out.Rect, img, b.Min, draw.Src)
-	for i := 3; i < len(out.Pix); i += 4 {
-		out.Pix[i] = 255
-	}
-	return out
 }
 
 // checkListed names the first listed image (in sorted order) that the folder tree under from

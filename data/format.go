@@ -58,6 +58,14 @@ type Manifest struct {
 	Std             []float64   `json:"std"`         // per channel, on the 0..1 scale
 	Count           int         `json:"count"`       // total images, the sum of the shard counts
 	Shards          []ShardInfo `json:"shards"`
+	// Skipped lists the source files a build with SkipBad left out, in source order.
+	Skipped []SkippedFile `json:"skipped,omitempty"`
+}
+
+// SkippedFile is an image a build could not decode and left out.
+type SkippedFile struct {
+	Path   string `json:"path"`   // relative to the source directory, slash-separated
+	Reason string `json:"reason"` // the decoding error
 }
 
 // ImageBytes is the size of one image, C·H·W bytes.
