@@ -66,17 +66,7 @@ func TestStemMidStatistics(t *testing.T) {
 	s, _ := supernet.Lookup("fmnist-wide")
 	in := s.Input
 	rng := rand.New(rand.NewPCG(3, 4))
-	w := model.Weights{}
-	for _, p := range model.ParamShapes(s.Max(), in) {
-		t := model.Tensor{Shape: p.Shape, Data: make([]float32, numel(p.Shape))}
-		for i := range t.Data {
-			t.Data[i] = float32(0.1 * rng.NormFloat64())
-			if strings.HasSuffix(p.Key, "running_var") {
-				t.Data[i] = 1 + float32(rng.Float64())
-			}
-		}
-		w[p.Key] = t
-	}
+	w := randomWeights(s, 0.1, rng)
 	a := s.Max()
 	a.Stem.Mid = 4
 	x := make([]float32, 2*in.Channels*in.Size*in.Size)
@@ -117,6 +107,23 @@ func TestStemMidStatistics(t *testing.T) {
 	}
 }
 
+// randomWeights fills the supernet of s with N(0, scale²) values, BatchNorm running variances
+// with U(1, 2), so that every statistic matters.
+func randomWeights(s *supernet.Space, scale float64, rng *rand.Rand) model.Weights {
+	w := model.Weights{}
+	for _, p := range model.ParamShapes(s.Max(), s.Input) {
+		t := model.Tensor{Shape: p.Shape, Data: make([]float32, numel(p.Shape))}
+		for i := range t.Data {
+			t.Data[i] = float32(scale * rng.NormFloat64())
+			if strings.HasSuffix(p.Key, "running_var") {
+				t.Data[i] = 1 + float32(rng.Float64())
+			}
+		}
+		w[p.Key] = t
+	}
+	return w
+}
+
 func numel(shape []int) int {
 	n := 1
 	for _, d := range shape {
@@ -140,17 +147,7 @@ func TestRecalibrateStemWidths(t *testing.T) {
 	s, _ := supernet.Lookup("fmnist-wide")
 	in := s.Input
 	rng := rand.New(rand.NewPCG(5, 6))
-	w := model.Weights{}
-	for _, p := range model.ParamShapes(s.Max(), in) {
-		t := model.Tensor{Shape: p.Shape, Data: make([]float32, numel(p.Shape))}
-		for i := range t.Data {
-			t.Data[i] = float32(0.3 * rng.NormFloat64())
-			if strings.HasSuffix(p.Key, "running_var") || strings.HasSuffix(p.Key, "bn.weight") {
-				t.Data[i] = 1
-			}
-		}
-		w[p.Key] = t
-	}
+	w := randomWeights(s, 0.3, rng)
 	for layer := 1; layer <= 3; layer++ {
 		p := model.StemBNStatsPrefix(layer, 4)
 		w[p+".running_mean"] = model.Tensor{Shape: []int{4}, Data: make([]float32, 4)}
