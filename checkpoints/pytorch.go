@@ -265,6 +265,7 @@ type torchArchive struct {
 	order  binary.ByteOrder
 	raw    map[string][]byte // storage bytes read and still needed, by key
 	refs   map[string]int    // tensors still to be built from each storage, by key
+	half   bool              // keep tensors in float16 (Options.Float16)
 	budget int64             // float32 elements tensors may still expand to
 	unread int64             // bytes entries may still take: crafted entries can overlap
 }
@@ -578,6 +579,7 @@ func loadTorch(name string, r io.ReaderAt, size int64, opts Options) (*Checkpoin
 			}
 		}
 	}
+	a.half = opts.Float16
 	ck.Weights, err = a.weights(sd)
 	if err != nil {
 		return nil, err
@@ -695,6 +697,9 @@ func (a *torchArchive) weights(sd *pyDict) (model.Weights, error) {
 		mt, err := a.tensor(key, t)
 		if err != nil {
 			return nil, err
+		}
+		if a.half {
+			mt = mt.ToHalf()
 		}
 		w[key] = mt
 	}

@@ -98,7 +98,7 @@ func (v tensorView) Data() []byte {
 // loadSafetensorsFrom reads the header, then decodes each tensor from r through a buffer of
 // at most 1 MiB straight into its float32 slice, so loading holds one copy of the weights and
 // never the file's bytes as well.
-func loadSafetensorsFrom(name string, r io.ReaderAt, size int64) (*Checkpoint, error) {
+func loadSafetensorsFrom(name string, r io.ReaderAt, size int64, half bool) (*Checkpoint, error) {
 	bad := func(err error) error {
 		return fmt.Errorf("%s: not a valid safetensors file (%v): truncated or corrupt?", name, err)
 	}
@@ -137,6 +137,9 @@ func loadSafetensorsFrom(name string, r io.ReaderAt, size int64) (*Checkpoint, e
 		t, err := decodeTensorFrom(info.DType, info.Shape, io.NewSectionReader(data, int64(off[0]), int64(off[1]-off[0])), &buf)
 		if err != nil {
 			return nil, fmt.Errorf("%s: tensor %s: %v", name, printable(key), err)
+		}
+		if half {
+			t = t.ToHalf()
 		}
 		w[key] = t
 	}
