@@ -258,16 +258,17 @@ func intTuple(v any) ([]int64, bool) {
 
 // torchArchive is an opened torch.save zip.
 type torchArchive struct {
-	name   string // file name for errors
-	size   int64  // file size: no entry can be larger
-	prefix string // "<prefix>/" of data.pkl
-	files  map[string]*zip.File
-	order  binary.ByteOrder
-	raw    map[string][]byte // storage bytes read and still needed, by key
-	refs   map[string]int    // tensors still to be built from each storage, by key
-	half   bool              // keep tensors in float16 (Options.Float16)
-	budget int64             // float32 elements tensors may still expand to
-	unread int64             // bytes entries may still take: crafted entries can overlap
+	name    string // file name for errors
+	size    int64  // file size: no entry can be larger
+	prefix  string // "<prefix>/" of data.pkl
+	files   map[string]*zip.File
+	order   binary.ByteOrder
+	raw     map[string][]byte // storage bytes read and still needed, by key
+	refs    map[string]int    // tensors still to be built from each storage, by key
+	half    bool              // keep tensors in float16 (Options.Float16)
+	scratch scratch           // float32 values of the tensor being read, when half
+	budget  int64             // float32 elements tensors may still expand to
+	unread  int64             // bytes entries may still take: crafted entries can overlap
 }
 
 func openTorchArchive(name string, r io.ReaderAt, size int64) (*torchArchive, error) {
@@ -453,7 +454,7 @@ func (a *torchArchive) tensor(key string, t *pyTensor) (model.Tensor, error) {
 			return model.Tensor{}, tooShort(n)
 		}
 		a.budget -= numel
-		out := model.Tensor{Shape: shape, Data: make([]float32, numel)}
+		out := model.Tensor{Shape: shape, Data: a.scratch.values(int(numel), a.half)}
 		if err := a.stream(f, st.dtype, t.offset, out.Data); err != nil {
 			return model.Tensor{}, err
 		}
@@ -467,7 +468,7 @@ func (a *torchArchive) tensor(key string, t *pyTensor) (model.Tensor, error) {
 		return model.Tensor{}, tooShort(int64(len(raw)))
 	}
 	a.budget -= numel
-	out := model.Tensor{Shape: shape, Data: make([]float32, numel)}
+	out := model.Tensor{Shape: shape, Data: a.scratch.values(int(numel), a.half)}
 	if numel > 0 {
 		gather(out.Data, raw, st.dtype, a.order, t.offset, t.size, t.stride)
 	}
@@ -699,7 +700,7 @@ func (a *torchArchive) weights(sd *pyDict) (model.Weights, error) {
 			return nil, err
 		}
 		if a.half {
-			mt = mt.ToHalf()
+			mt = keepHalf(mt)
 		}
 		w[key] = mt
 	}

@@ -39,12 +39,12 @@ func Save(path string, w model.Weights, meta Meta, opts SaveOptions) error {
 			}
 			n *= d
 		}
-		if n != len(t.Data) {
-			return fmt.Errorf("%s: tensor %s has shape %v but %d values", path, key, t.Shape, len(t.Data))
+		if n != t.Len() {
+			return fmt.Errorf("%s: tensor %s has shape %v but %d values", path, key, t.Shape, t.Len())
 		}
 		dt := safetensors.F32
-		if opts.Float16 && fitsHalf(t.Data) {
-			dt = safetensors.F16
+		if t.IsHalf() || opts.Float16 && fitsHalf(t.Data) {
+			dt = safetensors.F16 // weights held in float16 are written as they are
 		}
 		views[key] = tensorView{t: t, dtype: dt}
 	}
@@ -79,10 +79,16 @@ func (v tensorView) Shape() []uint64 {
 	return s
 }
 
-func (v tensorView) DataLen() uint64 { return uint64(len(v.t.Data)) * v.dtype.Size() }
+func (v tensorView) DataLen() uint64 { return uint64(v.t.Len()) * v.dtype.Size() }
 
 func (v tensorView) Data() []byte {
 	b := make([]byte, v.DataLen())
+	if v.t.IsHalf() {
+		for i, h := range v.t.Half {
+			binary.LittleEndian.PutUint16(b[2*i:], h)
+		}
+		return b
+	}
 	if v.dtype == safetensors.F16 {
 		for i, x := range v.t.Data {
 			binary.LittleEndian.PutUint16(b[2*i:], float32ToHalf(x))
@@ -132,14 +138,15 @@ func loadSafetensorsFrom(name string, r io.ReaderAt, size int64, half bool) (*Ch
 	data := io.NewSectionReader(r, 8+int64(n), size-8-int64(n))
 	w := make(model.Weights, len(infos))
 	var buf []byte
+	var sc scratch
 	for key, info := range infos {
 		off := info.DataOffsets
-		t, err := decodeTensorFrom(info.DType, info.Shape, io.NewSectionReader(data, int64(off[0]), int64(off[1]-off[0])), &buf)
+		t, err := decodeTensorFrom(info.DType, info.Shape, io.NewSectionReader(data, int64(off[0]), int64(off[1]-off[0])), &buf, &sc, half)
 		if err != nil {
 			return nil, fmt.Errorf("%s: tensor %s: %v", name, printable(key), err)
 		}
 		if half {
-			t = t.ToHalf()
+			t = keepHalf(t)
 		}
 		w[key] = t
 	}
@@ -185,15 +192,16 @@ func checkTiling(infos map[string]*safetensors.TensorInfo, dataLen uint64) error
 
 // decodeTensorFrom converts the data r holds (of a length checked against the shape) to
 // float32, read through *buf, which grows to 1 MiB and is reused.
-func decodeTensorFrom(dt safetensors.DType, dims []uint64, r *io.SectionReader, buf *[]byte) (model.Tensor, error) {
+func decodeTensorFrom(dt safetensors.DType, dims []uint64, r *io.SectionReader, buf *[]byte, sc *scratch, half bool) (model.Tensor, error) {
 	st, err := storageOf(dt)
 	if err != nil {
 		return model.Tensor{}, err
 	}
-	t, err := newTensor(dims, int(r.Size())/st.size)
+	shape, err := shapeOf(dims)
 	if err != nil {
 		return model.Tensor{}, err
 	}
+	t := model.Tensor{Shape: shape, Data: sc.values(int(r.Size())/st.size, half)}
 	if cap(*buf) < 1<<20 {
 		*buf = make([]byte, 1<<20)
 	}
@@ -209,16 +217,16 @@ func decodeTensorFrom(dt safetensors.DType, dims []uint64, r *io.SectionReader, 
 	return t, nil
 }
 
-// newTensor allocates a float32 tensor of shape dims holding n values.
-func newTensor(dims []uint64, n int) (model.Tensor, error) {
+// shapeOf converts safetensors dimensions.
+func shapeOf(dims []uint64) ([]int, error) {
 	shape := make([]int, len(dims))
 	for i, d := range dims {
 		if d > math.MaxInt32 {
-			return model.Tensor{}, fmt.Errorf("dimension %d of %d is too large", i, d)
+			return nil, fmt.Errorf("dimension %d of %d is too large", i, d)
 		}
 		shape[i] = int(d)
 	}
-	return model.Tensor{Shape: shape, Data: make([]float32, n)}, nil
+	return shape, nil
 }
 
 // storageOf is the element type of a safetensors dtype.
