@@ -3,12 +3,13 @@ package main
 import (
 	"encoding/json"
 	"math"
+	"path/filepath"
 	"testing"
 )
 
 // --float16 keeps the shipped supernet in float16: its top-1 on sub-val stays within a
 // quarter point of float32's (measured on all 5,000 images: see the README's figures), and
-// it refuses the GPU in one line.
+// it refuses the GPU and workers in one line.
 func TestFloat16Eval(t *testing.T) {
 	top1 := map[bool]float64{}
 	for _, half := range []bool{false, true} {
@@ -29,4 +30,7 @@ func TestFloat16Eval(t *testing.T) {
 	}
 	code, out, errs := runCmd(t, "eval", "--arch", "max", "--float16", "--device", "cuda")
 	wantOneLineError(t, code, out, errs, "--float16", "--device cpu")
+	// Workers load their own float32 weights, so a search spread over them refuses it.
+	code, out, errs = runCmd(t, "search", "--float16", "--workers", "1", "--max-macs", "50%", "--journal", filepath.Join(t.TempDir(), "j.jsonl"))
+	wantOneLineError(t, code, out, errs, "--float16", "workers")
 }
