@@ -73,7 +73,7 @@ func cmdShards(ctx context.Context, args []string, e env) error {
 	}
 	prog := newProgressLine(e.stderr, "shards")
 	m, err := data.Build(ctx, data.BuildOptions{From: *from, Out: *out, Split: *split, HoldoutPerClass: *holdout, ShardSize: *shardSize, Seed: *seed, ImageSize: *size, Overwrite: *overwrite, Limit: *limit, Files: list, SkipBad: *skipBad},
-		func(done, total int) { prog.update(done, total, "images") })
+		func(done, total int) { prog.update(done, total, fmt.Sprintf("images, %.1f/s", prog.rate(done))) })
 	prog.done()
 	if err != nil {
 		return err

@@ -56,11 +56,13 @@ func flagError(flag string, err error) error {
 type computeFlags struct {
 	checkpoint, arch, prefer, space, device string
 	patch, threads                          int
+	float16                                 bool
 }
 
 func (c *computeFlags) register(fs interface {
 	StringVar(*string, string, string, string)
 	IntVar(*int, string, int, string)
+	BoolVar(*bool, string, bool, string)
 }, withDevice bool) {
 	fs.StringVar(&c.checkpoint, "checkpoint", "", "supernet or network checkpoint (.pth.tar or .safetensors); empty: the shipped default")
 	fs.StringVar(&c.arch, "arch", "", "network_def tuple, preset, max, min, or JSON file")
@@ -68,6 +70,7 @@ func (c *computeFlags) register(fs interface {
 	fs.StringVar(&c.space, "space", "", "search space of the checkpoint (default: detected)")
 	fs.IntVar(&c.patch, "patch", 14, "patch size of a PyTorch checkpoint (stem downsampling)")
 	fs.IntVar(&c.threads, "threads", 0, "CPU threads (default: all cores)")
+	fs.BoolVar(&c.float16, "float16", false, "keep the supernet's weights in float16 in memory (half the memory; each sub-network computes in float32 on copies of the blocks it uses); CPU only")
 	if withDevice {
 		fs.StringVar(&c.device, "device", "auto", "cpu, cuda or auto (the GPU when CUDA loads, else the CPU)")
 	}
@@ -101,7 +104,7 @@ func (c *computeFlags) load() (*workbench.Loaded, error) {
 	if err := c.check(); err != nil {
 		return nil, err
 	}
-	return workbench.Load(c.checkpoint, workbench.LoadOptions{Prefer: c.prefer, Patch: c.patch, Space: c.space})
+	return workbench.Load(c.checkpoint, workbench.LoadOptions{Prefer: c.prefer, Patch: c.patch, Space: c.space, Float16: c.float16})
 }
 
 // backend opens the GEMM backend --device asks for and reports on stderr what a user should
@@ -113,6 +116,12 @@ func (c *computeFlags) backend(e env) (backend.Selected, error) {
 	}
 	if dev != "cpu" && dev != "cuda" && dev != "auto" {
 		return backend.Selected{}, usagef("--device must be cpu, cuda or auto, not %q", dev)
+	}
+	if c.float16 {
+		if dev == "cuda" {
+			return backend.Selected{}, usagef("--float16 keeps weights for the CPU path: leave it out to run on the GPU, or give --device cpu")
+		}
+		dev = "cpu" // auto: float16 weights run on the CPU
 	}
 	sel, err := backend.Open(backend.Options{Device: dev, Threads: c.threads, Backend: e.getenv("RESNAS_GEMM")})
 	if err != nil {

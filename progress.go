@@ -34,6 +34,15 @@ func newProgressLine(w io.Writer, label string) *progressLine {
 // run's pace only.
 func (p *progressLine) skip(n int) { p.skipped = n }
 
+// rate is items per second of this run so far (0 before any time has passed).
+func (p *progressLine) rate(done int) float64 {
+	el := time.Since(p.start).Seconds()
+	if el <= 0 || done <= p.skipped {
+		return 0
+	}
+	return float64(done-p.skipped) / el
+}
+
 // update shows done/total with rate-based ETA and an optional detail text.
 func (p *progressLine) update(done, total int, detail string) {
 	now := time.Now()

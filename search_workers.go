@@ -83,6 +83,10 @@ func (w workerFlags) clusterOptions(s *workbench.Session, limit int, recalibrate
 	if w.listen != "" && token == "" {
 		return distributed.ClusterOptions{}, usagef("--listen needs --token T (or $RESNAS_TOKEN): workers on other machines must prove they are yours")
 	}
+	if compute.float16 {
+		// Workers load their own float32 copy: their scores would not be the float16 ones asked for.
+		return distributed.ClusterOptions{}, usagef("--float16 applies to this process only, and workers would score in float32: leave out --float16 or the worker flags")
+	}
 	exe, err := os.Executable()
 	if err != nil {
 		return distributed.ClusterOptions{}, err

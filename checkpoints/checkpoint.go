@@ -32,6 +32,10 @@ type Options struct {
 	// Prefer picks the weights of a training checkpoint holding both: "model_ema",
 	// "model", or "" for model_ema when present, else model, as the reference evaluates.
 	Prefer string
+	// Float16 keeps the weights in float16 (model.Tensor.Half), each tensor rounded as it is
+	// read, so loading never holds more than one tensor in float32: half the memory, for
+	// inference on the CPU (model.NewNet reads them; a tensor beyond ±65504 stays float32).
+	Float16 bool
 }
 
 // Checkpoint is a loaded weights file.
@@ -86,7 +90,7 @@ func load(name string, r io.ReaderAt, size int64, opts Options) (*Checkpoint, er
 	case kindZip:
 		ck, err = loadTorch(name, r, size, opts)
 	case kindSafetensors:
-		ck, err = loadSafetensorsFrom(name, r, size)
+		ck, err = loadSafetensorsFrom(name, r, size, opts.Float16)
 	case kindLegacy:
 		return nil, fmt.Errorf("%s: legacy torch.save format (a bare pickle, from PyTorch < 1.6 or _use_new_zipfile_serialization=False), which resnas does not read: re-save it with a newer PyTorch", name)
 	default:

@@ -1,77 +1,37 @@
 package checkpoints
 
-import "math"
+import "github.com/resnas/resnas/model"
 
-// IEEE 754 binary16 conversions for float16 storage.
+// IEEE 754 binary16 conversions for float16 storage live in model (half.go); these names
+// keep this package's readers and writers short.
 
-// maxHalf is the largest finite float16.
-const maxHalf = 65504
+func halfToFloat32(h uint16) float32 { return model.HalfToFloat32(h) }
 
-// halfToFloat32 widens a float16 exactly.
-func halfToFloat32(h uint16) float32 {
-	sign := uint32(h&0x8000) << 16
-	exp := uint32(h>>10) & 0x1f
-	mant := uint32(h & 0x3ff)
-	switch exp {
-	case 0x1f: // inf, NaN
-		return math.Float32frombits(sign | 0x7f800000 | mant<<13)
-	case 0: // zero, subnormal: mant × 2⁻²⁴
-		f := float32(mant) * (1.0 / (1 << 24))
-		if sign != 0 {
-			f = -f
-		}
-		return f
+func float32ToHalf(f float32) uint16 { return model.Float32ToHalf(f) }
+
+func fitsHalf(data []float32) bool { return model.FitsHalf(data) }
+
+// scratch is the float32 buffer a float16 load decodes each tensor into before rounding it,
+// grown to the largest tensor and reused, so such a load allocates no float32 copy of the
+// weights, not even as garbage.
+type scratch struct{ buf []float32 }
+
+// values returns n float32 slots: of the scratch buffer when half, else newly allocated.
+func (s *scratch) values(n int, half bool) []float32 {
+	if !half {
+		return make([]float32, n)
 	}
-	return math.Float32frombits(sign | (exp+127-15)<<23 | mant<<13)
+	if cap(s.buf) < n {
+		s.buf = make([]float32, n)
+	}
+	return s.buf[:n]
 }
 
-// float32ToHalf rounds to the nearest float16, ties to even; beyond ±65504 it gives ±inf.
-func float32ToHalf(f float32) uint16 {
-	b := math.Float32bits(f)
-	sign := uint16(b>>16) & 0x8000
-	exp := int(b>>23) & 0xff
-	mant := b & 0x7fffff
-	if exp == 0xff {
-		if mant != 0 {
-			return sign | 0x7e00 // quiet NaN
-		}
-		return sign | 0x7c00
+// keepHalf turns a tensor decoded into scratch into one the weights keep: float16, or a
+// float32 copy when a value would overflow float16 (model.Tensor.ToHalf).
+func keepHalf(t model.Tensor) model.Tensor {
+	if h := t.ToHalf(); h.IsHalf() {
+		return h
 	}
-	e := exp - 127 + 15 // float16 biased exponent
-	if e >= 0x1f {
-		return sign | 0x7c00
-	}
-	var h uint32
-	var rem, half uint32
-	if e <= 0 {
-		// Subnormal result: mant × 2⁻²⁴ where mant = full >> (14-e).
-		shift := uint(14 - e)
-		if shift > 24 {
-			return sign // below half the smallest subnormal
-		}
-		full := mant | 0x800000
-		h = full >> shift
-		rem = full & (1<<shift - 1)
-		half = 1 << (shift - 1)
-	} else {
-		h = uint32(e)<<10 | mant>>13
-		rem = mant & 0x1fff
-		half = 0x1000
-	}
-	if rem > half || (rem == half && h&1 == 1) {
-		h++ // a carry into the exponent is the right result, up to inf
-	}
-	return sign | uint16(h)
-}
-
-// fitsHalf reports whether every value survives float16 storage without overflowing.
-func fitsHalf(data []float32) bool {
-	for _, v := range data {
-		if v > maxHalf || v < -maxHalf {
-			if !math.IsInf(float64(v), 0) {
-				return false
-			}
-		}
-	}
-	return true
+	return model.Tensor{Shape: t.Shape, Data: append([]float32(nil), t.Data...)}
 }

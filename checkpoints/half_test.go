@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 	"sort"
 	"testing"
+
+	"github.com/resnas/resnas/model"
 )
 
 // Every float16 widens and narrows back to itself.
@@ -38,7 +40,7 @@ func TestHalfRoundingMatchesNearestEven(t *testing.T) {
 			sign = 0x8000
 		}
 		// Beyond the largest half plus half an ulp (2⁴) rounds to infinity.
-		if x >= maxHalf+16 {
+		if x >= model.MaxHalf+16 {
 			return sign | 0x7c00
 		}
 		i := sort.SearchFloat64s(halves, x)

@@ -258,14 +258,17 @@ func intTuple(v any) ([]int64, bool) {
 
 // torchArchive is an opened torch.save zip.
 type torchArchive struct {
-	name   string // file name for errors
-	size   int64  // file size: no entry can be larger
-	prefix string // "<prefix>/" of data.pkl
-	files  map[string]*zip.File
-	order  binary.ByteOrder
-	raw    map[string][]byte // storage bytes read so far, by key
-	budget int64             // float32 elements tensors may still expand to
-	unread int64             // bytes entries may still take: crafted entries can overlap
+	name    string // file name for errors
+	size    int64  // file size: no entry can be larger
+	prefix  string // "<prefix>/" of data.pkl
+	files   map[string]*zip.File
+	order   binary.ByteOrder
+	raw     map[string][]byte // storage bytes read and still needed, by key
+	refs    map[string]int    // tensors still to be built from each storage, by key
+	half    bool              // keep tensors in float16 (Options.Float16)
+	scratch scratch           // float32 values of the tensor being read, when half
+	budget  int64             // float32 elements tensors may still expand to
+	unread  int64             // bytes entries may still take: crafted entries can overlap
 }
 
 func openTorchArchive(name string, r io.ReaderAt, size int64) (*torchArchive, error) {
@@ -274,7 +277,7 @@ func openTorchArchive(name string, r io.ReaderAt, size int64) (*torchArchive, er
 		return nil, fmt.Errorf("%s: unreadable zip (%v): truncated or not a torch.save checkpoint", name, err)
 	}
 	a := &torchArchive{name: name, size: size, files: make(map[string]*zip.File), order: binary.LittleEndian,
-		raw: make(map[string][]byte), budget: size, unread: size}
+		raw: make(map[string][]byte), refs: make(map[string]int), budget: size, unread: size}
 	var pkls []string
 	for _, f := range zr.File {
 		a.files[f.Name] = f
@@ -310,6 +313,24 @@ func openTorchArchive(name string, r io.ReaderAt, size int64) (*torchArchive, er
 // read returns an entry's bytes, checked against its CRC. Entries must be stored
 // uncompressed, as torch.save writes them, which also bounds them by the file size.
 func (a *torchArchive) read(f *zip.File) ([]byte, error) {
+	rc, err := a.open(f)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	b := make([]byte, f.UncompressedSize64)
+	if _, err := io.ReadFull(rc, b); err != nil {
+		return nil, fmt.Errorf("%s: %s: %v (truncated?)", a.name, f.Name, err)
+	}
+	if err := a.finish(f, rc); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// open checks an entry's header against the file and opens it for reading; finish then
+// checks its end and CRC.
+func (a *torchArchive) open(f *zip.File) (io.ReadCloser, error) {
 	if f.Method != zip.Store {
 		return nil, fmt.Errorf("%s: %s is compressed (method %d); torch.save stores entries uncompressed: re-save it with torch.save", a.name, f.Name, f.Method)
 	}
@@ -324,19 +345,15 @@ func (a *torchArchive) read(f *zip.File) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %s: %v (truncated or corrupt?)", a.name, f.Name, err)
 	}
-	defer rc.Close()
-	b := make([]byte, f.UncompressedSize64)
-	if _, err := io.ReadFull(rc, b); err != nil {
-		return nil, fmt.Errorf("%s: %s: %v (truncated?)", a.name, f.Name, err)
+	return rc, nil
+}
+
+// finish reads what is left of an entry, which makes archive/zip compare the CRC.
+func (a *torchArchive) finish(f *zip.File, rc io.Reader) error {
+	if _, err := io.Copy(io.Discard, rc); err != nil {
+		return fmt.Errorf("%s: %s: %v (corrupt file?)", a.name, f.Name, err)
 	}
-	// Reading on to EOF makes archive/zip compare the CRC.
-	if n, err := rc.Read(make([]byte, 1)); n != 0 || err != io.EOF {
-		if err == nil || err == io.EOF {
-			err = errors.New("longer than its header says")
-		}
-		return nil, fmt.Errorf("%s: %s: %v (corrupt file?)", a.name, f.Name, err)
-	}
-	return b, nil
+	return nil
 }
 
 func (a *torchArchive) unpickle() (any, error) {
@@ -356,15 +373,15 @@ func (a *torchArchive) unpickle() (any, error) {
 	return v, nil
 }
 
-// storageBytes returns the bytes of a storage, read once per key.
+// storageBytes returns the bytes of a storage, read once per key and kept while tensors
+// still to be read share it (a.refs).
 func (a *torchArchive) storageBytes(st *pyStorage) ([]byte, error) {
 	if b, ok := a.raw[st.key]; ok {
 		return b, nil
 	}
-	entry := a.prefix + "data/" + st.key
-	f, ok := a.files[entry]
-	if !ok {
-		return nil, fmt.Errorf("%s: storage %s has no entry %s (truncated or corrupt?)", a.name, printable(st.key), printable(entry))
+	f, err := a.storageEntry(st)
+	if err != nil {
+		return nil, err
 	}
 	b, err := a.read(f)
 	if err != nil {
@@ -374,7 +391,20 @@ func (a *torchArchive) storageBytes(st *pyStorage) ([]byte, error) {
 	return b, nil
 }
 
-// tensor materialises t as a contiguous float32 model.Tensor.
+func (a *torchArchive) storageEntry(st *pyStorage) (*zip.File, error) {
+	entry := a.prefix + "data/" + st.key
+	f, ok := a.files[entry]
+	if !ok {
+		return nil, fmt.Errorf("%s: storage %s has no entry %s (truncated or corrupt?)", a.name, printable(st.key), printable(entry))
+	}
+	return f, nil
+}
+
+// tensor materialises t as a contiguous float32 model.Tensor. A contiguous view of a
+// storage no other tensor uses (every tensor torch.save writes from a state_dict) is
+// decoded from the entry in 1 MiB pieces straight into its float32 slice, so loading holds
+// one copy of the weights, not the file's bytes as well; other storages are read whole and
+// dropped once their last tensor is built.
 func (a *torchArchive) tensor(key string, t *pyTensor) (model.Tensor, error) {
 	st := t.storage
 	fail := func(format string, args ...any) error {
@@ -403,23 +433,83 @@ func (a *torchArchive) tensor(key string, t *pyTensor) (model.Tensor, error) {
 			return model.Tensor{}, fail("view reaches element %d of storage %s, which has %d elements (corrupt file?)", last, printable(st.key), st.numel)
 		}
 	}
+	tooShort := func(n int64) error {
+		return fail("storage %s holds %d bytes, too short for %d %s elements (truncated or corrupt?)", printable(st.key), n, st.numel, strings.TrimSuffix(st.dtype.name, "Storage"))
+	}
+	defer func() {
+		if a.refs[st.key]--; a.refs[st.key] <= 0 {
+			delete(a.raw, st.key)
+		}
+	}()
+	shape := make([]int, len(t.size))
+	for i, d := range t.size {
+		shape[i] = int(d)
+	}
+	if _, cached := a.raw[st.key]; !cached && a.refs[st.key] == 1 && rowMajor(t.size, t.stride) {
+		f, err := a.storageEntry(st)
+		if err != nil {
+			return model.Tensor{}, err
+		}
+		if n := int64(f.UncompressedSize64); n/int64(st.dtype.size) < st.numel {
+			return model.Tensor{}, tooShort(n)
+		}
+		a.budget -= numel
+		out := model.Tensor{Shape: shape, Data: a.scratch.values(int(numel), a.half)}
+		if err := a.stream(f, st.dtype, t.offset, out.Data); err != nil {
+			return model.Tensor{}, err
+		}
+		return out, nil
+	}
 	raw, err := a.storageBytes(st)
 	if err != nil {
 		return model.Tensor{}, err
 	}
 	if int64(len(raw))/int64(st.dtype.size) < st.numel {
-		return model.Tensor{}, fail("storage %s holds %d bytes, too short for %d %s elements (truncated or corrupt?)", printable(st.key), len(raw), st.numel, strings.TrimSuffix(st.dtype.name, "Storage"))
+		return model.Tensor{}, tooShort(int64(len(raw)))
 	}
 	a.budget -= numel
-	shape := make([]int, len(t.size))
-	for i, d := range t.size {
-		shape[i] = int(d)
-	}
-	out := model.Tensor{Shape: shape, Data: make([]float32, numel)}
+	out := model.Tensor{Shape: shape, Data: a.scratch.values(int(numel), a.half)}
 	if numel > 0 {
 		gather(out.Data, raw, st.dtype, a.order, t.offset, t.size, t.stride)
 	}
 	return out, nil
+}
+
+// stream decodes len(dst) consecutive elements of entry f, from element offset on, into dst,
+// through a buffer of at most 1 MiB, then reads the entry to its end to check its CRC.
+func (a *torchArchive) stream(f *zip.File, dt dtype, offset int64, dst []float32) error {
+	rc, err := a.open(f)
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	es := int64(dt.size)
+	if _, err := io.CopyN(io.Discard, rc, offset*es); err != nil {
+		return fmt.Errorf("%s: %s: %v (truncated?)", a.name, f.Name, err)
+	}
+	buf := make([]byte, min(int64(len(dst))*es, 1<<20))
+	per := int64(len(buf)) / max(es, 1)
+	for k := int64(0); k < int64(len(dst)); k += per {
+		n := min(per, int64(len(dst))-k)
+		if _, err := io.ReadFull(rc, buf[:n*es]); err != nil {
+			return fmt.Errorf("%s: %s: %v (truncated?)", a.name, f.Name, err)
+		}
+		dt.decodeRun(dst[k:k+n], buf[:n*es], a.order)
+	}
+	return a.finish(f, rc)
+}
+
+// rowMajor reports whether strides are row-major for size (dimensions of one element may
+// have any stride), so the view is one run of the storage.
+func rowMajor(size, stride []int64) bool {
+	want := int64(1)
+	for i := len(size) - 1; i >= 0; i-- {
+		if size[i] != 1 && stride[i] != want {
+			return false
+		}
+		want *= size[i]
+	}
+	return true
 }
 
 // gather copies a strided view into dst in row-major order; the caller has checked bounds.
@@ -490,6 +580,7 @@ func loadTorch(name string, r io.ReaderAt, size int64, opts Options) (*Checkpoin
 			}
 		}
 	}
+	a.half = opts.Float16
 	ck.Weights, err = a.weights(sd)
 	if err != nil {
 		return nil, err
@@ -583,6 +674,11 @@ func (a *torchArchive) weights(sd *pyDict) (model.Weights, error) {
 			break
 		}
 	}
+	for _, v := range sd.vals {
+		if t, ok := v.(*pyTensor); ok {
+			a.refs[t.storage.key]++
+		}
+	}
 	w := make(model.Weights, sd.len())
 	for i, k := range sd.keys {
 		key, ok := k.(string)
@@ -602,6 +698,9 @@ func (a *torchArchive) weights(sd *pyDict) (model.Weights, error) {
 		mt, err := a.tensor(key, t)
 		if err != nil {
 			return nil, err
+		}
+		if a.half {
+			mt = keepHalf(mt)
 		}
 		w[key] = mt
 	}

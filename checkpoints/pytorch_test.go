@@ -1,6 +1,7 @@
 package checkpoints
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
@@ -377,5 +378,79 @@ func TestChoosesWeightsLikeTheReference(t *testing.T) {
 	checkOneLineError(t, err, "other.pth")
 	if err != nil && !strings.Contains(err.Error(), "[weights, epoch]") {
 		t.Errorf("%q does not list the keys found", err)
+	}
+}
+
+// A contiguous view of an unshared storage larger than the 1 MiB decoding buffer, starting
+// at an offset, is streamed into its tensor piece by piece; shared storages are dropped once
+// their last tensor is built, so nothing of the file stays held.
+func TestStreamsLargeStoragesAndKeepsNone(t *testing.T) {
+	const n = 700_000 // 2.8 MB: three buffer-fulls
+	big := pkStorage{"FloatStorage", "0", n}
+	shared := pkStorage{"FloatStorage", "1", 6}
+	sd := pkODict{
+		{"big", pkTensor{st: big, offset: 3, size: []int{n - 3}, stride: []int{1}}},
+		{"a", pkTensor{st: shared, offset: 0, size: []int{3}, stride: []int{1}}},
+		{"b", pkTensor{st: shared, offset: 3, size: []int{3}, stride: []int{1}}},
+	}
+	le := binary.LittleEndian
+	file := torchZip(t, pickle2(sd), map[string][]byte{"0": f32bytes(le, ramp(n)...), "1": f32bytes(le, ramp(6)...)})
+	a, err := openTorchArchive("big.pth", bytes.NewReader(file), int64(len(file)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, err := a.unpickle()
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := a.weights(root.(*pyDict))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := w["big"].Data; len(got) != n-3 || got[0] != 3 || got[len(got)-1] != n-1 || got[1<<18] != 3+1<<18 {
+		t.Errorf("big: %d values from %v, want %d values 3..%d", len(got), got[:min(3, len(got))], n-3, n-1)
+	}
+	if !slices.Equal(w["a"].Data, []float32{0, 1, 2}) || !slices.Equal(w["b"].Data, []float32{3, 4, 5}) {
+		t.Errorf("shared storage views: a %v, b %v", w["a"].Data, w["b"].Data)
+	}
+	if len(a.raw) != 0 {
+		t.Errorf("%d storages still held after loading, want none", len(a.raw))
+	}
+}
+
+// Options.Float16 rounds each tensor to float16 as it is read, through one reused float32
+// buffer; a tensor that would overflow (a step count, say) stays float32 in its own memory,
+// from a torch.save file and from safetensors alike; Save writes float16 weights as they are.
+func TestLoadFloat16(t *testing.T) {
+	le := binary.LittleEndian
+	a, big, b := pkStorage{"FloatStorage", "0", 3}, pkStorage{"FloatStorage", "1", 2}, pkStorage{"FloatStorage", "2", 4}
+	sd := pkODict{{"a", contiguous(a, 3)}, {"big", contiguous(big, 2)}, {"b", contiguous(b, 2, 2)}}
+	file := torchZip(t, pickle2(sd), map[string][]byte{
+		"0": f32bytes(le, 1, 0.1, -2), "1": f32bytes(le, 70000, 1), "2": f32bytes(le, 5, 6, 7, 8)})
+	ck, err := LoadBytes("half.pth", file, Options{Float16: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := tempPath(t, "half.safetensors")
+	if err := Save(st, ck.Weights, Meta{}, SaveOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	ck2, err := Load(st, Options{Float16: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, w := range map[string]model.Weights{"torch": ck.Weights, "safetensors": ck2.Weights} {
+		if !w["a"].IsHalf() || !w["b"].IsHalf() || w["big"].IsHalf() {
+			t.Errorf("%s: float16 a %v, b %v, big %v; want a and b only", name, w["a"].IsHalf(), w["b"].IsHalf(), w["big"].IsHalf())
+		}
+		if got := w["a"].Float32().Data; !slices.Equal(got, []float32{1, model.HalfToFloat32(model.Float32ToHalf(0.1)), -2}) {
+			t.Errorf("%s: a = %v", name, got)
+		}
+		if got := w["big"].Data; !slices.Equal(got, []float32{70000, 1}) {
+			t.Errorf("%s: big = %v, want its own [70000 1]", name, got)
+		}
+		if got := w["b"].Float32(); !slices.Equal(got.Data, []float32{5, 6, 7, 8}) || !slices.Equal(got.Shape, []int{2, 2}) {
+			t.Errorf("%s: b = %v %v", name, got.Shape, got.Data)
+		}
 	}
 }

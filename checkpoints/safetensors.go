@@ -2,9 +2,12 @@ package checkpoints
 
 import (
 	"encoding/binary"
+	"encoding/json"
 	"fmt"
 	"io"
 	"math"
+	"math/bits"
+	"sort"
 
 	"github.com/nlpodyssey/safetensors"
 
@@ -36,12 +39,12 @@ func Save(path string, w model.Weights, meta Meta, opts SaveOptions) error {
 			}
 			n *= d
 		}
-		if n != len(t.Data) {
-			return fmt.Errorf("%s: tensor %s has shape %v but %d values", path, key, t.Shape, len(t.Data))
+		if n != t.Len() {
+			return fmt.Errorf("%s: tensor %s has shape %v but %d values", path, key, t.Shape, t.Len())
 		}
 		dt := safetensors.F32
-		if opts.Float16 && fitsHalf(t.Data) {
-			dt = safetensors.F16
+		if t.IsHalf() || opts.Float16 && fitsHalf(t.Data) {
+			dt = safetensors.F16 // weights held in float16 are written as they are
 		}
 		views[key] = tensorView{t: t, dtype: dt}
 	}
@@ -76,10 +79,16 @@ func (v tensorView) Shape() []uint64 {
 	return s
 }
 
-func (v tensorView) DataLen() uint64 { return uint64(len(v.t.Data)) * v.dtype.Size() }
+func (v tensorView) DataLen() uint64 { return uint64(v.t.Len()) * v.dtype.Size() }
 
 func (v tensorView) Data() []byte {
 	b := make([]byte, v.DataLen())
+	if v.t.IsHalf() {
+		for i, h := range v.t.Half {
+			binary.LittleEndian.PutUint16(b[2*i:], h)
+		}
+		return b
+	}
 	if v.dtype == safetensors.F16 {
 		for i, x := range v.t.Data {
 			binary.LittleEndian.PutUint16(b[2*i:], float32ToHalf(x))
@@ -92,73 +101,155 @@ func (v tensorView) Data() []byte {
 	return b
 }
 
-func loadSafetensorsFrom(name string, r io.ReaderAt, size int64) (*Checkpoint, error) {
-	b := make([]byte, size)
-	if _, err := r.ReadAt(b, 0); err != nil && err != io.EOF {
-		return nil, fmt.Errorf("%s: %v", name, err)
+// loadSafetensorsFrom reads the header, then decodes each tensor from r through a buffer of
+// at most 1 MiB straight into its float32 slice, so loading holds one copy of the weights and
+// never the file's bytes as well.
+func loadSafetensorsFrom(name string, r io.ReaderAt, size int64, half bool) (*Checkpoint, error) {
+	bad := func(err error) error {
+		return fmt.Errorf("%s: not a valid safetensors file (%v): truncated or corrupt?", name, err)
 	}
-	return loadSafetensors(name, b)
-}
-
-func loadSafetensors(name string, b []byte) (*Checkpoint, error) {
-	// ReadMetadata checks that the offsets tile the data exactly and match shapes and dtypes.
-	n, header, err := safetensors.ReadMetadata(b)
-	if err != nil {
-		return nil, fmt.Errorf("%s: not a valid safetensors file (%v): truncated or corrupt?", name, err)
+	var head [8]byte
+	if _, err := r.ReadAt(head[:], 0); err != nil {
+		return nil, bad(err)
+	}
+	n := binary.LittleEndian.Uint64(head[:])
+	if n > maxSafetensorsHeader || int64(n) > size-8 {
+		return nil, bad(fmt.Errorf("header of %d bytes in a %d-byte file", n, size))
+	}
+	hb := make([]byte, n)
+	if _, err := r.ReadAt(hb, 8); err != nil {
+		return nil, bad(err)
+	}
+	var header safetensors.Metadata
+	if err := json.Unmarshal(hb, &header); err != nil {
+		return nil, bad(fmt.Errorf("invalid header deserialization: %w", err))
+	}
+	infos := header.Tensors()
+	if err := checkTiling(infos, uint64(size)-8-n); err != nil {
+		return nil, bad(err)
 	}
 	meta, err := decodeMeta(header.Metadata())
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	infos := header.Tensors()
 	if len(infos) == 0 {
 		return nil, fmt.Errorf("%s: safetensors file holds no tensors", name)
 	}
-	data := b[8+n:]
+	data := io.NewSectionReader(r, 8+int64(n), size-8-int64(n))
 	w := make(model.Weights, len(infos))
+	var buf []byte
+	var sc scratch
 	for key, info := range infos {
-		t, err := decodeTensor(info.DType, info.Shape, data[info.DataOffsets[0]:info.DataOffsets[1]])
+		off := info.DataOffsets
+		t, err := decodeTensorFrom(info.DType, info.Shape, io.NewSectionReader(data, int64(off[0]), int64(off[1]-off[0])), &buf, &sc, half)
 		if err != nil {
 			return nil, fmt.Errorf("%s: tensor %s: %v", name, printable(key), err)
+		}
+		if half {
+			t = keepHalf(t)
 		}
 		w[key] = t
 	}
 	return &Checkpoint{Weights: w, Meta: meta, Source: SourceSafetensors, Epoch: -1}, nil
 }
 
-// decodeTensor converts safetensors data of a checked length to float32.
-func decodeTensor(dt safetensors.DType, dims []uint64, data []byte) (model.Tensor, error) {
+// checkTiling checks what safetensors.ReadMetadata checks of a whole file, from the header
+// alone: the tensors' byte ranges tile the dataLen bytes after the header exactly, and each
+// range is as long as its shape and dtype say.
+func checkTiling(infos map[string]*safetensors.TensorInfo, dataLen uint64) error {
+	names := make([]string, 0, len(infos))
+	for k := range infos {
+		names = append(names, k)
+	}
+	sort.Slice(names, func(i, j int) bool {
+		return infos[names[i]].DataOffsets[0] < infos[names[j]].DataOffsets[0]
+	})
+	at := uint64(0)
+	for _, k := range names {
+		info := infos[k]
+		s, e := info.DataOffsets[0], info.DataOffsets[1]
+		if s != at || e < s {
+			return fmt.Errorf("invalid metadata offset for tensor %q", printable(k))
+		}
+		bytes := info.DType.Size()
+		for _, d := range info.Shape {
+			hi, lo := bits.Mul64(bytes, d)
+			if hi != 0 {
+				return fmt.Errorf("tensor %q: shape %v overflows", printable(k), info.Shape)
+			}
+			bytes = lo
+		}
+		if e-s != bytes {
+			return fmt.Errorf("tensor %q: data offsets span %d bytes, its shape and dtype %d", printable(k), e-s, bytes)
+		}
+		at = e
+	}
+	if at != dataLen {
+		return fmt.Errorf("tensors span %d bytes after the header, the file holds %d", at, dataLen)
+	}
+	return nil
+}
+
+// decodeTensorFrom converts the data r holds (of a length checked against the shape) to
+// float32, read through *buf, which grows to 1 MiB and is reused.
+func decodeTensorFrom(dt safetensors.DType, dims []uint64, r *io.SectionReader, buf *[]byte, sc *scratch, half bool) (model.Tensor, error) {
+	st, err := storageOf(dt)
+	if err != nil {
+		return model.Tensor{}, err
+	}
+	shape, err := shapeOf(dims)
+	if err != nil {
+		return model.Tensor{}, err
+	}
+	t := model.Tensor{Shape: shape, Data: sc.values(int(r.Size())/st.size, half)}
+	if cap(*buf) < 1<<20 {
+		*buf = make([]byte, 1<<20)
+	}
+	per := (1 << 20) / st.size
+	for k := 0; k < len(t.Data); k += per {
+		m := min(per, len(t.Data)-k)
+		b := (*buf)[:m*st.size]
+		if _, err := io.ReadFull(r, b); err != nil {
+			return model.Tensor{}, fmt.Errorf("%v (truncated?)", err)
+		}
+		st.decodeRun(t.Data[k:k+m], b, binary.LittleEndian)
+	}
+	return t, nil
+}
+
+// shapeOf converts safetensors dimensions.
+func shapeOf(dims []uint64) ([]int, error) {
 	shape := make([]int, len(dims))
 	for i, d := range dims {
 		if d > math.MaxInt32 {
-			return model.Tensor{}, fmt.Errorf("dimension %d of %d is too large", i, d)
+			return nil, fmt.Errorf("dimension %d of %d is too large", i, d)
 		}
 		shape[i] = int(d)
 	}
-	var st dtype
+	return shape, nil
+}
+
+// storageOf is the element type of a safetensors dtype.
+func storageOf(dt safetensors.DType) (dtype, error) {
 	switch dt {
 	case safetensors.F32:
-		st = dtype{"FloatStorage", 4}
+		return dtype{"FloatStorage", 4}, nil
 	case safetensors.F16:
-		st = dtype{"HalfStorage", 2}
+		return dtype{"HalfStorage", 2}, nil
 	case safetensors.BF16:
-		st = dtype{"BFloat16Storage", 2}
+		return dtype{"BFloat16Storage", 2}, nil
 	case safetensors.F64:
-		st = dtype{"DoubleStorage", 8}
+		return dtype{"DoubleStorage", 8}, nil
 	case safetensors.I64:
-		st = dtype{"LongStorage", 8}
+		return dtype{"LongStorage", 8}, nil
 	case safetensors.I32:
-		st = dtype{"IntStorage", 4}
+		return dtype{"IntStorage", 4}, nil
 	case safetensors.I16:
-		st = dtype{"ShortStorage", 2}
+		return dtype{"ShortStorage", 2}, nil
 	case safetensors.I8:
-		st = dtype{"CharStorage", 1}
+		return dtype{"CharStorage", 1}, nil
 	case safetensors.U8, safetensors.BOOL:
-		st = dtype{"ByteStorage", 1}
-	default:
-		return model.Tensor{}, fmt.Errorf("dtype %s is not supported", dt)
+		return dtype{"ByteStorage", 1}, nil
 	}
-	t := model.Tensor{Shape: shape, Data: make([]float32, len(data)/st.size)}
-	st.decodeRun(t.Data, data, binary.LittleEndian)
-	return t, nil
+	return dtype{}, fmt.Errorf("dtype %s is not supported", dt)
 }

@@ -11,6 +11,7 @@ import (
 	"path"
 	"path/filepath"
 	"sort"
+	"sync/atomic"
 )
 
 // OpenOptions tune Open.
@@ -42,6 +43,11 @@ type store struct {
 	labels, pixels [][]byte // per shard
 	starts         []int    // starts[k] is the split index of shard k's first image; last = Count
 	unmaps         []func() error
+	// mapped[k] is shard k's whole mapping, nil when it was read into memory. Batch releases
+	// a shard's pages when reading moves on to another, so evaluating a set in order keeps
+	// about one shard resident however large the set (releasePages).
+	mapped [][]byte
+	last   atomic.Int64 // shard Batch read last, -1 before any
 }
 
 // Open opens the split stored in dir (a directory holding manifest.json and its shards),
@@ -145,6 +151,7 @@ func openWith(dir string, manifestBytes []byte, load func(name string) ([]byte, 
 		return nil, err
 	}
 	st := &store{starts: make([]int, 0, len(m.Shards)+1)}
+	st.last.Store(-1)
 	defer func() {
 		if err != nil {
 			st.close()
@@ -172,6 +179,12 @@ func openWith(dir string, manifestBytes []byte, load func(name string) ([]byte, 
 				return nil, fmt.Errorf("%s: shard %s: sha256 mismatch (file corrupted; %s)", dir, s.File, rebuildHint)
 			}
 		}
+		var mapped []byte
+		if unmap != nil {
+			mapped = b
+			releasePages(b) // the check read every page: hand them back until a batch needs them
+		}
+		st.mapped = append(st.mapped, mapped)
 		if err := checkLabels(labels, m, s, dir); err != nil {
 			return nil, err
 		}
@@ -269,6 +282,9 @@ func (s *Set) Batch(idx []int, dst []float32, labels []int) {
 		}
 		if labels != nil {
 			labels[b] = decodeLabel(s.st.labels[k], s.Manifest.LabelBytes, j)
+		}
+		if prev := s.st.last.Swap(int64(k)); prev >= 0 && prev != int64(k) && s.st.mapped[prev] != nil {
+			releasePages(s.st.mapped[prev])
 		}
 	}
 }

@@ -60,6 +60,9 @@ func UploadWeights(dev *cuda.Device, w Weights) (*DeviceWeights, error) {
 	names := make([]string, 0, len(w))
 	total := 0
 	for name, t := range w {
+		if t.IsHalf() {
+			return nil, fmt.Errorf("upload weights: %s is held in float16, which only the CPU path reads (load without float16 weights to run on the GPU)", name)
+		}
 		if len(t.Data) > 0 {
 			names = append(names, name)
 			total += len(t.Data)

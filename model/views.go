@@ -20,10 +20,34 @@ func (v viewer) get(key string, rank int) (Tensor, error) {
 	if len(t.Shape) != rank {
 		return Tensor{}, fmt.Errorf("weights: %s has shape %v, want a %d-D tensor", key, t.Shape, rank)
 	}
-	if t.Numel() != len(t.Data) {
-		return Tensor{}, fmt.Errorf("weights: %s has shape %v but %d values", key, t.Shape, len(t.Data))
+	if t.Numel() != t.Len() {
+		return Tensor{}, fmt.Errorf("weights: %s has shape %v but %d values", key, t.Shape, t.Len())
 	}
 	return t, nil
+}
+
+// block views rows [r0,r1) and columns [0,c) of t seen as a rows×cols matrix: a view of a
+// float32 tensor, or a float32 copy of that block of a float16 one, so a sub-network of
+// float16 weights holds float32 copies of only what it uses.
+func block(t Tensor, rows, cols, r0, r1, c int) gemm.Mat {
+	if !t.IsHalf() {
+		return gemm.NewMat(rows, cols, t.Data).Sub(r0, r1, 0, c)
+	}
+	out := make([]float32, (r1-r0)*c)
+	for r := r0; r < r1; r++ {
+		halfRun(out[(r-r0)*c:(r-r0+1)*c], t.Half[r*cols:r*cols+c])
+	}
+	return gemm.Mat{Rows: r1 - r0, Cols: c, Stride: c, Data: out}
+}
+
+// leading is the first n values of t: a view, or a float32 copy of float16 ones.
+func leading(t Tensor, n int) []float32 {
+	if !t.IsHalf() {
+		return t.Data[:n]
+	}
+	out := make([]float32, n)
+	halfRun(out, t.Half[:n])
+	return out
 }
 
 func tooSmall(key string, shape []int, want ...int) error {
@@ -46,7 +70,7 @@ func (v viewer) vec(key string, n, rank int) ([]float32, error) {
 	if last < n {
 		return nil, tooSmall(key, t.Shape, n)
 	}
-	return t.Data[:n], nil
+	return leading(t, n), nil
 }
 
 // mat views rows [0,rows) and columns [0,cols) of a 2-D tensor.
@@ -58,7 +82,7 @@ func (v viewer) mat(key string, rows, cols int) (gemm.Mat, error) {
 	if t.Shape[0] < rows || t.Shape[1] < cols {
 		return gemm.Mat{}, tooSmall(key, t.Shape, rows, cols)
 	}
-	return gemm.NewMat(t.Shape[0], t.Shape[1], t.Data).Sub(0, rows, 0, cols), nil
+	return block(t, t.Shape[0], t.Shape[1], 0, rows, cols), nil
 }
 
 // tokenMat views a (1, tokens, C) position embedding as tokens × c; the token count must match.
@@ -73,7 +97,7 @@ func (v viewer) tokenMat(key string, tokens, c int) (gemm.Mat, error) {
 	if t.Shape[2] < c {
 		return gemm.Mat{}, tooSmall(key, t.Shape, 1, tokens, c)
 	}
-	return gemm.NewMat(tokens, t.Shape[2], t.Data).Sub(0, tokens, 0, c), nil
+	return block(t, tokens, t.Shape[2], 0, tokens, c), nil
 }
 
 func (v viewer) linear(prefix string, out, in int) (linearView, error) {
@@ -115,7 +139,7 @@ func (v viewer) conv(prefix string, cout, cin, k, stride, pad int, bias bool) (c
 		return convView{}, tooSmall(key, t.Shape, cout, cin, k, k)
 	}
 	cv := convView{
-		W:   gemm.NewMat(t.Shape[0], t.Shape[1]*k*k, t.Data).Sub(0, cout, 0, cin*k*k),
+		W:   block(t, t.Shape[0], t.Shape[1]*k*k, 0, cout, cin*k*k),
 		cin: cin, k: k, stride: stride, pad: pad,
 	}
 	if bias {
@@ -230,19 +254,20 @@ func (v viewer) block(l *layerView, p string) error {
 	if maxHD%l.HeadDim != 0 {
 		return fmt.Errorf("weights: %s has %d rows per section, not a multiple of head dim %d (wrong head dim?)", key, maxHD, l.HeadDim)
 	}
-	full := gemm.NewMat(rows, t.Shape[1], t.Data)
 	bias, err := v.vec(p+"attn.qkv.bias", rows, 1)
 	if err != nil {
 		return err
 	}
-	l.q = full.Sub(0, hd, 0, l.Dim)
-	l.k = full.Sub(maxHD, maxHD+hd, 0, l.Dim)
-	l.v = full.Sub(2*maxHD, 2*maxHD+hd, 0, l.Dim)
 	l.qb, l.kb, l.vb = bias[:hd], bias[maxHD:maxHD+hd], bias[2*maxHD:2*maxHD+hd]
 	if hd == maxHD {
 		l.fusedQKV = true
-		l.qkvW = full.Sub(0, rows, 0, l.Dim)
+		l.qkvW = block(t, rows, t.Shape[1], 0, rows, l.Dim)
 		l.qkvB = bias
+		l.q, l.k, l.v = l.qkvW.Sub(0, hd, 0, l.Dim), l.qkvW.Sub(maxHD, maxHD+hd, 0, l.Dim), l.qkvW.Sub(2*maxHD, 2*maxHD+hd, 0, l.Dim)
+	} else {
+		l.q = block(t, rows, t.Shape[1], 0, hd, l.Dim)
+		l.k = block(t, rows, t.Shape[1], maxHD, maxHD+hd, l.Dim)
+		l.v = block(t, rows, t.Shape[1], 2*maxHD, 2*maxHD+hd, l.Dim)
 	}
 	if l.proj, err = v.linear(p+"attn.proj", l.Dim, hd); err != nil {
 		return err

@@ -10,7 +10,8 @@ import (
 // Slice cuts the state_dict of sub-network arch out of supernet weights w, exactly as the
 // reference get_sub_state_dict does (reference.md §4.4): the leading [0:k] slice on every
 // axis, except qkv, which takes the first heads of each of its q, k and v sections. The result
-// owns its memory (it is meant for export); inference uses views instead (model.NewNet).
+// owns its memory, in float32 whatever w's precision (it is meant for export); inference uses
+// views instead (model.NewNet).
 func Slice(w model.Weights, arch model.Arch, in model.Input) (model.Weights, error) {
 	out := model.Weights{}
 	for _, p := range model.ParamShapes(arch, in) {
@@ -18,6 +19,7 @@ func Slice(w model.Weights, arch model.Arch, in model.Input) (model.Weights, err
 		if !ok {
 			return nil, fmt.Errorf("slice: supernet has no %s", p.Key)
 		}
+		src = src.Float32() // a float16 supernet's tensor, one at a time
 		if len(src.Shape) != len(p.Shape) {
 			return nil, fmt.Errorf("slice: %s has shape %v, want rank %d", p.Key, src.Shape, len(p.Shape))
 		}

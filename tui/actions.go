@@ -8,6 +8,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/resnas/resnas/model"
@@ -97,13 +98,62 @@ func (m *Model) startEval(limit int) tea.Cmd {
 	}
 	ctx, cancel := context.WithCancel(m.ctx)
 	m.eval.cancel, m.eval.running, m.eval.limit = cancel, true, limit
-	m.status.start(jobEval, "eval "+imagesText(limit))
+	m.eval.started = m.opts.Clock.Now()
+	m.status.start(jobEval, m.evalLabel())
 	req := EvalRequest{Arch: m.arch.Clone(), Limit: limit, RecalibrateBN: m.bnRecal}
-	gen, key, ev := m.eval.gen, m.currentKey(), m.opts.Evaluator
-	return func() tea.Msg {
+	gen, key, ev, clock := m.eval.gen, m.currentKey(), m.opts.Evaluator, m.opts.Clock
+	run := func() tea.Msg {
+		t0 := clock.Now()
 		est, err := ev.Evaluate(ctx, req)
-		return evalResultMsg{gen: gen, key: key, arch: req.Arch, est: est, err: err}
+		return evalResultMsg{gen: gen, key: key, arch: req.Arch, est: est, err: err, seconds: clock.Now().Sub(t0).Seconds()}
 	}
+	if m.etaText() == "" {
+		return run
+	}
+	return tea.Batch(run, etaTick(gen))
+}
+
+// A full estimate of a big supernet on the CPU takes minutes: while it runs, the status line
+// says "≈ N s to full sub-val", from the pace of the quick estimate before it, and counts
+// down once a second.
+
+// minTimed is the shortest evaluation whose time says something of the pace: a cached
+// answer comes back at once.
+const minTimed = 0.05
+
+// etaText is the time left to the full estimate under way, or "" when none runs or the pace
+// or the set's size is unknown.
+func (m Model) etaText() string {
+	ic, ok := m.opts.Evaluator.(ImageCounter)
+	if !ok || !m.eval.running || m.eval.limit != 0 || m.eval.rate <= 0 {
+		return ""
+	}
+	total := ic.Images()
+	if total <= 0 {
+		return ""
+	}
+	left := float64(total)/m.eval.rate - m.opts.Clock.Now().Sub(m.eval.started).Seconds()
+	return fmt.Sprintf("≈ %d s to full sub-val", max(1, int(math.Round(left))))
+}
+
+// evalLabel is the status line's entry for the running evaluation.
+func (m Model) evalLabel() string {
+	if eta := m.etaText(); eta != "" {
+		return "eval " + imagesText(m.eval.limit) + " · " + eta
+	}
+	return "eval " + imagesText(m.eval.limit)
+}
+
+func etaTick(gen int) tea.Cmd {
+	return tea.Tick(time.Second, func(time.Time) tea.Msg { return etaTickMsg{gen} })
+}
+
+func (m *Model) onETATick(msg etaTickMsg) tea.Cmd {
+	if msg.gen != m.eval.gen || m.etaText() == "" {
+		return nil // another evaluation, or this one is over
+	}
+	m.status.start(jobEval, m.evalLabel())
+	return etaTick(msg.gen)
 }
 
 func (m *Model) onEval(msg evalResultMsg) tea.Cmd {
@@ -115,6 +165,9 @@ func (m *Model) onEval(msg evalResultMsg) tea.Cmd {
 	}
 	m.eval.running = false
 	m.status.finish(jobEval)
+	if msg.err == nil && msg.seconds >= minTimed && msg.est.Images > 0 {
+		m.eval.rate = float64(msg.est.Images) / msg.seconds
+	}
 	if msg.err != nil {
 		if !errors.Is(msg.err, context.Canceled) {
 			m.eval.err = oneLine(msg.err)

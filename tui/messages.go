@@ -17,7 +17,13 @@ type evalResultMsg struct {
 	arch model.Arch
 	est  Estimate
 	err  error
+	// seconds is how long Evaluate took by the explorer's Clock (0 under a fixed one).
+	seconds float64
 }
+
+// etaTickMsg asks for the status line's time to a full estimate to be redrawn, while
+// evaluation gen refines.
+type etaTickMsg struct{ gen int }
 
 // throughputMsg is the outcome of one Measure call.
 type throughputMsg struct {

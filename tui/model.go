@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/charmbracelet/bubbles/help"
 	"github.com/charmbracelet/bubbles/key"
@@ -103,6 +104,8 @@ type evalState struct {
 	limit   int // images asked of the running evaluation; 0 = all
 	cache   map[evalKey]Estimate
 	err     string
+	rate    float64   // images/s of the last timed evaluation; 0: not known
+	started time.Time // when the running evaluation started, by the Clock
 }
 
 // predState is what the predictor said last: of the current architecture, and of itself.
@@ -254,6 +257,8 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		cmd = m.handleKey(msg)
 	case evalResultMsg:
 		cmd = tea.Batch(m.observeEval(msg), m.onEval(msg))
+	case etaTickMsg:
+		cmd = m.onETATick(msg)
 	case throughputMsg:
 		m.onThroughput(msg)
 	case searchStartedMsg:

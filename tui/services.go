@@ -41,6 +41,13 @@ type Evaluator interface {
 	Evaluate(ctx context.Context, req EvalRequest) (Estimate, error)
 }
 
+// ImageCounter is an Evaluator that knows the size of its evaluation set (workbench.Session
+// does): while a full estimate runs, the status line then says how long it has left, from
+// the pace of the quick one.
+type ImageCounter interface {
+	Images() int
+}
+
 // Throughput measures inference speed on the device the tool runs on.
 type Throughput interface {
 	Measure(ctx context.Context, arch model.Arch) (Rate, error)

@@ -49,6 +49,9 @@ type LoadOptions struct {
 	Prefer string // "model", "model_ema" or "" (the reference's choice: model_ema when present)
 	Patch  int    // patch size for PyTorch files, which do not record it
 	Space  string // search space name, overriding detection
+	// Float16 keeps the weights in float16 in memory (checkpoints.Options.Float16): half the
+	// memory, CPU inference only.
+	Float16 bool
 }
 
 // Load reads path, or the shipped default when path is empty.
@@ -58,8 +61,13 @@ func Load(path string, opts LoadOptions) (*Loaded, error) {
 	if path == "" {
 		ck, err = shipped.Checkpoint()
 		path = DefaultName
+		if err == nil && opts.Float16 {
+			for k, t := range ck.Weights { // a fresh map, decoded from the embedded bytes
+				ck.Weights[k] = t.ToHalf()
+			}
+		}
 	} else {
-		ck, err = checkpoints.Load(path, checkpoints.Options{Prefer: opts.Prefer})
+		ck, err = checkpoints.Load(path, checkpoints.Options{Prefer: opts.Prefer, Float16: opts.Float16})
 	}
 	if err != nil {
 		return nil, err

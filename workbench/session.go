@@ -128,6 +128,10 @@ func (s *Session) Evaluate(ctx context.Context, req EvalRequest) (Estimate, erro
 	return Estimate{Top1: 100 * r.Top1, CI95: 100 * r.CI95, Images: r.Images, Final: r.Final, Correct: r.Correct}, err
 }
 
+// Images is the size of the evaluation set, what a full estimate uses; the explorer turns
+// it and the pace of its quick estimate into the time left to a full one.
+func (s *Session) Images() int { return s.Data.Len() }
+
 // Measure measures a's throughput for the explorer.
 func (s *Session) Measure(ctx context.Context, a model.Arch) (Rate, error) {
 	tp, err := s.Throughput(ctx, a, ExplorerThroughputBatch)
