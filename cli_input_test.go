@@ -154,7 +154,7 @@ func TestExportOutputWholeOrNothing(t *testing.T) {
 	if code, _, errs := runCmd(t, "export", "--arch", "max", "--out", out, "--limit", "20", "--overwrite"); code != 0 {
 		t.Fatalf("export --overwrite: %s", errs)
 	}
-	if def, _ := os.ReadFile(filepath.Join(out, "network_def.txt")); !strings.Contains(string(def), "(1, (160, 4, 32)") {
+	if def, _ := os.ReadFile(filepath.Join(out, "network_def.txt")); !strings.Contains(string(def), "(1, (192, 12, 16)") {
 		t.Errorf("--overwrite kept the earlier export: %s", def)
 	}
 	// Someone's own file in the folder: never overwritten.
@@ -175,9 +175,9 @@ func TestPredictSpaceAndJSON(t *testing.T) {
 	code, out, errs := runCmd(t, append(slices.Clone(base), "--space", "dev-small")...)
 	wantOneLineError(t, code, out, errs, "--space dev-small", "fmnist")
 
-	code, lines, errs := runCmd(t, append(slices.Clone(base), "--space", "fmnist")...)
+	code, lines, errs := runCmd(t, append(slices.Clone(base), "--space", "fmnist-wide")...)
 	if code != 0 {
-		t.Fatalf("predict --space fmnist: %s", errs)
+		t.Fatalf("predict --space fmnist-wide: %s", errs)
 	}
 	code, js, errs := runCmd(t, append(slices.Clone(base), "--json")...)
 	if code != 0 {

@@ -17,8 +17,8 @@ func TestCheckpoint(t *testing.T) {
 		t.Errorf("path %q, want default", ck.Path)
 	}
 	m := ck.Meta
-	if m.Space != "fmnist" || m.Classes != 10 || m.Input.Channels != 1 || m.Input.Size != 32 {
-		t.Errorf("metadata: space %q, %d classes, input %+v; want fmnist, 10, 1×32×32", m.Space, m.Classes, m.Input)
+	if m.Space != "fmnist-wide" || m.Classes != 10 || m.Input.Channels != 1 || m.Input.Size != 32 {
+		t.Errorf("metadata: space %q, %d classes, input %+v; want fmnist-wide, 10, 1×32×32", m.Space, m.Classes, m.Input)
 	}
 	if m.Arch == "" || len(ck.Weights) == 0 {
 		t.Errorf("arch %q with %d tensors", m.Arch, len(ck.Weights))
@@ -33,7 +33,7 @@ func TestShards(t *testing.T) {
 		open func() (*data.Set, error)
 		n    int
 	}{
-		{"sub-val", SubVal, 5000},
+		{"sub-val", SubVal, 10000},
 		{"test", Test, 2000},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
