@@ -64,7 +64,7 @@ func ReferenceNotes(arch model.Arch, in model.Input, patchHead bool) []string {
 		notes = append(notes, fmt.Sprintf("%d input channel(s) (it builds RGB models, in_chans 3)", in.Channels))
 	}
 	if arch.Head.Classes != 1000 {
-		notes = append(notes, fmt.Sprintf("%d classes (it trains on ImageNet and its head asserts num_classes == 1000)", arch.Head.Classes))
+		notes = append(notes, fmt.Sprintf("%d classes (its scripts train on ImageNet's 1000: the head must match the dataset's class count, and its MAC counter assumes 1000)", arch.Head.Classes))
 	}
 	if !slices.Contains(referenceSizes, in.Size) {
 		notes = append(notes, fmt.Sprintf("%d px (its models are built at 224, or 280/336/392 to fine-tune; --finetune would interpolate the position embeddings)", in.Size))
