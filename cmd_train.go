@@ -153,7 +153,8 @@ func (f *trainFlags) validate() (*supernet.Space, error) {
 // openTrainData opens the sub-train and sub-val shards of a train build and checks that
 // they fit space sp.
 func openTrainData(dir string, sp *supernet.Space) (train, val *data.Set, err error) {
-	train, err = data.Open(filepath.Join(dir, data.SplitSubTrain), data.OpenOptions{})
+	// Training draws images in a random order across shards: keep their pages resident.
+	train, err = data.Open(filepath.Join(dir, data.SplitSubTrain), data.OpenOptions{RandomAccess: true})
 	if err != nil {
 		return nil, nil, err
 	}

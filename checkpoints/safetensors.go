@@ -161,8 +161,17 @@ func checkTiling(infos map[string]*safetensors.TensorInfo, dataLen uint64) error
 	for k := range infos {
 		names = append(names, k)
 	}
+	// Ends and names break ties, so an empty tensor sharing its start with the next one sorts
+	// first whatever the map's order (as safetensors.ReadMetadata orders them).
 	sort.Slice(names, func(i, j int) bool {
-		return infos[names[i]].DataOffsets[0] < infos[names[j]].DataOffsets[0]
+		a, b := infos[names[i]].DataOffsets, infos[names[j]].DataOffsets
+		if a[0] != b[0] {
+			return a[0] < b[0]
+		}
+		if a[1] != b[1] {
+			return a[1] < b[1]
+		}
+		return names[i] < names[j]
 	})
 	at := uint64(0)
 	for _, k := range names {

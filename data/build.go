@@ -120,6 +120,9 @@ func Build(ctx context.Context, opts BuildOptions, progress func(done, total int
 		if base.Skipped, err = fsrc.dropUnreadable(ctx, opts.From); err != nil {
 			return nil, fmt.Errorf("building %s: %w", opts.Out, err)
 		}
+		if fsrc.Len() == 0 && len(base.Skipped) == 0 {
+			return nil, fmt.Errorf("%s: no images to build", opts.From)
+		}
 		if fsrc.Len() == 0 {
 			first := base.Skipped[0]
 			return nil, fmt.Errorf("%s: none of the %d images could be decoded (the first, %s: %s)", opts.From, len(base.Skipped), first.Path, first.Reason)

@@ -22,6 +22,11 @@ type OpenOptions struct {
 	// NoMmap reads the shards into memory instead of mapping them, for filesystems where a
 	// mapping could fault later (network mounts).
 	NoMmap bool
+	// RandomAccess keeps mapped shards' pages resident as reading moves between shards.
+	// Evaluation reads shard after shard and hands each one's pages back when it moves on;
+	// training reads images in a random order across all shards, where that would drop and
+	// fault back in a whole shard on almost every image (measured 6× slower per image).
+	RandomAccess bool
 }
 
 // Set is one opened split: a read-only sequence of images and labels spread over shards.
@@ -46,8 +51,9 @@ type store struct {
 	// mapped[k] is shard k's whole mapping, nil when it was read into memory. Batch releases
 	// a shard's pages when reading moves on to another, so evaluating a set in order keeps
 	// about one shard resident however large the set (releasePages).
-	mapped [][]byte
-	last   atomic.Int64 // shard Batch read last, -1 before any
+	mapped       [][]byte
+	last         atomic.Int64 // shard Batch read last, -1 before any
+	randomAccess bool         // OpenOptions.RandomAccess: never release
 }
 
 // Open opens the split stored in dir (a directory holding manifest.json and its shards),
@@ -60,7 +66,11 @@ func Open(dir string, opts OpenOptions) (*Set, error) {
 	load := func(name string) ([]byte, func() error, error) {
 		return loadShard(filepath.Join(dir, name), opts.NoMmap)
 	}
-	return openWith(dir, mb, load, opts.SkipVerify)
+	set, err := openWith(dir, mb, load, opts.SkipVerify)
+	if err == nil {
+		set.st.randomAccess = opts.RandomAccess
+	}
+	return set, err
 }
 
 // OpenFS opens the split stored in dir of fsys, for example shards embedded in the binary with
@@ -282,6 +292,9 @@ func (s *Set) Batch(idx []int, dst []float32, labels []int) {
 		}
 		if labels != nil {
 			labels[b] = decodeLabel(s.st.labels[k], s.Manifest.LabelBytes, j)
+		}
+		if s.st.randomAccess {
+			continue
 		}
 		if prev := s.st.last.Swap(int64(k)); prev >= 0 && prev != int64(k) && s.st.mapped[prev] != nil {
 			releasePages(s.st.mapped[prev])

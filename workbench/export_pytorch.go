@@ -35,6 +35,7 @@ func pyTorchStateDict(src, w model.Weights, arch model.Arch, in model.Input) ([]
 	}
 	hw, okW := src["patch_head.weight"]
 	hb, okB := src["patch_head.bias"]
+	hw, hb = hw.Float32(), hb.Float32() // weights loaded with --float16 hold their values in Half
 	classes, dim := arch.Head.Classes, arch.Head.Dim
 	if !okW || !okB || len(hw.Shape) != 2 || len(hb.Shape) != 1 || hw.Shape[0] < classes || hw.Shape[1] < dim || hb.Shape[0] < classes {
 		return out, false, nil
