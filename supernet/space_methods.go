@@ -183,15 +183,12 @@ func (s *Space) Contains(a model.Arch) error {
 	if err := s.checkShape(a); err != nil {
 		return err
 	}
-	if len(s.StemMids) > 0 {
-		if a.Stem.Type != s.StemType {
-			return s.archErr(0, "type", "stem %s, %s has %s", stemString(a.Stem.Type, a.Stem.Mid), s.Name, stemString(s.StemType, s.stemMid()))
-		}
-		if !slices.Contains(s.StemMids, a.Stem.Mid) {
-			return s.archErr(0, "mid", "stem mid width %d not in %s choices %v", a.Stem.Mid, s.Name, s.StemMids)
-		}
-	} else if a.Stem.Type != s.StemType || a.Stem.Mid != s.stemMid() {
+	// A fixed mid width is part of the stem's type, (5, C, mid); a searched one is a choice.
+	if a.Stem.Type != s.StemType || (len(s.StemMids) == 0 && a.Stem.Mid != s.stemMid()) {
 		return s.archErr(0, "type", "stem %s, %s has %s", stemString(a.Stem.Type, a.Stem.Mid), s.Name, stemString(s.StemType, s.stemMid()))
+	}
+	if len(s.StemMids) > 0 && !slices.Contains(s.StemMids, a.Stem.Mid) {
+		return s.archErr(0, "mid", "stem mid width %d not in %s choices %v", a.Stem.Mid, s.Name, s.StemMids)
 	}
 	if !slices.Contains(s.Widths, a.Stem.Width) {
 		return s.archErr(0, "width", "width %d not in %s choices %v", a.Stem.Width, s.Name, s.Widths)

@@ -151,15 +151,7 @@ func newSupernetParams(s supernet.Space, in model.Input, dropPath float64, rng *
 				continue
 			}
 			pre := model.StemBNStatsPrefix(i+1, mid)
-			for _, f := range []**param{&st[i].mean, &st[i].vari} {
-				key := pre + ".running_mean"
-				if f == &st[i].vari {
-					key = pre + ".running_var"
-				}
-				*f = &param{key: key, shape: []int{mid}, w: make([]float32, mid)}
-				sp.all = append(sp.all, *f)
-				sp.byKey[key] = *f
-			}
+			st[i] = bnStats{sp.addBuffer(pre+".running_mean", mid), sp.addBuffer(pre+".running_var", mid)}
 		}
 		sp.midStats[mid] = st
 	}
@@ -201,6 +193,14 @@ func newSupernetParams(s supernet.Space, in model.Input, dropPath float64, rng *
 	}
 	sp.initialise(rng)
 	return sp, nil
+}
+
+// addBuffer adds an untrained tensor of n values (a running statistic; initialise fills it).
+func (sp *supernetParams) addBuffer(key string, n int) *param {
+	p := &param{key: key, shape: []int{n}, w: make([]float32, n)}
+	sp.all = append(sp.all, p)
+	sp.byKey[key] = p
+	return p
 }
 
 func (sp *supernetParams) initialise(rng *rand.Rand) {
