@@ -403,7 +403,7 @@ func (p *Predictor) crossValidate(family string, x [][]float64, y []float64) (Qu
 	return Quality{Family: family, Points: n, Folds: k, All: all, Top: top}, nil
 }
 
-// scoresOf compares predictions (mean, std) with measurements, for all and for the top 10%.
+// ScoresOf compares predictions (mean, std) with measurements, for all and for the top 10%.
 func ScoresOf(pred, sd, y []float64) (all, top Scores) {
 	score := func(idx []int) Scores {
 		s := Scores{N: len(idx)}

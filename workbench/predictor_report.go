@@ -55,6 +55,7 @@ func TrainPredictor(l *Loaded, dataHash string, journals []string, o PredictorOp
 	rep := PredictorReport{Checkpoint: l.Checkpoint.SHA256, Data: dataHash}
 	var archs []model.Arch
 	var top1 []float64
+	var from []string // the journal each record came from, to name it in errors
 	var scoring map[string]string
 	var first string
 	for _, path := range journals {
@@ -85,7 +86,7 @@ func TrainPredictor(l *Loaded, dataHash string, journals []string, o PredictorOp
 			}
 		}
 		for _, r := range j.Records {
-			archs, top1 = append(archs, r.Arch), append(top1, r.Top1)
+			archs, top1, from = append(archs, r.Arch), append(top1, r.Top1), append(from, path)
 		}
 		rep.Journals = append(rep.Journals, path)
 	}
@@ -100,7 +101,7 @@ func TrainPredictor(l *Loaded, dataHash string, journals []string, o PredictorOp
 	for i, a := range archs {
 		added, err := p.Add(a, top1[i])
 		if err != nil {
-			return PredictorReport{}, fmt.Errorf("%s: %w", rep.Journals[0], err)
+			return PredictorReport{}, fmt.Errorf("%s: %w", from[i], err)
 		}
 		if added {
 			dArchs, dTop1 = append(dArchs, a), append(dTop1, top1[i])
