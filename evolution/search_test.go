@@ -488,26 +488,7 @@ func TestGenerationSummaries(t *testing.T) {
 		now = now.Add(time.Minute)
 		return now
 	}
-	ev := newFake()
-	cfg.Evaluator = ev
-	s, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var sums []GenerationSummary
-	done := make(chan struct{})
-	go func() {
-		for e := range s.Events() {
-			if e.Kind == EventGeneration {
-				sums = append(sums, e.Summary)
-			}
-		}
-		close(done)
-	}()
-	if err := s.Run(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	<-done
+	_, sums := runSummaries(t, cfg)
 	if len(sums) != cfg.Options.Generations {
 		t.Fatalf("%d generation events, want %d", len(sums), cfg.Options.Generations)
 	}
