@@ -205,3 +205,29 @@ func killAt(t *testing.T, cfg Config, ev *fakeEvaluator, k int) *Search {
 	}
 	return s
 }
+
+// runSummaries runs cfg to the end with a fresh fake evaluator and returns the search and
+// the summaries of its generation events, in order.
+func runSummaries(t *testing.T, cfg Config) (*Search, []GenerationSummary) {
+	t.Helper()
+	cfg.Evaluator = newFake()
+	s, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sums []GenerationSummary
+	done := make(chan struct{})
+	go func() {
+		for e := range s.Events() {
+			if e.Kind == EventGeneration {
+				sums = append(sums, e.Summary)
+			}
+		}
+		close(done)
+	}()
+	if err := s.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	<-done
+	return s, sums
+}

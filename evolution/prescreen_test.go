@@ -1,7 +1,6 @@
 package evolution
 
 import (
-	"context"
 	"encoding/csv"
 	"path/filepath"
 	"strings"
@@ -21,26 +20,7 @@ func prescreenConfig(t *testing.T, seed uint64) Config {
 func TestPrescreenRecordsPredictions(t *testing.T) {
 	cfg := prescreenConfig(t, 5)
 	cfg.OutputDir = t.TempDir()
-	var sums []GenerationSummary
-	ev := newFake()
-	cfg.Evaluator = ev
-	s, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() {
-		for e := range s.Events() {
-			if e.Kind == EventGeneration {
-				sums = append(sums, e.Summary)
-			}
-		}
-		close(done)
-	}()
-	if err := s.Run(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	<-done
+	s, sums := runSummaries(t, cfg)
 	recs := s.Records(0)
 	if len(recs) != cfg.Options.Evaluations() {
 		t.Fatalf("%d records, want the usual %d", len(recs), cfg.Options.Evaluations())

@@ -159,22 +159,8 @@ func TestResumeAfterTornLastLine(t *testing.T) {
 	cfg := baseConfig(t, 6)
 	cfg.Journal = filepath.Join(dir, "journal.jsonl")
 	cfg.OutputDir = dir
-	ctx, cancel := context.WithCancel(context.Background())
 	ev := newFake()
-	ev.before = func(_ context.Context, done int, _ model.Arch) error {
-		if done == 17 {
-			cancel()
-		}
-		return nil
-	}
-	c := cfg
-	c.Evaluator = ev
-	s, err := New(c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ev.search = s
-	s.Run(ctx)
+	killAt(t, cfg, ev, 17)
 	// Tear the last line in half, as a kill during its write would.
 	data := readFile(t, cfg.Journal)
 	lastStart := strings.LastIndex(strings.TrimSuffix(data, "\n"), "\n") + 1
@@ -183,8 +169,9 @@ func TestResumeAfterTornLastLine(t *testing.T) {
 		t.Fatal(err)
 	}
 	ev.before = nil
+	c := cfg
 	c.Evaluator = ev
-	s, err = New(c)
+	s, err := New(c)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -501,26 +488,7 @@ func TestGenerationSummaries(t *testing.T) {
 		now = now.Add(time.Minute)
 		return now
 	}
-	ev := newFake()
-	cfg.Evaluator = ev
-	s, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var sums []GenerationSummary
-	done := make(chan struct{})
-	go func() {
-		for e := range s.Events() {
-			if e.Kind == EventGeneration {
-				sums = append(sums, e.Summary)
-			}
-		}
-		close(done)
-	}()
-	if err := s.Run(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	<-done
+	_, sums := runSummaries(t, cfg)
 	if len(sums) != cfg.Options.Generations {
 		t.Fatalf("%d generation events, want %d", len(sums), cfg.Options.Generations)
 	}
