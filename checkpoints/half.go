@@ -2,14 +2,8 @@ package checkpoints
 
 import "github.com/resnas/resnas/model"
 
-// IEEE 754 binary16 conversions for float16 storage live in model (half.go); these names
-// keep this package's readers and writers short.
-
-func halfToFloat32(h uint16) float32 { return model.HalfToFloat32(h) }
-
-func float32ToHalf(f float32) uint16 { return model.Float32ToHalf(f) }
-
-func fitsHalf(data []float32) bool { return model.FitsHalf(data) }
+// The IEEE 754 binary16 conversions this package's readers and writers use are model's
+// (model.HalfToFloat32, model.Float32ToHalf, model.FitsHalf, model/half.go).
 
 // scratch is the float32 buffer a float16 load decodes each tensor into before rounding it,
 // grown to the largest tensor and reused, so such a load allocates no float32 copy of the

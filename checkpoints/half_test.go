@@ -12,25 +12,25 @@ import (
 // Every float16 widens and narrows back to itself.
 func TestHalfRoundTripIsExact(t *testing.T) {
 	for h := range 1 << 16 {
-		f := halfToFloat32(uint16(h))
+		f := model.HalfToFloat32(uint16(h))
 		if math.IsNaN(float64(f)) {
-			if back := float32ToHalf(f); back&0x7c00 != 0x7c00 || back&0x3ff == 0 {
+			if back := model.Float32ToHalf(f); back&0x7c00 != 0x7c00 || back&0x3ff == 0 {
 				t.Fatalf("NaN %#04x came back as %#04x", h, back)
 			}
 			continue
 		}
-		if back := float32ToHalf(f); back != uint16(h) {
+		if back := model.Float32ToHalf(f); back != uint16(h) {
 			t.Fatalf("%#04x → %v → %#04x", h, f, back)
 		}
 	}
 }
 
-// float32ToHalf agrees with a brute-force nearest-even search over all finite float16s.
+// model.Float32ToHalf agrees with a brute-force nearest-even search over all finite float16s.
 func TestHalfRoundingMatchesNearestEven(t *testing.T) {
 	var halves []float64 // finite non-negative float16 values, ascending with their encodings
 	var codes []uint16
 	for h := uint16(0); h < 0x7c00; h++ {
-		halves = append(halves, float64(halfToFloat32(h)))
+		halves = append(halves, float64(model.HalfToFloat32(h)))
 		codes = append(codes, h)
 	}
 	oracle := func(f float32) uint16 {
@@ -74,8 +74,8 @@ func TestHalfRoundingMatchesNearestEven(t *testing.T) {
 		if math.IsNaN(float64(f)) {
 			continue
 		}
-		if got, want := float32ToHalf(f), oracle(f); got != want {
-			t.Fatalf("float32ToHalf(%g) = %#04x, nearest-even %#04x", f, got, want)
+		if got, want := model.Float32ToHalf(f), oracle(f); got != want {
+			t.Fatalf("model.Float32ToHalf(%g) = %#04x, nearest-even %#04x", f, got, want)
 		}
 	}
 }

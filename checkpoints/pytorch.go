@@ -59,12 +59,12 @@ func (dt dtype) decodeRun(dst []float32, src []byte, order binary.ByteOrder) {
 		if le {
 			src = src[:2*len(dst)]
 			for i := range dst {
-				dst[i] = halfToFloat32(binary.LittleEndian.Uint16(src[2*i:]))
+				dst[i] = model.HalfToFloat32(binary.LittleEndian.Uint16(src[2*i:]))
 			}
 			return
 		}
 		for i := range dst {
-			dst[i] = halfToFloat32(order.Uint16(src[2*i:]))
+			dst[i] = model.HalfToFloat32(order.Uint16(src[2*i:]))
 		}
 	case "BFloat16Storage":
 		for i := range dst {

@@ -43,7 +43,7 @@ func Save(path string, w model.Weights, meta Meta, opts SaveOptions) error {
 			return fmt.Errorf("%s: tensor %s has shape %v but %d values", path, key, t.Shape, t.Len())
 		}
 		dt := safetensors.F32
-		if t.IsHalf() || opts.Float16 && fitsHalf(t.Data) {
+		if t.IsHalf() || opts.Float16 && model.FitsHalf(t.Data) {
 			dt = safetensors.F16 // weights held in float16 are written as they are
 		}
 		views[key] = tensorView{t: t, dtype: dt}
@@ -91,7 +91,7 @@ func (v tensorView) Data() []byte {
 	}
 	if v.dtype == safetensors.F16 {
 		for i, x := range v.t.Data {
-			binary.LittleEndian.PutUint16(b[2*i:], float32ToHalf(x))
+			binary.LittleEndian.PutUint16(b[2*i:], model.Float32ToHalf(x))
 		}
 		return b
 	}

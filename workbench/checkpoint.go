@@ -59,13 +59,8 @@ func Load(path string, opts LoadOptions) (*Loaded, error) {
 	var ck *checkpoints.Checkpoint
 	var err error
 	if path == "" {
-		ck, err = shipped.Checkpoint()
+		ck, err = shipped.CheckpointWith(checkpoints.Options{Float16: opts.Float16})
 		path = DefaultName
-		if err == nil && opts.Float16 {
-			for k, t := range ck.Weights { // a fresh map, decoded from the embedded bytes
-				ck.Weights[k] = t.ToHalf()
-			}
-		}
 	} else {
 		ck, err = checkpoints.Load(path, checkpoints.Options{Prefer: opts.Prefer, Float16: opts.Float16})
 	}

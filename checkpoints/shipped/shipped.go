@@ -19,12 +19,16 @@ var defaultFS embed.FS
 const defaultWeights = "default/supernet.safetensors"
 
 // Checkpoint loads the shipped default supernet.
-func Checkpoint() (*checkpoints.Checkpoint, error) {
+func Checkpoint() (*checkpoints.Checkpoint, error) { return CheckpointWith(checkpoints.Options{}) }
+
+// CheckpointWith loads the shipped default supernet with opts (Float16: each tensor rounded
+// as it is decoded).
+func CheckpointWith(opts checkpoints.Options) (*checkpoints.Checkpoint, error) {
 	b, err := fs.ReadFile(defaultFS, defaultWeights)
 	if err != nil {
 		return nil, fmt.Errorf("this build ships no default supernet (%s missing); pass --checkpoint FILE", defaultWeights)
 	}
-	return checkpoints.LoadBytes("default", b, checkpoints.Options{})
+	return checkpoints.LoadBytes("default", b, opts)
 }
 
 // SubVal opens the shipped default's sub-val shards.
