@@ -46,57 +46,58 @@ type rgbImage struct {
 func toRGB(img image.Image) rgbImage {
 	b := img.Bounds()
 	out := rgbImage{w: b.Dx(), h: b.Dy(), pix: make([]byte, 3*b.Dx()*b.Dy())}
+	// rows calls f with each source row (pix from the row's first pixel) and its output row;
+	// the type switch below picks the per-pixel loop once, not per pixel.
+	rows := func(pix []byte, stride, first int, f func(row, o []byte)) {
+		for y := 0; y < out.h; y++ {
+			f(pix[first+y*stride:], out.pix[3*y*out.w:])
+		}
+	}
+	// samples takes bytes 0, hi and 2·hi of every step-byte pixel: the high bytes of R, G, B.
+	samples := func(step, hi int) func(row, o []byte) {
+		return func(row, o []byte) {
+			for x := 0; x < out.w; x++ {
+				p := row[step*x:]
+				o[3*x], o[3*x+1], o[3*x+2] = p[0], p[hi], p[2*hi]
+			}
+		}
+	}
 	switch m := img.(type) {
 	case *image.YCbCr:
 		jpegRGB(m, out)
-		return out
 	case *image.CMYK:
-		for y := 0; y < out.h; y++ {
-			row := m.Pix[m.PixOffset(b.Min.X, b.Min.Y+y):]
-			o := out.pix[3*y*out.w:]
+		rows(m.Pix, m.Stride, m.PixOffset(b.Min.X, b.Min.Y), func(row, o []byte) {
 			for x := 0; x < out.w; x++ {
 				nk := 255 - int(row[4*x+3])
 				for c := 0; c < 3; c++ {
 					o[3*x+c] = clip8(nk - mulDiv255(int(row[4*x+c]), nk))
 				}
 			}
-		}
-		return out
+		})
 	case *image.Gray:
+		rows(m.Pix, m.Stride, m.PixOffset(b.Min.X, b.Min.Y), samples(1, 0))
+	case *image.RGBA: // image/png returns RGBA only for opaque images
+		rows(m.Pix, m.Stride, m.PixOffset(b.Min.X, b.Min.Y), samples(4, 1))
+	case *image.NRGBA:
+		rows(m.Pix, m.Stride, m.PixOffset(b.Min.X, b.Min.Y), samples(4, 1))
+	case *image.RGBA64:
+		rows(m.Pix, m.Stride, m.PixOffset(b.Min.X, b.Min.Y), samples(8, 2))
+	case *image.NRGBA64:
+		rows(m.Pix, m.Stride, m.PixOffset(b.Min.X, b.Min.Y), samples(8, 2))
+	case *image.Gray16:
+		rows(m.Pix, m.Stride, m.PixOffset(b.Min.X, b.Min.Y), func(row, o []byte) {
+			for x := 0; x < out.w; x++ {
+				v := uint8(min(255, int(row[2*x])<<8|int(row[2*x+1])))
+				o[3*x], o[3*x+1], o[3*x+2] = v, v, v
+			}
+		})
+	default:
 		for y := 0; y < out.h; y++ {
-			row := m.Pix[m.PixOffset(b.Min.X, b.Min.Y+y):]
 			o := out.pix[3*y*out.w:]
 			for x := 0; x < out.w; x++ {
-				o[3*x], o[3*x+1], o[3*x+2] = row[x], row[x], row[x]
+				c := color.NRGBAModel.Convert(img.At(b.Min.X+x, b.Min.Y+y)).(color.NRGBA) // palettes hold NRGBA when transparent
+				o[3*x], o[3*x+1], o[3*x+2] = c.R, c.G, c.B
 			}
-		}
-		return out
-	}
-	at := func(x, y int) (r, g, bl uint8) {
-		switch m := img.(type) {
-		case *image.RGBA: // image/png returns RGBA only for opaque images
-			i := m.PixOffset(x, y)
-			return m.Pix[i], m.Pix[i+1], m.Pix[i+2]
-		case *image.NRGBA:
-			i := m.PixOffset(x, y)
-			return m.Pix[i], m.Pix[i+1], m.Pix[i+2]
-		case *image.RGBA64:
-			i := m.PixOffset(x, y)
-			return m.Pix[i], m.Pix[i+2], m.Pix[i+4]
-		case *image.NRGBA64:
-			i := m.PixOffset(x, y)
-			return m.Pix[i], m.Pix[i+2], m.Pix[i+4]
-		case *image.Gray16:
-			v := uint8(min(255, int(m.Pix[m.PixOffset(x, y)])<<8|int(m.Pix[m.PixOffset(x, y)+1])))
-			return v, v, v
-		}
-		c := color.NRGBAModel.Convert(img.At(x, y)).(color.NRGBA) // palettes hold NRGBA when transparent
-		return c.R, c.G, c.B
-	}
-	for y := 0; y < out.h; y++ {
-		o := out.pix[3*y*out.w:]
-		for x := 0; x < out.w; x++ {
-			o[3*x], o[3*x+1], o[3*x+2] = at(b.Min.X+x, b.Min.Y+y)
 		}
 	}
 	return out
