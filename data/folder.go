@@ -39,27 +39,38 @@ func (s *folderSource) Decode(i int, dst []byte) error {
 
 // decode is Decode with the bare reason of a failure, as the manifest records it.
 func (s *folderSource) decode(i int, dst []byte) error {
-	f, err := os.Open(s.files[i])
+	img, err := s.open(i)
 	if err != nil {
-		if pe, ok := err.(*fs.PathError); ok {
-			err = pe.Err // the caller names the file
-		}
-		return fmt.Errorf("opening: %v", err)
-	}
-	defer f.Close()
-	img, err := decodeImage(f)
-	if err != nil {
-		return fmt.Errorf("decoding: %v", err)
-	}
-	if b := img.Bounds(); b.Dx() < 1 || b.Dy() < 1 {
-		return errors.New("empty image")
+		return err
 	}
 	preprocess(img, s.size, s.channels, dst)
 	return nil
 }
 
+// open decodes image i, failing with the bare reason where decode would; preprocessing a
+// decoded image cannot fail, so this alone says whether the image is readable.
+func (s *folderSource) open(i int) (image.Image, error) {
+	f, err := os.Open(s.files[i])
+	if err != nil {
+		if pe, ok := err.(*fs.PathError); ok {
+			err = pe.Err // the caller names the file
+		}
+		return nil, fmt.Errorf("opening: %v", err)
+	}
+	defer f.Close()
+	img, err := decodeImage(f)
+	if err != nil {
+		return nil, fmt.Errorf("decoding: %v", err)
+	}
+	if b := img.Bounds(); b.Dx() < 1 || b.Dy() < 1 {
+		return nil, errors.New("empty image")
+	}
+	return img, nil
+}
+
 // dropUnreadable decodes every image on GOMAXPROCS workers and removes those that fail,
-// returning them (paths relative to from) in source order.
+// returning them (paths relative to from) in source order. It only decodes: the resize and
+// crop that the build does afterwards cannot fail, so running them here would be wasted.
 func (s *folderSource) dropUnreadable(ctx context.Context, from string) ([]SkippedFile, error) {
 	reasons := make([]error, len(s.files))
 	var next atomic.Int64
@@ -68,13 +79,12 @@ func (s *folderSource) dropUnreadable(ctx context.Context, from string) ([]Skipp
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			dst := make([]byte, s.channels*s.size*s.size)
 			for ctx.Err() == nil {
 				i := int(next.Add(1)) - 1
 				if i >= len(s.files) {
 					return
 				}
-				reasons[i] = s.decode(i, dst)
+				_, reasons[i] = s.open(i)
 			}
 		}()
 	}

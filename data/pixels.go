@@ -46,57 +46,58 @@ type rgbImage struct {
 func toRGB(img image.Image) rgbImage {
 	b := img.Bounds()
 	out := rgbImage{w: b.Dx(), h: b.Dy(), pix: make([]byte, 3*b.Dx()*b.Dy())}
+	// rows calls f with each source row (pix from the row's first pixel) and its output row;
+	// the type switch below picks the per-pixel loop once, not per pixel.
+	rows := func(pix []byte, stride, first int, f func(row, o []byte)) {
+		for y := 0; y < out.h; y++ {
+			f(pix[first+y*stride:], out.pix[3*y*out.w:])
+		}
+	}
+	// samples takes bytes 0, hi and 2·hi of every step-byte pixel: the high bytes of R, G, B.
+	samples := func(step, hi int) func(row, o []byte) {
+		return func(row, o []byte) {
+			for x := 0; x < out.w; x++ {
+				p := row[step*x:]
+				o[3*x], o[3*x+1], o[3*x+2] = p[0], p[hi], p[2*hi]
+			}
+		}
+	}
 	switch m := img.(type) {
 	case *image.YCbCr:
 		jpegRGB(m, out)
-		return out
 	case *image.CMYK:
-		for y := 0; y < out.h; y++ {
-			row := m.Pix[m.PixOffset(b.Min.X, b.Min.Y+y):]
-			o := out.pix[3*y*out.w:]
+		rows(m.Pix, m.Stride, m.PixOffset(b.Min.X, b.Min.Y), func(row, o []byte) {
 			for x := 0; x < out.w; x++ {
 				nk := 255 - int(row[4*x+3])
 				for c := 0; c < 3; c++ {
 					o[3*x+c] = clip8(nk - mulDiv255(int(row[4*x+c]), nk))
 				}
 			}
-		}
-		return out
+		})
 	case *image.Gray:
+		rows(m.Pix, m.Stride, m.PixOffset(b.Min.X, b.Min.Y), samples(1, 0))
+	case *image.RGBA: // image/png returns RGBA only for opaque images
+		rows(m.Pix, m.Stride, m.PixOffset(b.Min.X, b.Min.Y), samples(4, 1))
+	case *image.NRGBA:
+		rows(m.Pix, m.Stride, m.PixOffset(b.Min.X, b.Min.Y), samples(4, 1))
+	case *image.RGBA64:
+		rows(m.Pix, m.Stride, m.PixOffset(b.Min.X, b.Min.Y), samples(8, 2))
+	case *image.NRGBA64:
+		rows(m.Pix, m.Stride, m.PixOffset(b.Min.X, b.Min.Y), samples(8, 2))
+	case *image.Gray16:
+		rows(m.Pix, m.Stride, m.PixOffset(b.Min.X, b.Min.Y), func(row, o []byte) {
+			for x := 0; x < out.w; x++ {
+				v := uint8(min(255, int(row[2*x])<<8|int(row[2*x+1])))
+				o[3*x], o[3*x+1], o[3*x+2] = v, v, v
+			}
+		})
+	default:
 		for y := 0; y < out.h; y++ {
-			row := m.Pix[m.PixOffset(b.Min.X, b.Min.Y+y):]
 			o := out.pix[3*y*out.w:]
 			for x := 0; x < out.w; x++ {
-				o[3*x], o[3*x+1], o[3*x+2] = row[x], row[x], row[x]
+				c := color.NRGBAModel.Convert(img.At(b.Min.X+x, b.Min.Y+y)).(color.NRGBA) // palettes hold NRGBA when transparent
+				o[3*x], o[3*x+1], o[3*x+2] = c.R, c.G, c.B
 			}
-		}
-		return out
-	}
-	at := func(x, y int) (r, g, bl uint8) {
-		switch m := img.(type) {
-		case *image.RGBA: // image/png returns RGBA only for opaque images
-			i := m.PixOffset(x, y)
-			return m.Pix[i], m.Pix[i+1], m.Pix[i+2]
-		case *image.NRGBA:
-			i := m.PixOffset(x, y)
-			return m.Pix[i], m.Pix[i+1], m.Pix[i+2]
-		case *image.RGBA64:
-			i := m.PixOffset(x, y)
-			return m.Pix[i], m.Pix[i+2], m.Pix[i+4]
-		case *image.NRGBA64:
-			i := m.PixOffset(x, y)
-			return m.Pix[i], m.Pix[i+2], m.Pix[i+4]
-		case *image.Gray16:
-			v := uint8(min(255, int(m.Pix[m.PixOffset(x, y)])<<8|int(m.Pix[m.PixOffset(x, y)+1])))
-			return v, v, v
-		}
-		c := color.NRGBAModel.Convert(img.At(x, y)).(color.NRGBA) // palettes hold NRGBA when transparent
-		return c.R, c.G, c.B
-	}
-	for y := 0; y < out.h; y++ {
-		o := out.pix[3*y*out.w:]
-		for x := 0; x < out.w; x++ {
-			o[3*x], o[3*x+1], o[3*x+2] = at(b.Min.X+x, b.Min.Y+y)
 		}
 	}
 	return out
@@ -155,46 +156,68 @@ func jpegRGB(m *image.YCbCr, out rgbImage) {
 	}
 	cw, ch := (w+hf-1)/hf, (h+vf-1)/vf // libjpeg's downsampled_width/height
 	x0, y0 := m.Rect.Min.X, m.Rect.Min.Y
-	cplane := func(p []byte) func(cx, cy int) int32 {
-		base := m.COffset(x0, y0)
-		return func(cx, cy int) int32 { return int32(p[base+cy*m.CStride+cx]) }
-	}
-	cb, cr := cplane(m.Cb), cplane(m.Cr)
+	base := m.COffset(x0, y0)
 	fancyH := hf == 2 && cw > 2
 	fancyV := vf == 2 && (hf == 1 || fancyH)
-	// up returns the upsampled chroma sample at full-resolution (x, y).
-	up := func(c func(cx, cy int) int32, x, y int) int32 {
-		cx, cy := x/hf, y/vf
-		switch {
-		case fancyH && fancyV: // h2v2: vertical 3:1 column sums, then 3:1 across, /16
-			ny := min(ch-1, cy+1)
+	cbRow, crRow := make([]int32, w), make([]int32, w)
+	var colSum []int32
+	if fancyH && fancyV {
+		colSum = make([]int32, cw)
+	}
+	// upRow writes plane p's chroma upsampled to full-resolution row y into dst, a row at a
+	// time as libjpeg does, so each chroma sample is read once per row, not per use.
+	upRow := func(p []byte, y int, dst []int32) {
+		cy := y / vf
+		row := p[base+cy*m.CStride:]
+		ny, bias := cy, int32(0) // vertical neighbour row; bias for h1v2's odd rows
+		if fancyV {
 			if y%2 == 0 {
 				ny = max(0, cy-1)
+			} else {
+				ny, bias = min(ch-1, cy+1), 1
 			}
-			sum := func(cx int) int32 { return 3*c(cx, cy) + c(cx, ny) }
-			if x%2 == 0 {
-				return (3*sum(cx) + sum(max(0, cx-1)) + 8) >> 4
-			}
-			return (3*sum(cx) + sum(min(cw-1, cx+1)) + 7) >> 4
-		case fancyH: // h2v1
-			if x%2 == 0 {
-				return (3*c(cx, cy) + c(max(0, cx-1), cy) + 1) >> 2
-			}
-			return (3*c(cx, cy) + c(min(cw-1, cx+1), cy) + 2) >> 2
-		case fancyV: // h1v2
-			if y%2 == 0 {
-				return (3*c(cx, cy) + c(cx, max(0, cy-1)) + 1) >> 2
-			}
-			return (3*c(cx, cy) + c(cx, min(ch-1, cy+1)) + 2) >> 2
 		}
-		return c(cx, cy)
+		near := p[base+ny*m.CStride:]
+		switch {
+		case fancyH && fancyV: // h2v2: vertical 3:1 column sums, then 3:1 across, /16
+			for cx := range cw {
+				colSum[cx] = 3*int32(row[cx]) + int32(near[cx])
+			}
+			for x := range w {
+				cx := x / 2
+				if x%2 == 0 {
+					dst[x] = (3*colSum[cx] + colSum[max(0, cx-1)] + 8) >> 4
+				} else {
+					dst[x] = (3*colSum[cx] + colSum[min(cw-1, cx+1)] + 7) >> 4
+				}
+			}
+		case fancyH: // h2v1
+			for x := range w {
+				cx := x / 2
+				if x%2 == 0 {
+					dst[x] = (3*int32(row[cx]) + int32(row[max(0, cx-1)]) + 1) >> 2
+				} else {
+					dst[x] = (3*int32(row[cx]) + int32(row[min(cw-1, cx+1)]) + 2) >> 2
+				}
+			}
+		case fancyV: // h1v2
+			for x := range w {
+				dst[x] = (3*int32(row[x]) + int32(near[x]) + 1 + bias) >> 2
+			}
+		default:
+			for x := range w {
+				dst[x] = int32(row[x/hf])
+			}
+		}
 	}
 	for y := 0; y < h; y++ {
+		upRow(m.Cb, y, cbRow)
+		upRow(m.Cr, y, crRow)
 		yrow := m.Y[m.YOffset(x0, y0+y):]
 		o := out.pix[3*y*w:]
 		for x := 0; x < w; x++ {
 			yy := int32(yrow[x])
-			b, r := up(cb, x, y), up(cr, x, y)
+			b, r := cbRow[x], crRow[x]
 			o[3*x] = clip8(int(yy + ycc.crR[r]))
 			o[3*x+1] = clip8(int(yy + (ycc.cbG[b]+ycc.crG[r])>>16))
 			o[3*x+2] = clip8(int(yy + ycc.cbB[b]))

@@ -279,6 +279,7 @@ func (s *Set) Batch(idx []int, dst []float32, labels []int) {
 		panic("data: Batch: labels shorter than idx")
 	}
 	hw := s.Manifest.ImageSize * s.Manifest.ImageSize
+	cur := -1 // shard of the previous image of this batch
 	for b, i := range idx {
 		k, j := s.locate(i)
 		img := s.st.pixels[k][j*n : (j+1)*n]
@@ -293,9 +294,10 @@ func (s *Set) Batch(idx []int, dst []float32, labels []int) {
 		if labels != nil {
 			labels[b] = decodeLabel(s.st.labels[k], s.Manifest.LabelBytes, j)
 		}
-		if s.st.randomAccess {
-			continue
+		if s.st.randomAccess || k == cur {
+			continue // shard-release bookkeeping only where the batch moves to another shard
 		}
+		cur = k
 		if prev := s.st.last.Swap(int64(k)); prev >= 0 && prev != int64(k) && s.st.mapped[prev] != nil {
 			releasePages(s.st.mapped[prev])
 		}
