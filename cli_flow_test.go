@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/binary"
 	"encoding/json"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -149,9 +150,27 @@ func TestTrainEvalExport(t *testing.T) {
 	}
 	w := newTinyWorld(t)
 	out := filepath.Join(t.TempDir(), "sn.safetensors")
-	code, _, errs := runCmd(t, "train", "--data", w.train, "--epochs", "1", "--batch", "32", "--examples-per-arch", "16", "--out", out, "--seed", "1")
+	code, sum, errs := runCmd(t, "train", "--data", w.train, "--epochs", "1", "--batch", "32", "--examples-per-arch", "16", "--out", out, "--seed", "1",
+		"--val-images", "7", "--json")
 	if code != 0 {
 		t.Fatalf("train: %s", errs)
+	}
+	// --val-images scores the first 7 sub-val images: the figures are sevenths.
+	var s struct {
+		SubvalImages       int     `json:"subval_images"`
+		SubvalTop1Largest  float64 `json:"subval_top1_largest"`
+		SubvalTop1Smallest float64 `json:"subval_top1_smallest"`
+	}
+	if err := json.Unmarshal([]byte(sum), &s); err != nil || s.SubvalImages != 7 {
+		t.Fatalf("train summary %s (%v): want subval_images 7", sum, err)
+	}
+	for _, v := range []float64{s.SubvalTop1Largest, s.SubvalTop1Smallest} {
+		if k := v * 7; math.Abs(k-math.Round(k)) > 1e-9 {
+			t.Errorf("sub-val top-1 %v is not a count of 7 images (summary %s)", v, sum)
+		}
+	}
+	if !strings.Contains(errs, "sub-val top-1 (7 images)") {
+		t.Errorf("epoch line does not say how many sub-val images it scored:\n%s", errs)
 	}
 	code, res, errs := runCmd(t, "eval", "--checkpoint", out, "--arch", "min", "--data", w.test, "--json")
 	if code != 0 {

@@ -24,6 +24,8 @@ type trainFlags struct {
 	resume, restart, keepState    bool
 	half, asJSON                  bool
 	threads                       int
+	valImages                     int             // sub-val images scored after each epoch; 0: all
+	valScored                     int             // what that came to on the data given
 	opts                          sntrain.Options // the recipe, from DefaultOptions and flags
 	command                       string          // recorded in the output's provenance
 }
@@ -53,6 +55,14 @@ func cmdTrain(ctx context.Context, args []string, e env) error {
 	d := f.opts
 	m := train.Manifest
 	d.Space, d.Train, d.Val, d.Gemm, d.Workers = *sp, train, val, sel.Backend, f.threads
+	if f.valImages > 0 && f.valImages < val.Len() {
+		// A prefix of a build is a seeded random sample (data.Set.Slice): the per-epoch
+		// curve stays comparable while the time goes to training.
+		if d.Val, err = val.Slice(0, f.valImages); err != nil {
+			return err
+		}
+	}
+	f.valScored = d.Val.Len()
 	d.Dir, d.Resume = f.stateDir, f.resume
 	d.Mean, d.Std, d.Command = m.Mean, m.Std, f.command
 	if f.restart {
@@ -82,6 +92,7 @@ func parseTrainFlags(args []string, e env) (*trainFlags, error) {
 	fs.BoolVar(&f.keepState, "keep-state", false, "keep the state directory after a successful run (it holds the weights and optimizer moments, several times the output's size)")
 	fs.BoolVar(&f.half, "float16", false, "store the trained weights as float16")
 	fs.IntVar(&f.threads, "threads", 0, "CPU threads (default: all cores)")
+	fs.IntVar(&f.valImages, "val-images", 0, "sub-val images the largest and smallest sub-networks are scored on after each epoch (0: all; a prefix is a seeded random sample)")
 	fs.IntVar(&d.Epochs, "epochs", d.Epochs, "epochs")
 	fs.IntVar(&d.BatchSize, "batch", d.BatchSize, "images per step")
 	fs.IntVar(&d.ExamplesPerArch, "examples-per-arch", d.ExamplesPerArch, "images per sampled sub-network (batch/this sub-networks per step)")
@@ -113,6 +124,9 @@ func (f *trainFlags) validate() (*supernet.Space, error) {
 	}
 	if d.Epochs <= 0 || d.BatchSize <= 0 || d.ExamplesPerArch <= 0 || d.BatchSize%d.ExamplesPerArch != 0 {
 		return nil, usagef("--epochs and --batch must be > 0 and --batch a multiple of --examples-per-arch")
+	}
+	if f.valImages < 0 {
+		return nil, usagef("--val-images %d: want 0 (all sub-val images) or a positive count", f.valImages)
 	}
 	if f.resume && f.restart {
 		return nil, usagef("--resume and --restart exclude each other: continue the interrupted run or start over")
@@ -186,8 +200,8 @@ func runTraining(ctx context.Context, d sntrain.Options, f *trainFlags, e env, s
 	res, err := sntrain.Run(ctx, d, func(p sntrain.Progress) {
 		if p.EpochDone {
 			prog.done()
-			fmt.Fprintf(e.stderr, "epoch %d/%d  loss %.4f  sub-val top-1 largest %.2f%% smallest %.2f%%  (%s)\n",
-				p.Epoch+1, p.Epochs, p.Loss, p.ValTop1Largest, p.ValTop1Smallest, time.Since(start).Round(time.Second))
+			fmt.Fprintf(e.stderr, "epoch %d/%d  loss %.4f  sub-val top-1%s largest %.2f%% smallest %.2f%%  (%s)\n",
+				p.Epoch+1, p.Epochs, p.Loss, valNote(d.Val), p.ValTop1Largest, p.ValTop1Smallest, time.Since(start).Round(time.Second))
 			last = p
 			return
 		}
@@ -199,6 +213,14 @@ func runTraining(ctx context.Context, d sntrain.Options, f *trainFlags, e env, s
 		reportInterrupted(e, f.statePath(), f.stateDir)
 	}
 	return res, last, err
+}
+
+// valNote names the number of sub-val images behind the per-epoch figures.
+func valNote(val sntrain.Images) string {
+	if val == nil {
+		return ""
+	}
+	return fmt.Sprintf(" (%d images)", val.Len())
 }
 
 // reportInterrupted says how an interrupted run goes on.
@@ -227,7 +249,8 @@ func (f *trainFlags) finish(res sntrain.Result, last sntrain.Progress, e env, st
 	}
 	epochs := f.opts.Epochs
 	summary := map[string]any{"out": f.out, "epochs": epochs, "seconds": time.Since(start).Seconds(),
-		"subval_top1_largest": last.ValTop1Largest, "subval_top1_smallest": last.ValTop1Smallest}
+		"subval_top1_largest": last.ValTop1Largest, "subval_top1_smallest": last.ValTop1Smallest,
+		"subval_images": f.valScored}
 	if f.keepState {
 		summary["state"] = f.stateDir
 	} else {
