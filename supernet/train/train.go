@@ -55,6 +55,10 @@ type Options struct {
 	// the extremes the search trades between get trained every step. It needs at least 3
 	// sub-networks per batch (with 2, only the largest is forced).
 	Sandwich bool
+	// LargestGroups, with Sandwich, is how many of each batch's groups run the largest
+	// sub-network (0 and 1 mean one, BigNAS's rule). More gives the largest network, whose
+	// accuracy bounds the whole front, more of each step, at the cost of fewer random draws.
+	LargestGroups int
 
 	LR, WarmupLR, MinLR float64 // peak (already scaled for the batch size), start, floor
 	LRWarmupEpochs      int
@@ -153,6 +157,10 @@ func (o *Options) check() error {
 		return fmt.Errorf("train: shift padding %d: want [0, image size)", o.ShiftPad)
 	case o.Fill != nil && len(o.Fill) != s.Input.Channels:
 		return fmt.Errorf("train: fill has %d values, want one per channel (%d)", len(o.Fill), s.Input.Channels)
+	case o.LargestGroups < 0 || o.LargestGroups > 1 && !o.Sandwich:
+		return fmt.Errorf("train: %d groups of the largest network: want ≥ 0, and more than one only with the sandwich rule", o.LargestGroups)
+	case o.LargestGroups > 1 && o.LargestGroups >= o.BatchSize/o.ExamplesPerArch:
+		return fmt.Errorf("train: %d groups of the largest network leave none for the smallest in batches of %d sub-networks: lower it or raise batch/examples-per-arch", o.LargestGroups, o.BatchSize/o.ExamplesPerArch)
 	case o.Resume && o.Dir == "":
 		return errors.New("train: resume needs the checkpoint directory (Options.Dir)")
 	}
@@ -326,18 +334,29 @@ func (t *trainer) runEpoch(ctx context.Context, progress func(Progress)) error {
 func (t *trainer) trainStep(rng *rand.Rand, epoch int, lr float64) float64 {
 	o := t.opts
 	t.loadBatch(rng)
-	k := o.BatchSize / o.ExamplesPerArch
-	archs := supernet.SampleArchs(rng, o.Space, epoch, o.ChannelWarmupEpochs, k)
-	if o.Sandwich && k >= 2 {
-		archs[0] = supernet.WarmupExtreme(o.Space, epoch, o.ChannelWarmupEpochs, true)
-		if k >= 3 {
-			archs[k-1] = supernet.WarmupExtreme(o.Space, epoch, o.ChannelWarmupEpochs, false)
-		}
-	}
+	archs := stepArchs(rng, o, epoch)
 	loss := t.forwardBackward(rng, archs, float32(o.LabelSmoothing))
 	t.step++
 	t.adam.step(t.e, t.p, lr, t.step)
 	return loss
+}
+
+// stepArchs draws the sub-networks of one step, one per group of ExamplesPerArch images:
+// sampled, then with the sandwich rule the first LargestGroups (at least one) replaced by the
+// largest in play and the last by the smallest.
+func stepArchs(rng *rand.Rand, o Options, epoch int) []model.Arch {
+	k := o.BatchSize / o.ExamplesPerArch
+	archs := supernet.SampleArchs(rng, o.Space, epoch, o.ChannelWarmupEpochs, k)
+	if o.Sandwich && k >= 2 {
+		largest := supernet.WarmupExtreme(o.Space, epoch, o.ChannelWarmupEpochs, true)
+		for i := 0; i < max(1, o.LargestGroups); i++ {
+			archs[i] = largest
+		}
+		if k >= 3 {
+			archs[k-1] = supernet.WarmupExtreme(o.Space, epoch, o.ChannelWarmupEpochs, false)
+		}
+	}
+	return archs
 }
 
 // drawDropPath draws the per-image drop-path scales of group a (images [a·g, (a+1)·g))

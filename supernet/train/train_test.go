@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -201,6 +202,9 @@ func TestTrainOptionErrors(t *testing.T) {
 		{"size", func(o *Options) { o.Train = newSynthImages(32, 1, 8, 5, 7) }, "space tiny-test"},
 		{"resume", func(o *Options) { o.Resume = true }, "Dir"},
 		{"too few", func(o *Options) { o.Train = newSynthImages(8, 1, 16, 5, 7) }, "fewer than one batch"},
+		{"largest without sandwich", func(o *Options) { o.LargestGroups = 2 }, "sandwich"},
+		{"no group for the smallest", func(o *Options) { o.Sandwich, o.LargestGroups = true, 2 }, "none for the smallest"},
+		{"negative largest", func(o *Options) { o.LargestGroups = -1 }, "largest network"},
 	} {
 		o := tinyOptions(train)
 		c.mutate(&o)
@@ -208,5 +212,45 @@ func TestTrainOptionErrors(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: got %v, want an error mentioning %q", c.name, err, c.want)
 		}
+	}
+}
+
+// TestStepArchsLargestGroups: with the sandwich rule the first LargestGroups groups run the
+// largest network in play and the last the smallest; the draws in between, and the random
+// stream, are those of one largest group (so LargestGroups 1 trains exactly as before).
+func TestStepArchsLargestGroups(t *testing.T) {
+	o := tinyOptions(newSynthImages(32, 1, 16, 5, 7))
+	o.BatchSize, o.ExamplesPerArch, o.Sandwich = 40, 8, true // 5 groups
+	epoch := o.ChannelWarmupEpochs + 1                       // every choice in play
+	largest, smallest := o.Space.Max().String(), o.Space.Min().String()
+	draw := func(groups int) ([]string, uint64) {
+		o.LargestGroups = groups
+		rng := rand.New(rand.NewPCG(3, 4))
+		var s []string
+		for _, a := range stepArchs(rng, o, epoch) {
+			s = append(s, a.String())
+		}
+		return s, rng.Uint64()
+	}
+	one, next1 := draw(1)
+	for _, groups := range []int{0, 2, 3} {
+		got, next := draw(groups)
+		n := max(1, groups)
+		for i, a := range got {
+			switch want := one[i]; {
+			case i < n && a != largest:
+				t.Errorf("LargestGroups %d: group %d runs %s, want the largest", groups, i, a)
+			case i == len(got)-1 && a != smallest:
+				t.Errorf("LargestGroups %d: last group runs %s, want the smallest", groups, a)
+			case i >= n && a != want:
+				t.Errorf("LargestGroups %d: group %d runs %s, want the draw %s of LargestGroups 1", groups, i, a, want)
+			}
+		}
+		if next != next1 {
+			t.Errorf("LargestGroups %d consumed a different amount of the random stream", groups)
+		}
+	}
+	if one[1] == largest && one[2] == largest && one[3] == largest {
+		t.Fatal("the sampled groups are all the largest: the test cannot tell the rule from chance")
 	}
 }
