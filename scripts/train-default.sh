@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 work=${1:-/tmp/resnas-default}
 src=/usr/share/datasets/fashion-mnist
-epochs=${EPOCHS:-40}
+epochs=${EPOCHS:-48}
 seed=${SEED:-1}
 [ -d "$src" ] || { echo "no $src: apt-get install dataset-fashion-mnist" >&2; exit 1; }
 mkdir -p "$work"
@@ -19,8 +19,8 @@ rm -rf "$work/train" "$work/test" "$work/test-small"
 start=$(date +%s)
 # Every recipe flag is explicit, so a change of defaults does not change what this builds.
 "$work/resnas" train --space fmnist-wide --data "$work/train" --out "$work/supernet.safetensors" \
-  --epochs "$epochs" --seed "$seed" --batch 128 --examples-per-arch 32 --channel-warmup 8 --sandwich \
-  --lr 0.002 --lr-warmup 1 --wd 0.05 --smoothing 0.1 --drop-path 0.05 --erase 0 \
+  --epochs "$epochs" --seed "$seed" --batch 128 --examples-per-arch 32 --channel-warmup 10 --sandwich --largest-groups 2 \
+  --lr 0.001 --lr-warmup 1 --wd 0.05 --smoothing 0.1 --drop-path 0.05 --erase 0 --val-images 2000 \
   --json | tee "$work/train.json"
 echo "training wall time: $(( $(date +%s) - start )) s" | tee "$work/train-time.txt"
 rm -rf checkpoints/shipped/default/sub-val checkpoints/shipped/default/test
