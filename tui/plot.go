@@ -284,7 +284,7 @@ func (p plot) draw() string {
 		minX, maxX = min(minX, p.x(i)), max(maxX, p.x(i))
 		minY, maxY = min(minY, p.pts[i].est.Top1), max(maxY, p.pts[i].est.Top1)
 	}
-	minX, maxX = pad(minX, maxX, 0.1*math.Max(math.Abs(maxX), 1))
+	minX, maxX = xRange(minX, maxX)
 	minY, maxY = pad(minY, maxY, 1)
 	xfmt := func(_ int, v float64) string { return fmt.Sprintf("%.0f", v) }
 	if !p.xThroughput {
@@ -326,6 +326,16 @@ func (p plot) draw() string {
 		}
 	}
 	return lc.View() + "\n" + p.legend() + "\n" + p.info()
+}
+
+// xRange is the x-axis span for points in [lo, hi]: padded, but never below zero when the
+// points are not (MACs and throughput; a 1/50 smallest network would put the axis at -8%).
+func xRange(lo, hi float64) (float64, float64) {
+	l, h := pad(lo, hi, 0.1*math.Max(math.Abs(hi), 1))
+	if lo >= 0 && l < 0 {
+		l = 0
+	}
+	return l, h
 }
 
 // pad widens [lo, hi] by 8% each side, and to at least minSpan, so points sit off the axes.

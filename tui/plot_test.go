@@ -152,3 +152,20 @@ func TestHistoryDedupesSkippedBlockFields(t *testing.T) {
 		t.Errorf("a key is not a network_def: %v", err)
 	}
 }
+
+// TestPlotXRangeNeverNegative: MACs and throughput are never negative, so the padding that
+// keeps points off the axes must not label the x-axis with negative values (the shipped
+// default's smallest network has 1/52 of the largest's MACs: 8% padding went below zero).
+func TestPlotXRangeNeverNegative(t *testing.T) {
+	for _, c := range []struct{ lo, hi float64 }{
+		{420144, 21764480}, {0, 1000}, {5, 5}, {0, 0}, {1e6, 1.1e6}, {3, 250},
+	} {
+		lo, hi := xRange(c.lo, c.hi)
+		if lo < 0 || lo > c.lo || hi < c.hi || hi <= lo {
+			t.Errorf("xRange(%g, %g) = [%g, %g]: want 0 <= lo <= %g, hi >= %g, hi > lo", c.lo, c.hi, lo, hi, c.lo, c.hi)
+		}
+	}
+	if lo, hi := xRange(1e6, 1.1e6); lo == 1e6 || hi == 1.1e6 {
+		t.Errorf("xRange(1e6, 1.1e6) = [%g, %g]: points far from zero keep their padding", lo, hi)
+	}
+}
