@@ -201,8 +201,8 @@ func runTraining(ctx context.Context, d sntrain.Options, f *trainFlags, e env, s
 	res, err := sntrain.Run(ctx, d, func(p sntrain.Progress) {
 		if p.EpochDone {
 			prog.done()
-			fmt.Fprintf(e.stderr, "epoch %d/%d  loss %.4f  sub-val top-1%s largest %.2f%% smallest %.2f%%  (%s)\n",
-				p.Epoch+1, p.Epochs, p.Loss, valNote(d.Val), p.ValTop1Largest, p.ValTop1Smallest, time.Since(start).Round(time.Second))
+			fmt.Fprintf(e.stderr, "epoch %d/%d  loss %.4f  sub-val top-1 (%d images) largest %.2f%% smallest %.2f%%  (%s)\n",
+				p.Epoch+1, p.Epochs, p.Loss, f.valScored, p.ValTop1Largest, p.ValTop1Smallest, time.Since(start).Round(time.Second))
 			last = p
 			return
 		}
@@ -214,14 +214,6 @@ func runTraining(ctx context.Context, d sntrain.Options, f *trainFlags, e env, s
 		reportInterrupted(e, f.statePath(), f.stateDir)
 	}
 	return res, last, err
-}
-
-// valNote names the number of sub-val images behind the per-epoch figures.
-func valNote(val sntrain.Images) string {
-	if val == nil {
-		return ""
-	}
-	return fmt.Sprintf(" (%d images)", val.Len())
 }
 
 // reportInterrupted says how an interrupted run goes on.
