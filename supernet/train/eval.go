@@ -16,7 +16,7 @@ func (t *trainer) evaluate(ctx context.Context, a model.Arch) (float64, error) {
 	net.bnEval = true
 	defer func() { net.bnEval = false }()
 	net.noDropPath()
-	groups := make([]model.Arch, o.BatchSize/o.ExamplesPerArch)
+	groups := make([]model.Arch, o.groups())
 	for i := range groups {
 		groups[i] = a
 	}

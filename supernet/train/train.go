@@ -159,8 +159,8 @@ func (o *Options) check() error {
 		return fmt.Errorf("train: fill has %d values, want one per channel (%d)", len(o.Fill), s.Input.Channels)
 	case o.LargestGroups < 0 || o.LargestGroups > 1 && !o.Sandwich:
 		return fmt.Errorf("train: %d groups of the largest network: want ≥ 0, and more than one only with the sandwich rule", o.LargestGroups)
-	case o.LargestGroups > 1 && o.LargestGroups >= o.BatchSize/o.ExamplesPerArch:
-		return fmt.Errorf("train: %d groups of the largest network leave none for the smallest in batches of %d sub-networks: lower it or raise batch/examples-per-arch", o.LargestGroups, o.BatchSize/o.ExamplesPerArch)
+	case o.LargestGroups > 1 && o.LargestGroups >= o.groups():
+		return fmt.Errorf("train: %d groups of the largest network leave none for the smallest in batches of %d sub-networks: lower it or raise batch/examples-per-arch", o.LargestGroups, o.groups())
 	case o.Resume && o.Dir == "":
 		return errors.New("train: resume needs the checkpoint directory (Options.Dir)")
 	}
@@ -171,6 +171,9 @@ func (o *Options) check() error {
 	}
 	return nil
 }
+
+// groups is the number of sub-networks each step trains: one per ExamplesPerArch images.
+func (o *Options) groups() int { return o.BatchSize / o.ExamplesPerArch }
 
 // trainer is one training run's state.
 type trainer struct {
@@ -345,7 +348,7 @@ func (t *trainer) trainStep(rng *rand.Rand, epoch int, lr float64) float64 {
 // sampled, then with the sandwich rule the first LargestGroups (at least one) replaced by the
 // largest in play and the last by the smallest.
 func stepArchs(rng *rand.Rand, o Options, epoch int) []model.Arch {
-	k := o.BatchSize / o.ExamplesPerArch
+	k := o.groups()
 	archs := supernet.SampleArchs(rng, o.Space, epoch, o.ChannelWarmupEpochs, k)
 	if o.Sandwich && k >= 2 {
 		largest := supernet.WarmupExtreme(o.Space, epoch, o.ChannelWarmupEpochs, true)
