@@ -328,7 +328,11 @@ func (n *Net) blockForward(ws *workspace, l *layerView, X gemm.Mat, b, tok int) 
 		}
 	}
 	o := gemm.NewMat(rows, hd, ws.attn)
-	attention(n.be, o, qkv, ws.scores, tok, l.Heads, l.HeadDim)
+	if useSmallAttention(tok, l.HeadDim) {
+		attentionSmall(o, qkv, ws.scores, tok, l.Heads, l.HeadDim)
+	} else {
+		attention(n.be, o, qkv, ws.scores, tok, l.Heads, l.HeadDim)
+	}
 	// x += proj(o) + b: the residual is the GEMM's beta=1 accumulator.
 	gemm.Mul(n.be, false, true, 1, o, l.proj.W, 1, X)
 	addBiasRows(X, l.proj.b)

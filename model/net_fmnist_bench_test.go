@@ -12,6 +12,19 @@ const fmnistMax = "((5, 40, 12), (1, (40, 3, 16), (40, 120), 1), (1, (40, 3, 16)
 // fmnistMin is the fmnist space's smallest network.
 const fmnistMin = "((5, 16, 12), (1, (16, 1, 16), (16, 48), 1), (1, (16, 1, 16), (16, 48), 0), (1, (16, 1, 16), (16, 48), 1), (1, (16, 1, 16), (16, 48), 0), (3, 16, 40), (1, (40, 2, 16), (40, 96), 1), (1, (40, 2, 16), (40, 96), 0), (1, (40, 2, 16), (40, 96), 1), (1, (40, 2, 16), (40, 96), 0), (3, 40, 80), (1, (80, 2, 32), (80, 240), 1), (1, (80, 2, 32), (80, 240), 0), (1, (80, 2, 32), (80, 240), 1), (1, (80, 2, 32), (80, 240), 0), (2, 80, 10))"
 
+// fmnistWideMax and fmnistWideMin are the fmnist-wide space's largest (21.8 MMACs) and
+// smallest (0.42 MMACs) networks, the shipped default's space (supernet/spaces.go).
+const (
+	fmnistWideMax = "((5, 40, 12), (1, (40, 6, 8), (40, 120), 1), (1, (40, 6, 8), (40, 120), 1), (1, (40, 6, 8), (40, 120), 1), (1, (40, 6, 8), (40, 120), 1), (3, 40, 80), (1, (80, 5, 16), (80, 240), 1), (1, (80, 5, 16), (80, 240), 1), (1, (80, 5, 16), (80, 240), 1), (1, (80, 5, 16), (80, 240), 1), (3, 80, 192), (1, (192, 12, 16), (192, 576), 1), (1, (192, 12, 16), (192, 576), 1), (1, (192, 12, 16), (192, 576), 1), (1, (192, 12, 16), (192, 576), 1), (1, (192, 12, 16), (192, 576), 1), (2, 192, 10))"
+	fmnistWideMin = "((5, 8, 2), (1, (8, 1, 8), (8, 16), 1), (1, (8, 1, 8), (8, 16), 0), (1, (8, 1, 8), (8, 16), 0), (1, (8, 1, 8), (8, 16), 0), (3, 8, 40), (1, (40, 1, 16), (40, 16), 1), (1, (40, 1, 16), (40, 16), 0), (1, (40, 1, 16), (40, 16), 0), (1, (40, 1, 16), (40, 16), 0), (3, 40, 80), (1, (80, 1, 16), (80, 32), 1), (1, (80, 1, 16), (80, 32), 0), (1, (80, 1, 16), (80, 32), 0), (1, (80, 1, 16), (80, 32), 0), (1, (80, 1, 16), (80, 32), 0), (2, 80, 10))"
+)
+
+// BenchmarkForwardFmnistWide runs the fmnist-wide space's largest network.
+func BenchmarkForwardFmnistWide(b *testing.B) { benchForwardFmnist(b, fmnistWideMax) }
+
+// BenchmarkForwardFmnistWideMin runs the fmnist-wide space's smallest network.
+func BenchmarkForwardFmnistWideMin(b *testing.B) { benchForwardFmnist(b, fmnistWideMin) }
+
 // BenchmarkForwardFmnist32 runs the shipped space's largest network on 32×32 grayscale.
 func BenchmarkForwardFmnist32(b *testing.B) { benchForwardFmnist(b, fmnistMax) }
 

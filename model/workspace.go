@@ -7,7 +7,7 @@ type workspace struct {
 	ln        []float32 // normalised tokens
 	qkv, attn []float32
 	hidden    []float32
-	scores    []float32 // one head's tok × tok attention
+	scores    []float32 // one head's tok × tok attention, or attentionSmall's scratch
 	cols      []float32 // im2col of a conv
 	stemA     []float32 // conv stem activations, one image
 	stemB     []float32
@@ -31,7 +31,7 @@ type imageSizes struct {
 	tokens    int // a token matrix (also its LayerNorm)
 	qkv, attn int
 	hidden    int
-	scores    int // one head's tok × tok attention
+	scores    int // one head's tok × tok attention (or attentionSmall's scratch)
 	allScores int // every head's
 	cols      int // the largest im2col: stem, patch projection or reduction
 	stem      int // one conv-stem activation (0 for a linear stem)
@@ -53,6 +53,9 @@ func (n *Net) imageSizes() imageSizes {
 			s.attn = max(s.attn, tok*hd)
 			s.hidden = max(s.hidden, tok*l.MLP)
 			s.scores = max(s.scores, tok*tok)
+			if useSmallAttention(tok, l.HeadDim) {
+				s.scores = max(s.scores, smallAttnScratch(tok, l.HeadDim))
+			}
 			s.allScores = max(s.allScores, l.Heads*tok*tok)
 		case TypeReduction:
 			g2 := grid / 2

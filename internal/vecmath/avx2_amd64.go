@@ -61,3 +61,8 @@ func mulAddAVX2(dst, a, b *float32, n int)
 
 //go:noescape
 func scaleShiftReLUAVX2(x *float32, n int, scale, shift float32)
+
+// matMulAVX2 takes m, nb, k ≥ 1 and strides in elements; the wrapper checks the lengths.
+//
+//go:noescape
+func matMulAVX2(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, m, nb, k int)

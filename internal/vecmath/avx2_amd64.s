@@ -1048,3 +1048,91 @@ ssrtail:
 ssrdone:
 	VZEROUPPER
 	RET
+
+// func matMulAVX2(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, m, nb, k int)
+//
+// c (m × 8·nb, row stride ldc) = a (m × k, lda) · b (k × 8·nb, ldb), k ≥ 1, m ≥ 1, nb ≥ 1.
+// Four rows of a by one 8-column block of b at a time (four accumulators sharing each load
+// of b), then the remaining rows one at a time; every element sums p = 0..k-1 in order.
+TEXT ·matMulAVX2(SB), NOSPLIT, $0-72
+	MOVQ c+0(FP), DI
+	MOVQ ldc+8(FP), R8
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), R9
+	MOVQ b+32(FP), DX
+	MOVQ ldb+40(FP), R10
+	MOVQ m+48(FP), R11
+	MOVQ nb+56(FP), R13
+	SHLQ $2, R8
+	SHLQ $2, R9
+	SHLQ $2, R10
+	SHLQ $5, R13
+mm4rows:
+	CMPQ R11, $4
+	JLT  mm1rows
+	XORQ R12, R12
+mm4block:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	MOVQ SI, AX
+	LEAQ (SI)(R9*2), BX
+	ADDQ R9, BX
+	LEAQ (DX)(R12*1), CX
+	MOVQ k+64(FP), R14
+mm4k:
+	VMOVUPS      (CX), Y4
+	VBROADCASTSS (AX), Y5
+	VFMADD231PS  Y5, Y4, Y0
+	VBROADCASTSS (AX)(R9*1), Y6
+	VFMADD231PS  Y6, Y4, Y1
+	VBROADCASTSS (AX)(R9*2), Y7
+	VFMADD231PS  Y7, Y4, Y2
+	VBROADCASTSS (BX), Y8
+	VFMADD231PS  Y8, Y4, Y3
+	ADDQ $4, AX
+	ADDQ $4, BX
+	ADDQ R10, CX
+	DECQ R14
+	JNZ  mm4k
+	LEAQ    (DI)(R12*1), AX
+	VMOVUPS Y0, (AX)
+	VMOVUPS Y1, (AX)(R8*1)
+	VMOVUPS Y2, (AX)(R8*2)
+	LEAQ    (AX)(R8*2), BX
+	VMOVUPS Y3, (BX)(R8*1)
+	ADDQ $32, R12
+	CMPQ R12, R13
+	JLT  mm4block
+	LEAQ (SI)(R9*4), SI
+	LEAQ (DI)(R8*4), DI
+	SUBQ $4, R11
+	JMP  mm4rows
+mm1rows:
+	TESTQ R11, R11
+	JZ    mmdone
+	XORQ  R12, R12
+mm1block:
+	VXORPS Y0, Y0, Y0
+	MOVQ SI, AX
+	LEAQ (DX)(R12*1), CX
+	MOVQ k+64(FP), R14
+mm1k:
+	VBROADCASTSS (AX), Y5
+	VFMADD231PS  (CX), Y5, Y0
+	ADDQ $4, AX
+	ADDQ R10, CX
+	DECQ R14
+	JNZ  mm1k
+	VMOVUPS Y0, (DI)(R12*1)
+	ADDQ $32, R12
+	CMPQ R12, R13
+	JLT  mm1block
+	ADDQ R9, SI
+	ADDQ R8, DI
+	DECQ R11
+	JMP  mm1rows
+mmdone:
+	VZEROUPPER
+	RET

@@ -36,3 +36,7 @@ func layerNormBackwardAVX2(dx, dy, x, w *float32, n int, nf, mean, rstd float32)
 func layerNormParamGradAVX2(dw, db, dy, x *float32, n int, mean, rstd float32) {
 	panic(noAsm)
 }
+
+func matMulAVX2(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, m, nb, k int) {
+	panic(noAsm)
+}

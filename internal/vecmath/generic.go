@@ -317,3 +317,20 @@ func scaleShiftReLUGo(x []float32, scale, shift float32) {
 		x[i] = v
 	}
 }
+
+// matMulGo computes columns [n0, n) of MatMul: each row of c is cleared, then a[i, p]·b[p, :]
+// is added for p = 0, 1, …, k−1, so every element sums in the assembly's order.
+func matMulGo(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, m, n0, n, k int) {
+	for i := range m {
+		cr := c[i*ldc+n0 : i*ldc+n]
+		clear(cr)
+		ar := a[i*lda : i*lda+k]
+		for p, x := range ar {
+			br := b[p*ldb+n0 : p*ldb+n]
+			br = br[:len(cr)]
+			for j, y := range br {
+				cr[j] += x * y
+			}
+		}
+	}
+}

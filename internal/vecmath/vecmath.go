@@ -315,3 +315,38 @@ func checkLen(got, want int, msg string) {
 		panic(msg)
 	}
 }
+
+// MatMul writes c = a·b for small row-major strided matrices: c is m×n with row stride ldc,
+// a is m×k (lda), b is k×n (ldb); element (i, j) of a is a[i·lda+j]. Each element of c is
+// the sum over p = 0, 1, …, k−1 in order. It is for products too small for a BLAS call to
+// pay off (attention over a few dozen tokens); c must not overlap a or b.
+func MatMul(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, m, n, k int) {
+	matMul(c, ldc, a, lda, b, ldb, m, n, k, useAVX2)
+}
+
+func matMul(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, m, n, k int, avx2 bool) {
+	if m <= 0 || n <= 0 {
+		return
+	}
+	if ldc < n || (k > 0 && (lda < k || ldb < n)) || k < 0 {
+		panic("vecmath: MatMul: bad leading dimension")
+	}
+	checkLen(len(c), (m-1)*ldc+n, "vecmath: MatMul: c too short")
+	if k == 0 {
+		for i := range m {
+			clear(c[i*ldc : i*ldc+n])
+		}
+		return
+	}
+	checkLen(len(a), (m-1)*lda+k, "vecmath: MatMul: a too short")
+	checkLen(len(b), (k-1)*ldb+n, "vecmath: MatMul: b too short")
+	n8 := 0
+	if avx2 {
+		if n8 = n &^ 7; n8 > 0 {
+			matMulAVX2(&c[0], ldc, &a[0], lda, &b[0], ldb, m, n8/8, k)
+		}
+	}
+	if n8 < n {
+		matMulGo(c, ldc, a, lda, b, ldb, m, n8, n, k)
+	}
+}

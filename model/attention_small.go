@@ -1,0 +1,77 @@
+package model
+
+import (
+	"github.com/resnas/resnas/internal/gemm"
+	"github.com/resnas/resnas/internal/vecmath"
+)
+
+// Attention over few tokens (the 32-px networks, where every stage has ≤ 65 tokens) costs
+// more in calls than in arithmetic on the BLAS path: two GEMMs of 65×65×8 per (image, head),
+// each packing its operands, and a softmax call per row. attentionSmall does the same maths
+// with vecmath.MatMul, which needs no packing.
+const (
+	smallAttnMaxTok     = 65
+	smallAttnMaxHeadDim = 32
+)
+
+// useSmallAttention says whether attention with tok tokens and head dim d runs in
+// attentionSmall rather than on the backend's GEMMs.
+func useSmallAttention(tok, d int) bool {
+	return tok <= smallAttnMaxTok && d <= smallAttnMaxHeadDim
+}
+
+// smallAttnScratch is the scratch attentionSmall needs for one (image, head): k transposed
+// (d × tokPad) and the scores (tok × tokPad), tokPad = tok rounded up to 8.
+func smallAttnScratch(tok, d int) int {
+	tokPad := (tok + 7) &^ 7
+	return (d + tok) * tokPad
+}
+
+// attentionSmall is attention (same shapes, same contract, same result within float32
+// rounding) without GEMM calls. Per image and head: k is transposed into scratch (zero-padded
+// to a multiple of 8 tokens), S = q·kᵀ and O = softmax(S·scale)·v are vecmath.MatMul
+// products (8 columns by 4 rows at a time), and the softmax takes the scale. scratch holds at
+// least smallAttnScratch(tok, headDim) floats. It allocates nothing.
+func attentionSmall(out, qkv gemm.Mat, scratch []float32, tok, heads, headDim int) {
+	d := headDim
+	hd := heads * d
+	if qkv.Cols != 3*hd || out.Cols != hd || out.Rows != qkv.Rows || tok <= 0 || qkv.Rows%tok != 0 {
+		panic("model: attention: qkv, out and tok do not agree")
+	}
+	if len(scratch) < smallAttnScratch(tok, d) {
+		panic("model: attentionSmall: scratch too short")
+	}
+	for i := 0; i < qkv.Rows/tok; i++ {
+		attentionSmallHeads(out, qkv, scratch, i*tok, tok, 0, heads, heads, d)
+	}
+}
+
+// attentionSmallHeads runs heads [h0, h1) of the image whose tokens are rows [base, base+tok)
+// of qkv and out (heads is the section's total, which places the k and v sections). Two
+// goroutines may run disjoint head ranges of one image, each with its own scratch.
+func attentionSmallHeads(out, qkv gemm.Mat, scratch []float32, base, tok, h0, h1, heads, d int) {
+	hd := heads * d
+	scale := float32(1 / sqrt64(float64(d)))
+	tokPad := (tok + 7) &^ 7
+	kt := scratch[:d*tokPad]
+	s := scratch[d*tokPad : (d+tok)*tokPad]
+	qs := qkv.Stride
+	img := qkv.Data[base*qs:]
+	o := out.Data[base*out.Stride:]
+	for h := h0; h < h1; h++ {
+		qo, ko, vo := h*d, hd+h*d, 2*hd+h*d
+		for j := 0; j < d; j++ {
+			row := kt[j*tokPad : (j+1)*tokPad]
+			for c := 0; c < tok; c++ {
+				row[c] = img[c*qs+ko+j]
+			}
+			clear(row[tok:])
+		}
+		vecmath.MatMul(s, tokPad, img[qo:], qs, kt, tokPad, tok, tokPad, d)
+		for r := 0; r < tok; r++ {
+			p := s[r*tokPad : r*tokPad+tok]
+			vecmath.Softmax(p, p, scale)
+		}
+		vecmath.MatMul(o[qo:], out.Stride, s, tokPad, img[vo:], qs, tok, d, tok)
+	}
+}
