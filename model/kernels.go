@@ -34,11 +34,13 @@ func bnReLU(ch []float32, scale, shift float32) { vecmath.ScaleShiftReLU(ch, sca
 func convOut(size, k, stride, pad int) int { return (size+2*pad-k)/stride + 1 }
 
 // im2colT lays out a CHW image for out(Cout × HW) = W(Cout × cin·k²) · cols: row
-// ci·k²+ky·k+kx, column oy·Wout+ox. Out-of-image taps are zero.
-func im2colT(cols gemm.Mat, src []float32, cin, h, w, k, stride, pad int) {
+// ci·k²+ky·k+kx, column oy·Wout+ox. Out-of-image taps are zero. Channel ci's h×w plane starts
+// at src[ci·chanStride] (h·w for one dense image; larger when the images of a chunk lie side
+// by side in each channel's row); cols may be a column block of a wider matrix.
+func im2colT(cols gemm.Mat, src []float32, chanStride, cin, h, w, k, stride, pad int) {
 	ho, wo := convOut(h, k, stride, pad), convOut(w, k, stride, pad)
 	for ci := 0; ci < cin; ci++ {
-		plane := src[ci*h*w : (ci+1)*h*w]
+		plane := src[ci*chanStride : ci*chanStride+h*w]
 		for ky := 0; ky < k; ky++ {
 			for kx := 0; kx < k; kx++ {
 				row := cols.Row(ci*k*k + ky*k + kx)
@@ -122,6 +124,30 @@ func im2colCHW(cols gemm.Mat, src []float32, cin, h, w, k, stride, pad int) {
 							dst[kx] = plane[iy*w+ix]
 						}
 					}
+				}
+			}
+		}
+	}
+}
+
+// im2colPatches is im2colCHW for non-overlapping k×k patches (kernel = stride = k, no
+// padding: the conv stem's projection), without per-tap bounds checks: each input row of a
+// channel is read once, in order. Channel ci's plane starts at src[ci·chanStride]; h and w are
+// multiples of k.
+func im2colPatches(cols gemm.Mat, src []float32, chanStride, cin, h, w, k int) {
+	wo := w / k
+	kk := k * k
+	for ci := 0; ci < cin; ci++ {
+		plane := src[ci*chanStride : ci*chanStride+h*w]
+		for iy := 0; iy < h; iy++ {
+			oy, ky := iy/k, iy%k
+			line := plane[iy*w : (iy+1)*w]
+			col := ci*kk + ky*k
+			for ox := 0; ox < wo; ox++ {
+				dst := cols.Row(oy*wo + ox)[col : col+k]
+				src := line[ox*k : (ox+1)*k]
+				for kx := range dst {
+					dst[kx] = src[kx]
 				}
 			}
 		}

@@ -25,7 +25,7 @@ func TestIm2colT(t *testing.T) {
 			data[i] = -99 // must all be overwritten
 		}
 		cols := gemm.NewMat(c.cin*c.k*c.k, ho*wo, data)
-		im2colT(cols, src, c.cin, c.h, c.w, c.k, c.stride, c.pad)
+		im2colT(cols, src, c.h*c.w, c.cin, c.h, c.w, c.k, c.stride, c.pad)
 		for ci := 0; ci < c.cin; ci++ {
 			for ky := 0; ky < c.k; ky++ {
 				for kx := 0; kx < c.k; kx++ {

@@ -269,12 +269,19 @@ func (n *Net) forwardChunk(ctx context.Context, ws *workspace, x []float32, b in
 
 	// Stem and stage-1 tokens: X holds b images × tok rows × c columns, densely.
 	X := gemm.NewMat(b*tok, c, ws.x)
-	for i := 0; i < b; i++ {
-		img := X.Sub(i*tok, (i+1)*tok, 0, c)
-		n.stemForward(ws, x[i*pix:(i+1)*pix], img.Sub(1, tok, 0, c))
-		copy(img.Row(0), n.tokens)
-		for r := 0; r < tok; r++ {
-			addTo(img.Row(r), n.pos.Row(r))
+	if n.stem.typ == TypeLinearStem {
+		for i := 0; i < b; i++ {
+			img := X.Sub(i*tok, (i+1)*tok, 0, c)
+			n.stemForward(ws, x[i*pix:(i+1)*pix], img.Sub(1, tok, 0, c))
+			copy(img.Row(0), n.tokens)
+			for r := 0; r < tok; r++ {
+				addTo(img.Row(r), n.pos.Row(r))
+			}
+		}
+	} else {
+		for i := 0; i < b; i += stemImages {
+			nb := min(stemImages, b-i)
+			n.convStem(ws, x[i*pix:(i+nb)*pix], nb, X.Sub(i*tok, (i+nb)*tok, 0, c))
 		}
 	}
 	for li := range n.layers {
@@ -393,45 +400,79 @@ func (n *Net) reductionForward(ws *workspace, l *layerView, X gemm.Mat, b int) g
 	return out
 }
 
-// stemForward embeds one image (C × H × W) into grid² tokens (rows of dst).
+// stemForward embeds one image (C × H × W) into grid² tokens (rows of dst) with the linear
+// stem (type 0); conv stems run in convStem.
 func (n *Net) stemForward(ws *workspace, img []float32, dst gemm.Mat) {
 	s := &n.stem
 	in := n.in
-	if s.typ == TypeLinearStem {
-		g := in.Grid()
-		cols := gemm.NewMat(g*g, in.Channels*in.Patch*in.Patch, ws.cols)
-		im2colCHW(cols, img, in.Channels, in.Size, in.Size, in.Patch, in.Patch, 0)
-		gemm.Mul(n.be, false, true, 1, cols, s.proj.W, 0, dst)
-		addBiasRows(dst, s.proj.b)
-		return
-	}
-	// Conv stem in CHW layout: out(Cout × HW) = W(Cout × Cin·9) · cols(Cin·9 × HW).
-	h := (in.Size+2-3)/2 + 1
+	g := in.Grid()
+	cols := gemm.NewMat(g*g, in.Channels*in.Patch*in.Patch, ws.cols)
+	im2colCHW(cols, img, in.Channels, in.Size, in.Size, in.Patch, in.Patch, 0)
+	gemm.Mul(n.be, false, true, 1, cols, s.proj.W, 0, dst)
+	addBiasRows(dst, s.proj.b)
+}
+
+// stemImages is how many images the conv stem embeds at once: their im2col columns lie side
+// by side, so each conv is one GEMM of mid × stemImages·HW (12 × 2048 × 108 for the 32-px
+// stems) instead of one per image, with the largest im2col (about 0.9 MB) still in cache.
+const stemImages = 8
+
+// convStem embeds nb images (C × H × W each) with the conv stem (types 4/5) and writes their
+// stage-1 tokens, class token and position embedding included, into X (nb·tok rows).
+// Activations are mid × nb·HW matrices: channel ch of image i is row ch, columns
+// [i·HW, (i+1)·HW), so every BatchNorm+ReLU is one call per channel for all nb images.
+func (n *Net) convStem(ws *workspace, x []float32, nb int, X gemm.Mat) {
+	s := &n.stem
+	in := n.in
+	h := convOut(in.Size, 3, 2, 1)
 	hw := h * h
 	m := s.mid
-	x0 := gemm.NewMat(m, hw, ws.stemA)
-	t := gemm.NewMat(m, hw, ws.stemB)
-	colsT := gemm.NewMat(m*9, hw, ws.cols)
-	conv := func(dst gemm.Mat, src []float32, cin, size int, cv convView, bn bnFold) {
-		c := colsT.Sub(0, cin*9, 0, hw)
-		im2colT(c, src, cin, size, size, 3, cv.stride, cv.pad)
+	wide := nb * hw
+	x0 := gemm.NewMat(m, wide, ws.stemA)
+	t := gemm.NewMat(m, wide, ws.stemB)
+	t2 := gemm.NewMat(m, wide, ws.stemC)
+	colsT := gemm.NewMat(max(m, in.Channels)*9, wide, ws.cols)
+	// conv: out(Cout × nb·HW) = W(Cout × Cin·9) · cols(Cin·9 × nb·HW). Image i of src starts
+	// at src[i·imgStride] with channel planes chanStride apart.
+	conv := func(dst gemm.Mat, src []float32, imgStride, chanStride, cin, size int, cv convView, bn bnFold) {
+		c := colsT.Sub(0, cin*9, 0, wide)
+		for i := 0; i < nb; i++ {
+			im2colT(c.Sub(0, cin*9, i*hw, (i+1)*hw), src[i*imgStride:], chanStride, cin, size, size, 3, cv.stride, cv.pad)
+		}
 		gemm.Mul(n.be, false, false, 1, cv.W, c, 0, dst)
 		for ch := 0; ch < dst.Rows; ch++ {
 			bnReLU(dst.Row(ch), bn.scale[ch], bn.shift[ch])
 		}
 	}
-	conv(x0, img, in.Channels, in.Size, s.conv1, s.bn1)
-	conv(t, x0.Data, m, h, s.conv2, s.bn2)
-	t2 := gemm.NewMat(m, hw, ws.stemC)
-	conv(t2, t.Data, m, h, s.conv3, s.bn3)
+	pix := in.Channels * in.Size * in.Size
+	conv(x0, x, pix, in.Size*in.Size, in.Channels, in.Size, s.conv1, s.bn1)
+	conv(t, x0.Data, hw, wide, m, h, s.conv2, s.bn2)
+	conv(t2, t.Data, hw, wide, m, h, s.conv3, s.bn3)
 	addTo(t2.Data, x0.Data)
-	// conv_proj: kernel = stride = patch/2; tokens(g² × C) = cols(g² × m·k²) · Wᵀ.
+	// conv_proj: kernel = stride = patch/2; tokens(nb·g² × C) = cols(nb·g² × m·k²) · Wᵀ, into
+	// scratch (ws.ln is free until the first block), then placed after each class token.
 	k := in.Patch / 2
 	g := h / k
-	cols := gemm.NewMat(g*g, m*k*k, ws.cols)
-	im2colCHW(cols, t2.Data, m, h, h, k, k, 0)
-	gemm.Mul(n.be, false, true, 1, cols, s.proj.W, 0, dst)
-	addBiasRows(dst, s.proj.b)
+	gg := g * g
+	cols := gemm.NewMat(nb*gg, m*k*k, ws.cols)
+	for i := 0; i < nb; i++ {
+		im2colPatches(cols.Sub(i*gg, (i+1)*gg, 0, m*k*k), t2.Data[i*hw:], wide, m, h, h, k)
+	}
+	c := X.Cols
+	tokens := gemm.NewMat(nb*gg, c, ws.ln)
+	gemm.Mul(n.be, false, true, 1, cols, s.proj.W, 0, tokens)
+	tok := 1 + gg
+	for i := 0; i < nb; i++ {
+		cls := X.Row(i * tok)
+		copy(cls, n.tokens)
+		addTo(cls, n.pos.Row(0))
+		for r := 0; r < gg; r++ {
+			row := X.Row(i*tok + 1 + r)
+			copy(row, tokens.Row(i*gg+r))
+			addTo(row, s.proj.b)
+			addTo(row, n.pos.Row(1+r))
+		}
+	}
 }
 
 func linearForward(be gemm.Backend, out, x gemm.Mat, l linearView) {

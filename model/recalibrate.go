@@ -73,7 +73,7 @@ func recalibrateStemWidth(ctx context.Context, out Weights, in Input, x []float3
 			src, cin, size := x[i*pix:(i+1)*pix], in.Channels, in.Size
 			for l := 0; l <= layer; l++ {
 				c := cols.Sub(0, cin*9, 0, hw)
-				im2colT(c, src, cin, size, size, 3, convs[l].stride, 1)
+				im2colT(c, src, size*size, cin, size, size, 3, convs[l].stride, 1)
 				o := bufs[l%2]
 				gemm.Mul(be, false, false, 1, convs[l].W, c, 0, o)
 				if l < layer {

@@ -81,7 +81,7 @@ func (n *Net) imageSizes() imageSizes {
 }
 
 // ensure sizes the buffers for b images of net n: token-sized activations for all of them,
-// scratch (scores, im2col, conv stem) for one image at a time.
+// scratch (scores, im2col) for one image at a time, the conv stem's for stemImages.
 func (ws *workspace) ensure(n *Net, b int) {
 	s := n.imageSizes()
 	ws.x = grow(ws.x, b*s.tokens)
@@ -91,10 +91,13 @@ func (ws *workspace) ensure(n *Net, b int) {
 	ws.attn = grow(ws.attn, b*s.attn)
 	ws.hidden = grow(ws.hidden, b*s.hidden)
 	ws.scores = grow(ws.scores, s.scores)
-	ws.cols = grow(ws.cols, s.cols)
-	ws.stemA = grow(ws.stemA, s.stem)
-	ws.stemB = grow(ws.stemB, s.stem)
-	ws.stemC = grow(ws.stemC, s.stem)
+	// The conv stem runs up to stemImages images at once (convStem); other users of cols
+	// take one image's worth.
+	si := min(b, stemImages)
+	ws.cols = grow(ws.cols, si*s.cols)
+	ws.stemA = grow(ws.stemA, si*s.stem)
+	ws.stemB = grow(ws.stemB, si*s.stem)
+	ws.stemC = grow(ws.stemC, si*s.stem)
 }
 
 // swapTokens exchanges the two token buffers, so a reduction can read one and write the other.

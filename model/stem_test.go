@@ -1,0 +1,84 @@
+package model
+
+import (
+	"context"
+	"math"
+	"testing"
+
+	"github.com/resnas/resnas/internal/gemm"
+)
+
+// TestIm2colPatches compares the patch im2col with im2colCHW (kernel = stride, no padding),
+// on a dense image and on channel planes spread apart as convStem lays them out.
+func TestIm2colPatches(t *testing.T) {
+	for _, c := range []struct{ cin, h, w, k, chanStride int }{
+		{1, 4, 4, 2, 16}, {3, 16, 16, 2, 256}, {2, 6, 9, 3, 54}, {12, 16, 16, 2, 8 * 256}, {2, 8, 8, 4, 70},
+	} {
+		src := make([]float32, (c.cin-1)*c.chanStride+c.h*c.w)
+		for i := range src {
+			src[i] = float32(i + 1)
+		}
+		dense := make([]float32, c.cin*c.h*c.w)
+		for ci := 0; ci < c.cin; ci++ {
+			copy(dense[ci*c.h*c.w:(ci+1)*c.h*c.w], src[ci*c.chanStride:])
+		}
+		rows, cols := (c.h/c.k)*(c.w/c.k), c.cin*c.k*c.k
+		want := gemm.NewMat(rows, cols, make([]float32, rows*cols))
+		im2colCHW(want, dense, c.cin, c.h, c.w, c.k, c.k, 0)
+		got := gemm.NewMat(rows, cols, make([]float32, rows*cols))
+		for i := range got.Data {
+			got.Data[i] = -99
+		}
+		im2colPatches(got, src, c.chanStride, c.cin, c.h, c.w, c.k)
+		for i := range want.Data {
+			if got.Data[i] != want.Data[i] {
+				t.Fatalf("%+v: element %d (row %d, col %d) = %v, want %v", c, i, i/cols, i%cols, got.Data[i], want.Data[i])
+			}
+		}
+	}
+}
+
+// TestConvStemChunks runs batches that fill several stem chunks (and a partial one) on one
+// worker and checks every image against the same image run alone: the chunked conv stem
+// must not mix images.
+func TestConvStemChunks(t *testing.T) {
+	in := Input{Size: 32, Channels: 1, Patch: 4}
+	for _, def := range []string{fmnistWideMax, fmnistWideMin, fmnistMax} {
+		a, err := ParseArch(def)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := randomWeights(a, in, 3)
+		for name, be := range benchBackends(nil) {
+			n, err := NewNet(w, a, in, be, NetOptions{Threads: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			const batch = 2*stemImages + 3
+			pix := 32 * 32
+			x := make([]float32, batch*pix)
+			for i := range x {
+				x[i] = float32(math.Sin(float64(i)*0.37)) * 1.5
+			}
+			got := make([]float32, batch*10)
+			if err := n.Forward(context.Background(), x, batch, got); err != nil {
+				t.Fatal(err)
+			}
+			one := make([]float32, 10)
+			worst := 0.0
+			for i := 0; i < batch; i++ {
+				if err := n.Forward(context.Background(), x[i*pix:(i+1)*pix], 1, one); err != nil {
+					t.Fatal(err)
+				}
+				for j, v := range one {
+					d := math.Abs(float64(got[i*10+j] - v))
+					worst = max(worst, d)
+					if !(d <= 1e-5+1e-5*math.Abs(float64(v))) {
+						t.Fatalf("%s %s: image %d logit %d = %v in a batch of %d, %v alone", name, def[:20], i, j, got[i*10+j], batch, v)
+					}
+				}
+			}
+			t.Logf("%s stem %s: max abs diff batch vs alone %.3g", name, def[:12], worst)
+		}
+	}
+}
