@@ -27,24 +27,36 @@ import "github.com/resnas/resnas/internal/gemm"
 //
 // It only calls the backend's GEMM and the softmax kernel; it allocates nothing itself.
 func attention(be gemm.Backend, out, qkv gemm.Mat, scratch []float32, tok, heads, headDim int) {
-	d := headDim
-	hd := heads * d
+	checkAttention(out, qkv, tok, heads, headDim)
+	attentionUnits(be, out, qkv, scratch, tok, heads, headDim, 0, qkv.Rows/tok*heads)
+}
+
+// checkAttention panics unless qkv, out and tok agree.
+func checkAttention(out, qkv gemm.Mat, tok, heads, headDim int) {
+	hd := heads * headDim
 	if qkv.Cols != 3*hd || out.Cols != hd || out.Rows != qkv.Rows || tok <= 0 || qkv.Rows%tok != 0 {
 		panic("model: attention: qkv, out and tok do not agree")
 	}
+}
+
+// attentionUnits is attention for units [u0, u1) only, unit i·heads+h being head h of image
+// i; two goroutines may run disjoint ranges, each with its own scratch.
+func attentionUnits(be gemm.Backend, out, qkv gemm.Mat, scratch []float32, tok, heads, headDim, u0, u1 int) {
+	checkAttention(out, qkv, tok, heads, headDim)
+	d := headDim
+	hd := heads * d
 	scale := float32(1 / sqrt64(float64(d)))
 	scores := gemm.NewMat(tok, tok, scratch)
-	for i := 0; i < qkv.Rows/tok; i++ {
+	for u := u0; u < u1; u++ {
+		i, h := u/heads, u%heads
 		img := qkv.Sub(i*tok, (i+1)*tok, 0, 3*hd)
-		for h := 0; h < heads; h++ {
-			q := img.Sub(0, tok, h*d, (h+1)*d)
-			k := img.Sub(0, tok, hd+h*d, hd+(h+1)*d)
-			v := img.Sub(0, tok, 2*hd+h*d, 2*hd+(h+1)*d)
-			gemm.Mul(be, false, true, scale, q, k, 0, scores)
-			for r := 0; r < tok; r++ {
-				softmax(scores.Row(r))
-			}
-			gemm.Mul(be, false, false, 1, scores, v, 0, out.Sub(i*tok, (i+1)*tok, h*d, (h+1)*d))
+		q := img.Sub(0, tok, h*d, (h+1)*d)
+		k := img.Sub(0, tok, hd+h*d, hd+(h+1)*d)
+		v := img.Sub(0, tok, 2*hd+h*d, 2*hd+(h+1)*d)
+		gemm.Mul(be, false, true, scale, q, k, 0, scores)
+		for r := 0; r < tok; r++ {
+			softmax(scores.Row(r))
 		}
+		gemm.Mul(be, false, false, 1, scores, v, 0, out.Sub(i*tok, (i+1)*tok, h*d, (h+1)*d))
 	}
 }

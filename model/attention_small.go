@@ -33,16 +33,20 @@ func smallAttnScratch(tok, d int) int {
 // products (8 columns by 4 rows at a time), and the softmax takes the scale. scratch holds at
 // least smallAttnScratch(tok, headDim) floats. It allocates nothing.
 func attentionSmall(out, qkv gemm.Mat, scratch []float32, tok, heads, headDim int) {
-	d := headDim
-	hd := heads * d
-	if qkv.Cols != 3*hd || out.Cols != hd || out.Rows != qkv.Rows || tok <= 0 || qkv.Rows%tok != 0 {
-		panic("model: attention: qkv, out and tok do not agree")
-	}
-	if len(scratch) < smallAttnScratch(tok, d) {
+	checkAttention(out, qkv, tok, heads, headDim)
+	attentionSmallUnits(out, qkv, scratch, tok, heads, headDim, 0, qkv.Rows/tok*heads)
+}
+
+// attentionSmallUnits is attentionSmall for units [u0, u1) only, unit i·heads+h being head h
+// of image i; two goroutines may run disjoint ranges, each with its own scratch.
+func attentionSmallUnits(out, qkv gemm.Mat, scratch []float32, tok, heads, headDim, u0, u1 int) {
+	checkAttention(out, qkv, tok, heads, headDim)
+	if len(scratch) < smallAttnScratch(tok, headDim) {
 		panic("model: attentionSmall: scratch too short")
 	}
-	for i := 0; i < qkv.Rows/tok; i++ {
-		attentionSmallHeads(out, qkv, scratch, i*tok, tok, 0, heads, heads, d)
+	for u := u0; u < u1; u++ {
+		i, h := u/heads, u%heads
+		attentionSmallHeads(out, qkv, scratch, i*tok, tok, h, h+1, heads, headDim)
 	}
 }
 

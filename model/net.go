@@ -215,15 +215,23 @@ func (n *Net) Forward(ctx context.Context, x []float32, batch int, logits []floa
 	defer n.mu.Unlock()
 
 	workers := min(n.threads, batch)
+	per := (batch + workers - 1) / workers
+	spare := max(1, n.threads/workers)
+	// A chunk of a few dozen token rows splits its blocks between two goroutines (a pair,
+	// split.go) rather than between BLAS threads.
+	paired := spare >= 2 && per*(1+n.in.Grid()*n.in.Grid()) <= pairMaxRows
 	if t, ok := n.be.(gemm.Threaded); ok {
 		// Parallelism over images beats nested BLAS threading; only a batch too small to
-		// split gives the spare cores to the BLAS library.
-		t.SetThreads(max(1, n.threads/workers))
+		// split gives the spare cores to the BLAS library, unless it runs as pairs.
+		if paired {
+			t.SetThreads(1)
+		} else {
+			t.SetThreads(spare)
+		}
 	}
 	for len(n.workspaces) < workers {
 		n.workspaces = append(n.workspaces, &workspace{})
 	}
-	per := (batch + workers - 1) / workers
 	// The last chunk runs on this goroutine; results go into the workspaces and the Net's
 	// WaitGroup, so a steady-state call allocates only the goroutines' closures.
 	last := -1
@@ -231,6 +239,7 @@ func (n *Net) Forward(ctx context.Context, x []float32, batch int, logits []floa
 		lo, hi := wi*per, min(batch, (wi+1)*per)
 		ws := n.workspaces[wi]
 		ws.err = nil
+		ws.paired = paired
 		if lo >= hi {
 			continue
 		}
@@ -262,6 +271,12 @@ func (n *Net) runChunk(ctx context.Context, ws *workspace, x, logits []float32, 
 // forwardChunk runs the network on b images with one workspace.
 func (n *Net) forwardChunk(ctx context.Context, ws *workspace, x []float32, b int, logits []float32) error {
 	ws.ensure(n, b)
+	var p *pair
+	if ws.paired {
+		p = &ws.pair
+		p.start(n, ws)
+		defer p.stop(n, ws)
+	}
 	grid := n.in.Grid()
 	c := n.arch.Stem.Width
 	tok := 1 + grid*grid
@@ -292,7 +307,7 @@ func (n *Net) forwardChunk(ctx context.Context, ws *workspace, x []float32, b in
 		switch l.Type {
 		case TypeBlock:
 			if l.Exists {
-				n.blockForward(ws, l, X, b, tok)
+				n.blockForward(ws, p, l, X, b, tok)
 			}
 		case TypeReduction:
 			X = n.reductionForward(ws, l, X, b)
@@ -312,15 +327,30 @@ func (n *Net) forwardChunk(ctx context.Context, ws *workspace, x []float32, b in
 }
 
 // blockForward applies one pre-norm transformer block to X in place:
-// LN → qkv → attention → proj (+ residual), then LN → MLP (+ residual).
-func (n *Net) blockForward(ws *workspace, l *layerView, X gemm.Mat, b, tok int) {
+// LN → qkv → attention → proj (+ residual), then LN → MLP (+ residual). With a pair (a
+// second goroutine lent to a small chunk, split.go) each step's rows, or attention's heads,
+// are shared between the two.
+func (n *Net) blockForward(ws *workspace, p *pair, l *layerView, X gemm.Mat, b, tok int) {
+	if p != nil {
+		p.run(n, splitJob{kind: jobBlockIn, l: l, X: X, b: b, tok: tok}, ws)
+		p.run(n, splitJob{kind: jobAttention, l: l, X: X, b: b, tok: tok}, ws)
+		p.run(n, splitJob{kind: jobBlockOut, l: l, X: X, b: b, tok: tok}, ws)
+		return
+	}
+	n.blockIn(ws, l, X, 0, X.Rows)
+	n.blockAttention(ws, ws.scores, l, b, tok, 0, b*l.Heads)
+	n.blockOut(ws, l, X, 0, X.Rows)
+}
+
+// blockIn is LN → qkv (with bias) for token rows [r0, r1) of X, into ws.ln and ws.qkv.
+func (n *Net) blockIn(ws *workspace, l *layerView, X gemm.Mat, r0, r1 int) {
 	rows, c := X.Rows, X.Cols
 	hd := l.Heads * l.HeadDim
-	y := gemm.NewMat(rows, c, ws.ln)
-	for r := 0; r < rows; r++ {
-		layerNorm(y.Row(r), X.Row(r), l.norm1.w, l.norm1.b)
+	y := gemm.NewMat(rows, c, ws.ln).Sub(r0, r1, 0, c)
+	for r := r0; r < r1; r++ {
+		layerNorm(y.Row(r-r0), X.Row(r), l.norm1.w, l.norm1.b)
 	}
-	qkv := gemm.NewMat(rows, 3*hd, ws.qkv)
+	qkv := gemm.NewMat(rows, 3*hd, ws.qkv).Sub(r0, r1, 0, 3*hd)
 	if l.fusedQKV {
 		gemm.Mul(n.be, false, true, 1, y, l.qkvW, 0, qkv)
 		addBiasRows(qkv, l.qkvB)
@@ -329,31 +359,47 @@ func (n *Net) blockForward(ws *workspace, l *layerView, X gemm.Mat, b, tok int) 
 			w gemm.Mat
 			b []float32
 		}{{l.q, l.qb}, {l.k, l.kb}, {l.v, l.vb}} {
-			dst := qkv.Sub(0, rows, s*hd, (s+1)*hd)
+			dst := qkv.Sub(0, r1-r0, s*hd, (s+1)*hd)
 			gemm.Mul(n.be, false, true, 1, y, sec.w, 0, dst)
 			addBiasRows(dst, sec.b)
 		}
 	}
+}
+
+// blockAttention runs attention units [u0, u1) of the chunk's b images, unit i·Heads+h being
+// head h of image i, from ws.qkv into ws.attn, with its own scratch.
+func (n *Net) blockAttention(ws *workspace, scratch []float32, l *layerView, b, tok, u0, u1 int) {
+	rows, hd := b*tok, l.Heads*l.HeadDim
+	qkv := gemm.NewMat(rows, 3*hd, ws.qkv)
 	o := gemm.NewMat(rows, hd, ws.attn)
 	if useSmallAttention(tok, l.HeadDim) {
-		attentionSmall(o, qkv, ws.scores, tok, l.Heads, l.HeadDim)
+		attentionSmallUnits(o, qkv, scratch, tok, l.Heads, l.HeadDim, u0, u1)
 	} else {
-		attention(n.be, o, qkv, ws.scores, tok, l.Heads, l.HeadDim)
+		attentionUnits(n.be, o, qkv, scratch, tok, l.Heads, l.HeadDim, u0, u1)
 	}
-	// x += proj(o) + b: the residual is the GEMM's beta=1 accumulator.
-	gemm.Mul(n.be, false, true, 1, o, l.proj.W, 1, X)
-	addBiasRows(X, l.proj.b)
+}
 
-	for r := 0; r < rows; r++ {
-		layerNorm(y.Row(r), X.Row(r), l.norm2.w, l.norm2.b)
+// blockOut is proj (+ residual) → LN → MLP (+ residual) for token rows [r0, r1) of X.
+func (n *Net) blockOut(ws *workspace, l *layerView, X gemm.Mat, r0, r1 int) {
+	rows, c := X.Rows, X.Cols
+	hd := l.Heads * l.HeadDim
+	o := gemm.NewMat(rows, hd, ws.attn).Sub(r0, r1, 0, hd)
+	Xr := X.Sub(r0, r1, 0, c)
+	// x += proj(o) + b: the residual is the GEMM's beta=1 accumulator.
+	gemm.Mul(n.be, false, true, 1, o, l.proj.W, 1, Xr)
+	addBiasRows(Xr, l.proj.b)
+
+	y := gemm.NewMat(rows, c, ws.ln).Sub(r0, r1, 0, c)
+	for r := 0; r < r1-r0; r++ {
+		layerNorm(y.Row(r), Xr.Row(r), l.norm2.w, l.norm2.b)
 	}
-	hid := gemm.NewMat(rows, l.MLP, ws.hidden)
+	hid := gemm.NewMat(rows, l.MLP, ws.hidden).Sub(r0, r1, 0, l.MLP)
 	gemm.Mul(n.be, false, true, 1, y, l.fc1.W, 0, hid)
-	for r := 0; r < rows; r++ {
+	for r := 0; r < r1-r0; r++ {
 		biasGELU(hid.Row(r), l.fc1.b)
 	}
-	gemm.Mul(n.be, false, true, 1, hid, l.fc2.W, 1, X)
-	addBiasRows(X, l.fc2.b)
+	gemm.Mul(n.be, false, true, 1, hid, l.fc2.W, 1, Xr)
+	addBiasRows(Xr, l.fc2.b)
 }
 
 // reductionForward applies a residual spatial reduction and returns the new token matrix,

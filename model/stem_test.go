@@ -82,3 +82,50 @@ func TestConvStemChunks(t *testing.T) {
 		}
 	}
 }
+
+// TestPairMatchesSerial runs single images (and two images on four threads: two workers, each
+// with a pair) through the paired blocks and compares them with one thread.
+func TestPairMatchesSerial(t *testing.T) {
+	in := Input{Size: 32, Channels: 1, Patch: 4}
+	for _, def := range []string{fmnistWideMax, fmnistWideMin, fmnistMax} {
+		a, err := ParseArch(def)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := randomWeights(a, in, 4)
+		for name, be := range benchBackends(nil) {
+			serial, err := NewNet(w, a, in, be, NetOptions{Threads: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, tc := range []struct{ threads, batch int }{{2, 1}, {4, 2}, {3, 1}} {
+				n, err := NewNet(w, a, in, be, NetOptions{Threads: tc.threads})
+				if err != nil {
+					t.Fatal(err)
+				}
+				x := make([]float32, tc.batch*32*32)
+				for i := range x {
+					x[i] = float32(math.Cos(float64(i)*0.11)) * 2
+				}
+				want := make([]float32, tc.batch*10)
+				got := make([]float32, tc.batch*10)
+				for rep := 0; rep < 3; rep++ { // the pair is started and stopped per call
+					if err := serial.Forward(context.Background(), x, tc.batch, want); err != nil {
+						t.Fatal(err)
+					}
+					if err := n.Forward(context.Background(), x, tc.batch, got); err != nil {
+						t.Fatal(err)
+					}
+					if !n.workspaces[0].paired {
+						t.Fatalf("%d threads, batch %d: the chunk did not run as a pair", tc.threads, tc.batch)
+					}
+					for i := range want {
+						if d := math.Abs(float64(got[i] - want[i])); !(d <= 1e-5+1e-5*math.Abs(float64(want[i]))) {
+							t.Fatalf("%s %s, %d threads, batch %d: logit %d = %v, serial %v", name, def[:20], tc.threads, tc.batch, i, got[i], want[i])
+						}
+					}
+				}
+			}
+		}
+	}
+}

@@ -15,6 +15,9 @@ type workspace struct {
 
 	lo, hi int   // images of the current chunk
 	err    error // outcome of the current chunk
+
+	paired bool // the chunk runs its blocks as a pair (split.go)
+	pair   pair
 }
 
 func grow(buf []float32, n int) []float32 {
@@ -91,6 +94,9 @@ func (ws *workspace) ensure(n *Net, b int) {
 	ws.attn = grow(ws.attn, b*s.attn)
 	ws.hidden = grow(ws.hidden, b*s.hidden)
 	ws.scores = grow(ws.scores, s.scores)
+	if ws.paired {
+		ws.pair.scratch = grow(ws.pair.scratch, s.scores)
+	}
 	// The conv stem runs up to stemImages images at once (convStem); other users of cols
 	// take one image's worth.
 	si := min(b, stemImages)
