@@ -1052,8 +1052,8 @@ ssrdone:
 // func matMulAVX2(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, m, nb, k int)
 //
 // c (m × 8·nb, row stride ldc) = a (m × k, lda) · b (k × 8·nb, ldb), k ≥ 1, m ≥ 1, nb ≥ 1.
-// Four rows of a by one 8-column block of b at a time (four accumulators sharing each load
-// of b), then the remaining rows one at a time; every element sums p = 0..k-1 in order.
+// Four rows of a by two 8-column blocks of b at a time (eight accumulators), then by one
+// block (four), then the remaining rows one at a time; every element sums p = 0..k-1 in order.
 TEXT ·matMulAVX2(SB), NOSPLIT, $0-72
 	MOVQ c+0(FP), DI
 	MOVQ ldc+8(FP), R8
@@ -1071,7 +1071,60 @@ mm4rows:
 	CMPQ R11, $4
 	JLT  mm1rows
 	XORQ R12, R12
+mm4pair:
+	// Two column blocks at once while at least two remain: eight accumulators, each
+	// broadcast of a serving two FMAs.
+	LEAQ 32(R12), AX
+	CMPQ AX, R13
+	JGE  mm4block
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	MOVQ SI, AX
+	LEAQ (SI)(R9*2), BX
+	ADDQ R9, BX
+	LEAQ (DX)(R12*1), CX
+	MOVQ k+64(FP), R14
+mm4pk:
+	VMOVUPS      (CX), Y8
+	VMOVUPS      32(CX), Y9
+	VBROADCASTSS (AX), Y10
+	VFMADD231PS  Y10, Y8, Y0
+	VFMADD231PS  Y10, Y9, Y1
+	VBROADCASTSS (AX)(R9*1), Y11
+	VFMADD231PS  Y11, Y8, Y2
+	VFMADD231PS  Y11, Y9, Y3
+	VBROADCASTSS (AX)(R9*2), Y12
+	VFMADD231PS  Y12, Y8, Y4
+	VFMADD231PS  Y12, Y9, Y5
+	VBROADCASTSS (BX), Y13
+	VFMADD231PS  Y13, Y8, Y6
+	VFMADD231PS  Y13, Y9, Y7
+	ADDQ $4, AX
+	ADDQ $4, BX
+	ADDQ R10, CX
+	DECQ R14
+	JNZ  mm4pk
+	LEAQ    (DI)(R12*1), AX
+	VMOVUPS Y0, (AX)
+	VMOVUPS Y1, 32(AX)
+	VMOVUPS Y2, (AX)(R8*1)
+	VMOVUPS Y3, 32(AX)(R8*1)
+	VMOVUPS Y4, (AX)(R8*2)
+	VMOVUPS Y5, 32(AX)(R8*2)
+	LEAQ    (AX)(R8*2), BX
+	VMOVUPS Y6, (BX)(R8*1)
+	VMOVUPS Y7, 32(BX)(R8*1)
+	ADDQ $64, R12
+	JMP  mm4pair
 mm4block:
+	CMPQ R12, R13
+	JGE  mm4next
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
@@ -1103,8 +1156,8 @@ mm4k:
 	LEAQ    (AX)(R8*2), BX
 	VMOVUPS Y3, (BX)(R8*1)
 	ADDQ $32, R12
-	CMPQ R12, R13
-	JLT  mm4block
+	JMP  mm4block
+mm4next:
 	LEAQ (SI)(R9*4), SI
 	LEAQ (DI)(R8*4), DI
 	SUBQ $4, R11
