@@ -1,6 +1,8 @@
 package model
 
 import (
+	"math"
+
 	"github.com/resnas/resnas/internal/gemm"
 	"github.com/resnas/resnas/internal/vecmath"
 )
@@ -13,6 +15,8 @@ const (
 	smallAttnMaxTok     = 65
 	smallAttnMaxHeadDim = 32
 )
+
+var negInf = float32(math.Inf(-1))
 
 // useSmallAttention says whether attention with tok tokens and head dim d runs in
 // attentionSmall rather than on the backend's GEMMs.
@@ -30,7 +34,8 @@ func smallAttnScratch(tok, d int) int {
 // attentionSmall is attention (same shapes, same contract, same result within float32
 // rounding) without GEMM calls. Per image and head: k is transposed into scratch (zero-padded
 // to a multiple of 8 tokens), S = q·kᵀ and O = softmax(S·scale)·v are vecmath.MatMul
-// products (8 columns by 4 rows at a time), and the softmax takes the scale. scratch holds at
+// products (8 or 16 columns by 4 rows at a time), and the softmax takes the scale, over rows
+// padded with -Inf to the multiple of 8. scratch holds at
 // least smallAttnScratch(tok, headDim) floats. It allocates nothing.
 func attentionSmall(out, qkv gemm.Mat, scratch []float32, tok, heads, headDim int) {
 	checkAttention(out, qkv, tok, heads, headDim)
@@ -73,7 +78,12 @@ func attentionSmallHeads(out, qkv gemm.Mat, scratch []float32, base, tok, h0, h1
 		}
 		vecmath.MatMul(s, tokPad, img[qo:], qs, kt, tokPad, tok, tokPad, d)
 		for r := 0; r < tok; r++ {
-			p := s[r*tokPad : r*tokPad+tok]
+			// The padding columns get -Inf, whose e^ is 0: the softmax runs over whole
+			// vectors of 8 without a masked tail, and P·v reads only the first tok.
+			p := s[r*tokPad : (r+1)*tokPad]
+			for c := tok; c < tokPad; c++ {
+				p[c] = negInf
+			}
 			vecmath.Softmax(p, p, scale)
 		}
 		vecmath.MatMul(o[qo:], out.Stride, s, tokPad, img[vo:], qs, tok, d, tok)
