@@ -423,11 +423,14 @@ func (n *Net) blockOutTile(ws *workspace, l *layerView, X gemm.Mat, r0, r1 int) 
 }
 
 // reductionForward applies a residual spatial reduction and returns the new token matrix,
-// which lives in the workspace's other token buffer.
+// which lives in the workspace's other token buffer. The class tokens of all b images are one
+// GEMM (strided views, a row per image); the patch convs run reduceImages images per GEMM,
+// their im2col rows stacked, through scratch from which each output row is assembled.
 func (n *Net) reductionForward(ws *workspace, l *layerView, X gemm.Mat, b int) gemm.Mat {
 	g := l.grid
 	tokIn, g2 := 1+g*g, g/2
-	tokOut := 1 + g2*g2
+	gg := g2 * g2
+	tokOut := 1 + gg
 	cin, cout := l.In, l.Out
 	y := gemm.NewMat(X.Rows, cin, ws.ln)
 	for r := 0; r < X.Rows; r++ {
@@ -435,36 +438,48 @@ func (n *Net) reductionForward(ws *workspace, l *layerView, X gemm.Mat, b int) g
 	}
 	ws.swapTokens()
 	out := gemm.NewMat(b*tokOut, cout, ws.x)
-	cols := gemm.NewMat(g2*g2, cin*9, ws.cols)
+	// Class tokens: LN → Linear, plus the un-normalised token zero-padded to cout.
+	clsIn := gemm.Mat{Rows: b, Cols: cin, Stride: tokIn * cin, Data: y.Data[:(b-1)*tokIn*cin+cin]}
+	clsOut := gemm.Mat{Rows: b, Cols: cout, Stride: tokOut * cout, Data: out.Data[:(b-1)*tokOut*cout+cout]}
+	linearForward(n.be, clsOut, clsIn, l.tokenTransform)
 	for i := 0; i < b; i++ {
-		xi := X.Sub(i*tokIn, (i+1)*tokIn, 0, cin)
-		yi := y.Sub(i*tokIn, (i+1)*tokIn, 0, cin)
-		oi := out.Sub(i*tokOut, (i+1)*tokOut, 0, cout)
-		// Class token: LN → Linear, plus the un-normalised token zero-padded to cout.
-		clsOut := oi.Sub(0, 1, 0, cout)
-		linearForward(n.be, clsOut, yi.Sub(0, 1, 0, cin), l.tokenTransform)
-		addTo(clsOut.Row(0)[:cin], xi.Row(0))
-		// Patches: 3×3/s2/p1 conv of the LN'd grid (tokens are row-major h·g+w, HWC).
-		im2colHWC(cols, yi.Sub(1, tokIn, 0, cin), g, g, 3, 2, 1)
-		patches := oi.Sub(1, tokOut, 0, cout)
+		addTo(out.Row(i * tokOut)[:cin], X.Row(i*tokIn))
+	}
+	// Patches: 3×3/s2/p1 conv of the LN'd grid (tokens are row-major h·g+w, HWC).
+	for i0 := 0; i0 < b; i0 += reduceImages {
+		nb := min(reduceImages, b-i0)
+		cols := gemm.NewMat(nb*gg, cin*9, ws.cols)
+		for i := 0; i < nb; i++ {
+			yi := y.Sub((i0+i)*tokIn+1, (i0+i+1)*tokIn, 0, cin)
+			im2colHWC(cols.Sub(i*gg, (i+1)*gg, 0, cin*9), yi, g, g, 3, 2, 1)
+		}
+		patches := gemm.NewMat(nb*gg, cout, ws.patches)
 		gemm.Mul(n.be, false, true, 1, cols, l.reduce.W, 0, patches)
-		for r := 0; r < g2*g2; r++ {
-			row := patches.Row(r)
-			addTo(row, l.reduce.b)
-			addTo(row, l.reducePos.Row(r))
-			// Skip path: 2×2 average pool of the pre-LN patches on the first cin channels.
-			oy, ox := r/g2, r%g2
-			p00 := xi.Row(1 + (2*oy)*g + 2*ox)
-			p01 := xi.Row(1 + (2*oy)*g + 2*ox + 1)
-			p10 := xi.Row(1 + (2*oy+1)*g + 2*ox)
-			p11 := xi.Row(1 + (2*oy+1)*g + 2*ox + 1)
-			for ch := 0; ch < cin; ch++ {
-				row[ch] += (p00[ch] + p01[ch] + p10[ch] + p11[ch]) * 0.25
+		for i := 0; i < nb; i++ {
+			xi := X.Sub((i0+i)*tokIn, (i0+i+1)*tokIn, 0, cin)
+			oi := out.Sub((i0+i)*tokOut, (i0+i+1)*tokOut, 0, cout)
+			for r := 0; r < gg; r++ {
+				row := oi.Row(1 + r)
+				copy(row, patches.Row(i*gg+r))
+				addTo(row, l.reduce.b)
+				addTo(row, l.reducePos.Row(r))
+				// Skip path: 2×2 average pool of the pre-LN patches on the first cin channels.
+				oy, ox := r/g2, r%g2
+				p00 := xi.Row(1 + (2*oy)*g + 2*ox)
+				p01 := xi.Row(1 + (2*oy)*g + 2*ox + 1)
+				p10 := xi.Row(1 + (2*oy+1)*g + 2*ox)
+				p11 := xi.Row(1 + (2*oy+1)*g + 2*ox + 1)
+				for ch := 0; ch < cin; ch++ {
+					row[ch] += (p00[ch] + p01[ch] + p10[ch] + p11[ch]) * 0.25
+				}
 			}
 		}
 	}
 	return out
 }
+
+// reduceImages is how many images a reduction's patch conv takes per GEMM (as the stem's).
+const reduceImages = stemImages
 
 // stemForward embeds one image (C × H × W) into grid² tokens (rows of dst) with the linear
 // stem (type 0); conv stems run in convStem.

@@ -39,8 +39,9 @@ func TestIm2colPatches(t *testing.T) {
 }
 
 // TestConvStemChunks runs batches that fill several stem chunks (and a partial one) on one
-// worker and checks every image against the same image run alone: the chunked conv stem
-// must not mix images.
+// worker and checks every image against the same image run alone: the chunked conv stem,
+// the reductions' grouped patch convs and class-token GEMM, and the 512-row block tiles must
+// not mix images.
 func TestConvStemChunks(t *testing.T) {
 	in := Input{Size: 32, Channels: 1, Patch: 4}
 	for _, def := range []string{fmnistWideMax, fmnistWideMin, fmnistMax} {

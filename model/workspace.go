@@ -9,6 +9,7 @@ type workspace struct {
 	hidden    []float32
 	scores    []float32 // one head's tok × tok attention, or attentionSmall's scratch
 	cols      []float32 // im2col of a conv
+	patches   []float32 // a reduction's patch-conv output, reduceImages images
 	stemA     []float32 // conv stem activations, one image
 	stemB     []float32
 	stemC     []float32
@@ -37,6 +38,7 @@ type imageSizes struct {
 	scores    int // one head's tok × tok attention (or attentionSmall's scratch)
 	allScores int // every head's
 	cols      int // the largest im2col: stem, patch projection or reduction
+	patches   int // the largest reduction patch-conv output
 	stem      int // one conv-stem activation (0 for a linear stem)
 }
 
@@ -63,6 +65,7 @@ func (n *Net) imageSizes() imageSizes {
 		case TypeReduction:
 			g2 := grid / 2
 			s.cols = max(s.cols, g2*g2*l.In*9)
+			s.patches = max(s.patches, g2*g2*l.Out)
 			grid, c = g2, l.Out
 			tok = 1 + grid*grid
 			s.tokens = max(s.tokens, tok*c)
@@ -97,10 +100,11 @@ func (ws *workspace) ensure(n *Net, b int) {
 	if ws.paired {
 		ws.pair.scratch = grow(ws.pair.scratch, s.scores)
 	}
-	// The conv stem runs up to stemImages images at once (convStem); other users of cols
-	// take one image's worth.
-	si := min(b, stemImages)
+	// The conv stem and the reductions' patch convs run up to stemImages (= reduceImages)
+	// images at once; the linear stem takes one image's worth of cols.
+	si := min(b, max(stemImages, reduceImages))
 	ws.cols = grow(ws.cols, si*s.cols)
+	ws.patches = grow(ws.patches, si*s.patches)
 	ws.stemA = grow(ws.stemA, si*s.stem)
 	ws.stemB = grow(ws.stemB, si*s.stem)
 	ws.stemC = grow(ws.stemC, si*s.stem)
