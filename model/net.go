@@ -19,6 +19,11 @@ const (
 type NetOptions struct {
 	// Threads is the number of cores the forward pass may use; 0 means runtime.NumCPU().
 	Threads int
+	// SplitSmall shares each transformer block of a chunk too small to split by images (batch
+	// 1 of a 32-px network) between two goroutines (split.go). Off by default: it relies on
+	// both goroutines getting a core at once, and on a loaded 2-core machine it was 2-4×
+	// slower than one thread (docs/perf-small-networks.md); measure before turning it on.
+	SplitSmall bool
 	// Device, when set, runs the forward pass on its GPU. The Net's weights must be the ones
 	// uploaded there (the same Weights, or a copy of the map sharing their tensors).
 	Device *DeviceWeights
@@ -35,6 +40,8 @@ type Net struct {
 	in      Input
 	be      gemm.Backend
 	threads int
+
+	splitSmall bool // NetOptions.SplitSmall
 
 	stem   stemView
 	tokens []float32 // class token, width C0
@@ -108,7 +115,7 @@ func NewNet(w Weights, arch Arch, in Input, be gemm.Backend, opts NetOptions) (*
 	if len(arch.Layers) == 0 {
 		return nil, fmt.Errorf("architecture has no blocks")
 	}
-	n := &Net{arch: arch.Clone(), in: in, be: be, threads: opts.Threads}
+	n := &Net{arch: arch.Clone(), in: in, be: be, threads: opts.Threads, splitSmall: opts.SplitSmall}
 	if n.threads <= 0 {
 		n.threads = runtime.NumCPU()
 	}
@@ -217,13 +224,15 @@ func (n *Net) Forward(ctx context.Context, x []float32, batch int, logits []floa
 	workers := min(n.threads, batch)
 	per := (batch + workers - 1) / workers
 	spare := max(1, n.threads/workers)
-	// A chunk of a few dozen token rows splits its blocks between two goroutines (a pair,
-	// split.go) rather than between BLAS threads.
-	paired := spare >= 2 && per*(1+n.in.Grid()*n.in.Grid()) <= pairMaxRows
+	// A chunk of a few dozen token rows (one 32-px image) gains nothing from BLAS threads,
+	// which mostly spin on its GEMMs: it runs BLAS at one thread, and with SplitSmall its
+	// blocks are shared between two goroutines (a pair, split.go) instead.
+	small := spare >= 2 && per*(1+n.in.Grid()*n.in.Grid()) <= pairMaxRows
+	paired := small && n.splitSmall
 	if t, ok := n.be.(gemm.Threaded); ok {
 		// Parallelism over images beats nested BLAS threading; only a batch too small to
-		// split gives the spare cores to the BLAS library, unless it runs as pairs.
-		if paired {
+		// split gives the spare cores to the BLAS library, unless its chunks are small.
+		if small {
 			t.SetThreads(1)
 		} else {
 			t.SetThreads(spare)

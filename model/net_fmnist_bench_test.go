@@ -2,6 +2,7 @@ package model
 
 import (
 	"context"
+	"fmt"
 	"testing"
 )
 
@@ -30,6 +31,38 @@ func BenchmarkForwardFmnist32(b *testing.B) { benchForwardFmnist(b, fmnistMax) }
 
 // BenchmarkForwardFmnist32Min runs the shipped space's smallest network.
 func BenchmarkForwardFmnist32Min(b *testing.B) { benchForwardFmnist(b, fmnistMin) }
+
+// BenchmarkForwardFmnistWideSplit runs batch 1 of fmnist-wide max with SplitSmall (a pair of
+// goroutines per block) next to the default (one goroutine, BLAS at one thread).
+func BenchmarkForwardFmnistWideSplit(b *testing.B) {
+	a, err := ParseArch(fmnistWideMax)
+	if err != nil {
+		b.Fatal(err)
+	}
+	in := Input{Size: 32, Channels: 1, Patch: 4}
+	w := randomWeights(a, in, 1)
+	for name, be := range benchBackends(b) {
+		for _, split := range []bool{false, true} {
+			b.Run(fmt.Sprintf("%s/split=%v/batch1", name, split), func(b *testing.B) {
+				n, err := NewNet(w, a, in, be, NetOptions{Threads: 2, SplitSmall: split})
+				if err != nil {
+					b.Fatal(err)
+				}
+				x := make([]float32, 32*32)
+				for i := range x {
+					x[i] = float32(i%255)/128 - 1
+				}
+				out := make([]float32, 10)
+				ctx := context.Background()
+				n.Forward(ctx, x, 1, out)
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					n.Forward(ctx, x, 1, out)
+				}
+			})
+		}
+	}
+}
 
 func benchForwardFmnist(b *testing.B, arch string) {
 	a, err := ParseArch(arch)

@@ -100,7 +100,7 @@ func TestPairMatchesSerial(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, tc := range []struct{ threads, batch int }{{2, 1}, {4, 2}, {3, 1}} {
-				n, err := NewNet(w, a, in, be, NetOptions{Threads: tc.threads})
+				n, err := NewNet(w, a, in, be, NetOptions{Threads: tc.threads, SplitSmall: true})
 				if err != nil {
 					t.Fatal(err)
 				}
