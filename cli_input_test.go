@@ -41,6 +41,7 @@ func TestOutOfRangeFlagsRejected(t *testing.T) {
 		{[]string{"bench", "--arch", "max", "--threads", "-1"}, "--threads"},
 		{[]string{"bench", "--arch", "max", "--repeats", "-1"}, "--repeats"},
 		{[]string{"bench", "--arch", "max", "--repeats", "2"}, "--repeats"},
+		{[]string{"bench", "--arch", "max", "--sgemm", "-1"}, "--sgemm"},
 		{[]string{"export", "--arch", "min", "--out", filepath.Join(t.TempDir(), "x"), "--limit", "-1"}, "--limit"},
 	} {
 		t.Run(strings.Join(c.args, " "), func(t *testing.T) {

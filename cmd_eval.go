@@ -72,12 +72,16 @@ func cmdBench(ctx context.Context, args []string, e env) error {
 	cf.register(fs, true)
 	batch := fs.Int("batch", 64, "images per forward")
 	repeats := fs.Int("repeats", 5, "timed batches (at least 5); the median is reported")
+	sgemmSize := fs.Int("sgemm", 1024, "also time an N³ sgemm on the same backend and threads, before and after the network, and report the network's share of its rate (0: skip; CPU only)")
 	asJSON := fs.Bool("json", false, "print JSON")
 	if err := parseFlags(fs, args, e); err != nil {
 		return err
 	}
 	if *batch <= 0 {
 		return usagef("--batch must be > 0")
+	}
+	if *sgemmSize < 0 || *sgemmSize > 8192 {
+		return usagef("--sgemm %d: want 0 (skip) or a size up to 8192", *sgemmSize)
 	}
 	// MeasureThroughput would run 5 anyway; a smaller count is refused rather than changed.
 	if *repeats < 5 {
@@ -95,8 +99,33 @@ func cmdBench(ctx context.Context, args []string, e env) error {
 	if err := checkBatchMemory(*batch, a, l.Input, n.OnGPU(), "use --batch %d or less"); err != nil {
 		return err
 	}
+	// The sgemm reference is timed on both sides of the network, so a machine whose speed
+	// drifts during the run (another process, clock changes) moves both figures alike.
+	var sg *profiler.SgemmRate
+	sgemmHalf := func() error {
+		if *sgemmSize == 0 || n.OnGPU() {
+			return nil
+		}
+		r, err := profiler.MeasureSgemm(ctx, sel.Backend, sel.Threads, *sgemmSize, 3)
+		if err != nil {
+			return err
+		}
+		if sg == nil {
+			sg = &r
+		} else {
+			sg.Samples = append(sg.Samples, r.Samples...)
+			sg.GFLOPs = profiler.Median(sg.Samples)
+		}
+		return nil
+	}
+	if err := sgemmHalf(); err != nil {
+		return err
+	}
 	tp, err := profiler.MeasureThroughput(ctx, n, profiler.ThroughputOptions{Batch: *batch, Repeats: *repeats})
 	if err != nil {
+		return err
+	}
+	if err := sgemmHalf(); err != nil {
 		return err
 	}
 	macs := profiler.MACs(a, l.Input)
@@ -113,7 +142,15 @@ func cmdBench(ctx context.Context, args []string, e env) error {
 		Resident bool   `json:"gpu_resident"`
 		Kernels  string `json:"gpu_kernels,omitempty"`
 		Detail   string `json:"backend_detail"`
-	}{tp, sel.Device, sel.Name, sel.Threads, macs, 2 * float64(macs) * tp.ImagesPerSec / 1e9, a.String(), l.Input.Size, n.OnGPU(), n.GPUKernels(), sel.Detail}
+		// Sgemm is the reference square GEMM timed in the same run; Share is the network's
+		// GFLOP/s as a fraction of it.
+		Sgemm *profiler.SgemmRate `json:"sgemm,omitempty"`
+		Share float64             `json:"share_of_sgemm,omitempty"`
+	}{Throughput: tp, Device: sel.Device, GEMM: sel.Name, Threads: sel.Threads, MACs: macs, GFLOPs: 2 * float64(macs) * tp.ImagesPerSec / 1e9,
+		Arch: a.String(), Img: l.Input.Size, Resident: n.OnGPU(), Kernels: n.GPUKernels(), Detail: sel.Detail, Sgemm: sg}
+	if sg != nil && sg.GFLOPs > 0 {
+		res.Share = res.GFLOPs / sg.GFLOPs
+	}
 	if *asJSON {
 		return json.NewEncoder(e.stdout).Encode(res)
 	}
@@ -121,7 +158,11 @@ func cmdBench(ctx context.Context, args []string, e env) error {
 	if n.OnGPU() {
 		where = fmt.Sprintf("%s on %s, GPU-resident", res.GEMM, sel.CUDA.Info().Name)
 	}
-	fmt.Fprintf(e.stdout, "%.2f images/s (median of %d, spread %.1f%%) batch %d, %s, %.1f GFLOP/s\n",
-		tp.ImagesPerSec, tp.Repeats, 100*tp.Spread, tp.Batch, where, res.GFLOPs)
+	share := ""
+	if sg != nil {
+		share = fmt.Sprintf(" = %.0f%% of a %d³ sgemm (%.1f GFLOP/s, same run)", 100*res.Share, sg.Size, sg.GFLOPs)
+	}
+	fmt.Fprintf(e.stdout, "%.2f images/s (median of %d, spread %.1f%%) batch %d, %s, %.1f GFLOP/s%s\n",
+		tp.ImagesPerSec, tp.Repeats, 100*tp.Spread, tp.Batch, where, res.GFLOPs, share)
 	return nil
 }

@@ -1,0 +1,45 @@
+package main
+
+import (
+	"encoding/json"
+	"math"
+	"testing"
+)
+
+// TestBenchReportsSgemmShare: bench times the reference sgemm in the same run and reports the
+// network's GFLOP/s as a share of it; --sgemm 0 leaves both out.
+func TestBenchReportsSgemmShare(t *testing.T) {
+	code, out, errs := runCmd(t, "bench", "--arch", "min", "--batch", "4", "--device", "cpu", "--sgemm", "64", "--json")
+	if code != 0 {
+		t.Fatalf("bench exited %d: %s", code, errs)
+	}
+	var res struct {
+		GFLOPs float64 `json:"gflop_per_sec"`
+		Sgemm  *struct {
+			Size    int       `json:"size"`
+			GFLOPs  float64   `json:"gflop_per_sec"`
+			Samples []float64 `json:"samples"`
+		} `json:"sgemm"`
+		Share float64 `json:"share_of_sgemm"`
+	}
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatalf("bench --json: %v\n%s", err, out)
+	}
+	if res.Sgemm == nil || res.Sgemm.Size != 64 || len(res.Sgemm.Samples) != 6 || res.Sgemm.GFLOPs <= 0 {
+		t.Fatalf("sgemm reference = %+v, want size 64, 6 samples (3 before, 3 after), a positive rate", res.Sgemm)
+	}
+	if want := res.GFLOPs / res.Sgemm.GFLOPs; math.Abs(res.Share-want) > 1e-9*want {
+		t.Errorf("share_of_sgemm = %v, want %v (network GFLOP/s ÷ sgemm GFLOP/s)", res.Share, want)
+	}
+	code, out, errs = runCmd(t, "bench", "--arch", "min", "--batch", "4", "--device", "cpu", "--sgemm", "0", "--json")
+	if code != 0 {
+		t.Fatalf("bench --sgemm 0 exited %d: %s", code, errs)
+	}
+	var bare map[string]any
+	if err := json.Unmarshal([]byte(out), &bare); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := bare["sgemm"]; ok {
+		t.Errorf("--sgemm 0 still reports an sgemm: %s", out)
+	}
+}
