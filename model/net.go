@@ -373,7 +373,7 @@ func (n *Net) blockInTile(ws *workspace, l *layerView, X gemm.Mat, r0, r1 int) {
 	}
 	qkv := gemm.NewMat(rows, 3*hd, ws.qkv).Sub(r0, r1, 0, 3*hd)
 	if l.fusedQKV {
-		gemm.Mul(n.be, false, true, 1, y, l.qkvW, 0, qkv)
+		mulWT(n.be, y, l.qkvW, false, qkv)
 		addBiasRows(qkv, l.qkvB)
 	} else {
 		for s, sec := range [3]struct {
@@ -381,7 +381,7 @@ func (n *Net) blockInTile(ws *workspace, l *layerView, X gemm.Mat, r0, r1 int) {
 			b []float32
 		}{{l.q, l.qb}, {l.k, l.kb}, {l.v, l.vb}} {
 			dst := qkv.Sub(0, r1-r0, s*hd, (s+1)*hd)
-			gemm.Mul(n.be, false, true, 1, y, sec.w, 0, dst)
+			mulWT(n.be, y, sec.w, false, dst)
 			addBiasRows(dst, sec.b)
 		}
 	}
@@ -415,7 +415,7 @@ func (n *Net) blockOutTile(ws *workspace, l *layerView, X gemm.Mat, r0, r1 int) 
 	o := gemm.NewMat(rows, hd, ws.attn).Sub(r0, r1, 0, hd)
 	Xr := X.Sub(r0, r1, 0, c)
 	// x += proj(o) + b: the residual is the GEMM's beta=1 accumulator.
-	gemm.Mul(n.be, false, true, 1, o, l.proj.W, 1, Xr)
+	mulWT(n.be, o, l.proj.W, true, Xr)
 	y := gemm.NewMat(rows, c, ws.ln).Sub(r0, r1, 0, c)
 	for r := 0; r < r1-r0; r++ {
 		xr := Xr.Row(r)
@@ -423,11 +423,11 @@ func (n *Net) blockOutTile(ws *workspace, l *layerView, X gemm.Mat, r0, r1 int) 
 		layerNorm(y.Row(r), xr, l.norm2.w, l.norm2.b)
 	}
 	hid := gemm.NewMat(rows, l.MLP, ws.hidden).Sub(r0, r1, 0, l.MLP)
-	gemm.Mul(n.be, false, true, 1, y, l.fc1.W, 0, hid)
+	mulWT(n.be, y, l.fc1.W, false, hid)
 	for r := 0; r < r1-r0; r++ {
 		biasGELU(hid.Row(r), l.fc1.b)
 	}
-	gemm.Mul(n.be, false, true, 1, hid, l.fc2.W, 1, Xr)
+	mulWT(n.be, hid, l.fc2.W, true, Xr)
 	addBiasRows(Xr, l.fc2.b)
 }
 
@@ -463,7 +463,7 @@ func (n *Net) reductionForward(ws *workspace, l *layerView, X gemm.Mat, b int) g
 			im2colHWC(cols.Sub(i*gg, (i+1)*gg, 0, cin*9), yi, g, g, 3, 2, 1)
 		}
 		patches := gemm.NewMat(nb*gg, cout, ws.patches)
-		gemm.Mul(n.be, false, true, 1, cols, l.reduce.W, 0, patches)
+		mulWT(n.be, cols, l.reduce.W, false, patches)
 		for i := 0; i < nb; i++ {
 			xi := X.Sub((i0+i)*tokIn, (i0+i+1)*tokIn, 0, cin)
 			oi := out.Sub((i0+i)*tokOut, (i0+i+1)*tokOut, 0, cout)
@@ -498,7 +498,7 @@ func (n *Net) stemForward(ws *workspace, img []float32, dst gemm.Mat) {
 	g := in.Grid()
 	cols := gemm.NewMat(g*g, in.Channels*in.Patch*in.Patch, ws.cols)
 	im2colCHW(cols, img, in.Channels, in.Size, in.Size, in.Patch, in.Patch, 0)
-	gemm.Mul(n.be, false, true, 1, cols, s.proj.W, 0, dst)
+	mulWT(n.be, cols, s.proj.W, false, dst)
 	addBiasRows(dst, s.proj.b)
 }
 
@@ -550,7 +550,7 @@ func (n *Net) convStem(ws *workspace, x []float32, nb int, X gemm.Mat) {
 	}
 	c := X.Cols
 	tokens := gemm.NewMat(nb*gg, c, ws.ln)
-	gemm.Mul(n.be, false, true, 1, cols, s.proj.W, 0, tokens)
+	mulWT(n.be, cols, s.proj.W, false, tokens)
 	tok := 1 + gg
 	for i := 0; i < nb; i++ {
 		cls := X.Row(i * tok)
@@ -566,6 +566,6 @@ func (n *Net) convStem(ws *workspace, x []float32, nb int, X gemm.Mat) {
 }
 
 func linearForward(be gemm.Backend, out, x gemm.Mat, l linearView) {
-	gemm.Mul(be, false, true, 1, x, l.W, 0, out)
+	mulWT(be, x, l.W, false, out)
 	addBiasRows(out, l.b)
 }

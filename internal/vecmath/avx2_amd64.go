@@ -66,3 +66,9 @@ func scaleShiftReLUAVX2(x *float32, n int, scale, shift float32)
 //
 //go:noescape
 func matMulAVX2(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, m, nb, k int)
+
+//go:noescape
+func matMulNT2AVX2(c0, c1, a0, a1, b *float32, ldb, nq, k int, acc bool)
+
+//go:noescape
+func matMulNT1AVX2(c0, a0, b *float32, ldb, nq, k int, acc bool)

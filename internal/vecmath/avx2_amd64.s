@@ -1189,3 +1189,127 @@ mm1k:
 mmdone:
 	VZEROUPPER
 	RET
+
+// func matMulNT2AVX2(c0, c1, a0, a1, b *float32, ldb, nq, k int, acc bool)
+//
+// Rows c0 and c1 (4·nq values each) = (or += with acc) rows a0 and a1 (k values) times bᵀ,
+// b being 4·nq rows of k values ldb apart; k is a multiple of 8. Four rows of b at a time
+// against both rows of a (eight accumulators, six loads per eight FMAs, b never packed);
+// each output sums its eight lanes as ((l0+l1)+(l2+l3)) + ((l4+l5)+(l6+l7)).
+TEXT ·matMulNT2AVX2(SB), NOSPLIT, $0-65
+	MOVQ c0+0(FP), DI
+	MOVQ c1+8(FP), R8
+	MOVQ a0+16(FP), SI
+	MOVQ a1+24(FP), R9
+	MOVQ b+32(FP), DX
+	MOVQ ldb+40(FP), R10
+	MOVQ nq+48(FP), R11
+	MOVQ k+56(FP), R14
+	MOVBQZX acc+64(FP), R15
+	SHLQ $2, R10
+	SHLQ $2, R14
+nt2blk:
+	MOVQ DX, BX
+	LEAQ (DX)(R10*1), CX
+	LEAQ (CX)(R10*1), R12
+	LEAQ (R12)(R10*1), R13
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	XORQ AX, AX
+nt2k:
+	VMOVUPS (SI)(AX*1), Y8
+	VMOVUPS (R9)(AX*1), Y9
+	VMOVUPS (BX)(AX*1), Y10
+	VFMADD231PS Y8, Y10, Y0
+	VFMADD231PS Y9, Y10, Y4
+	VMOVUPS (CX)(AX*1), Y11
+	VFMADD231PS Y8, Y11, Y1
+	VFMADD231PS Y9, Y11, Y5
+	VMOVUPS (R12)(AX*1), Y10
+	VFMADD231PS Y8, Y10, Y2
+	VFMADD231PS Y9, Y10, Y6
+	VMOVUPS (R13)(AX*1), Y11
+	VFMADD231PS Y8, Y11, Y3
+	VFMADD231PS Y9, Y11, Y7
+	ADDQ $32, AX
+	CMPQ AX, R14
+	JLT  nt2k
+	VHADDPS Y1, Y0, Y0
+	VHADDPS Y3, Y2, Y2
+	VHADDPS Y2, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS X1, X0, X0
+	VHADDPS Y5, Y4, Y4
+	VHADDPS Y7, Y6, Y6
+	VHADDPS Y6, Y4, Y4
+	VEXTRACTF128 $1, Y4, X5
+	VADDPS X5, X4, X4
+	TESTQ R15, R15
+	JZ    nt2store
+	VADDPS (DI), X0, X0
+	VADDPS (R8), X4, X4
+nt2store:
+	VMOVUPS X0, (DI)
+	VMOVUPS X4, (R8)
+	ADDQ $16, DI
+	ADDQ $16, R8
+	LEAQ (R13)(R10*1), DX
+	DECQ R11
+	JNZ  nt2blk
+	VZEROUPPER
+	RET
+
+// func matMulNT1AVX2(c0, a0, b *float32, ldb, nq, k int, acc bool)
+//
+// matMulNT2AVX2 for one row.
+TEXT ·matMulNT1AVX2(SB), NOSPLIT, $0-49
+	MOVQ c0+0(FP), DI
+	MOVQ a0+8(FP), SI
+	MOVQ b+16(FP), DX
+	MOVQ ldb+24(FP), R10
+	MOVQ nq+32(FP), R11
+	MOVQ k+40(FP), R14
+	MOVBQZX acc+48(FP), R15
+	SHLQ $2, R10
+	SHLQ $2, R14
+nt1blk:
+	MOVQ DX, BX
+	LEAQ (DX)(R10*1), CX
+	LEAQ (CX)(R10*1), R12
+	LEAQ (R12)(R10*1), R13
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	XORQ AX, AX
+nt1k:
+	VMOVUPS (SI)(AX*1), Y8
+	VFMADD231PS (BX)(AX*1), Y8, Y0
+	VFMADD231PS (CX)(AX*1), Y8, Y1
+	VFMADD231PS (R12)(AX*1), Y8, Y2
+	VFMADD231PS (R13)(AX*1), Y8, Y3
+	ADDQ $32, AX
+	CMPQ AX, R14
+	JLT  nt1k
+	VHADDPS Y1, Y0, Y0
+	VHADDPS Y3, Y2, Y2
+	VHADDPS Y2, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS X1, X0, X0
+	TESTQ R15, R15
+	JZ    nt1store
+	VADDPS (DI), X0, X0
+nt1store:
+	VMOVUPS X0, (DI)
+	ADDQ $16, DI
+	LEAQ (R13)(R10*1), DX
+	DECQ R11
+	JNZ  nt1blk
+	VZEROUPPER
+	RET

@@ -40,3 +40,6 @@ func layerNormParamGradAVX2(dw, db, dy, x *float32, n int, mean, rstd float32) {
 func matMulAVX2(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, m, nb, k int) {
 	panic(noAsm)
 }
+
+func matMulNT2AVX2(c0, c1, a0, a1, b *float32, ldb, nq, k int, acc bool) { panic(noAsm) }
+func matMulNT1AVX2(c0, a0, b *float32, ldb, nq, k int, acc bool)         { panic(noAsm) }

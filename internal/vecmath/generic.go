@@ -334,3 +334,24 @@ func matMulGo(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, 
 		}
 	}
 }
+
+// matMulNTGo computes columns [n0, n) of MatMulNT. Each output keeps eight partial sums (lane
+// l takes p ≡ l mod 8) combined as ((s0+s1)+(s2+s3)) + ((s4+s5)+(s6+s7)), the assembly's order.
+func matMulNTGo(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, m, n0, n, k int, acc bool) {
+	for i := range m {
+		ar := a[i*lda : i*lda+k]
+		cr := c[i*ldc : i*ldc+n]
+		for j := n0; j < n; j++ {
+			br := b[j*ldb : j*ldb+k]
+			var s [8]float32
+			for p, x := range ar {
+				s[p&7] += x * br[p]
+			}
+			v := ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]))
+			if acc {
+				v += cr[j]
+			}
+			cr[j] = v
+		}
+	}
+}

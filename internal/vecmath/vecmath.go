@@ -350,3 +350,52 @@ func matMul(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, m,
 		matMulGo(c, ldc, a, lda, b, ldb, m, n8, n, k)
 	}
 }
+
+// MatMulNT computes c = a·bᵀ, or c += a·bᵀ with acc: a is m × k (row stride lda), b is n × k
+// (ldb) — a linear layer's weights in their out × in layout — and c is m × n (ldc). It is for
+// few rows (a batch of one image's tokens), where a blocked GEMM spends its time packing b:
+// here each pair of a's rows streams b once. With AVX2 and k a multiple of 8, four columns at
+// a time run in assembly; other columns, and other builds, in Go (matMulNTGo, summing in the
+// same lane order).
+func MatMulNT(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, m, n, k int, acc bool) {
+	matMulNT(c, ldc, a, lda, b, ldb, m, n, k, acc, useAVX2)
+}
+
+// MatMulNTFast says whether MatMulNT runs in assembly for inner dimension k on this build.
+func MatMulNTFast(k int) bool { return useAVX2 && k >= 8 && k%8 == 0 }
+
+func matMulNT(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, m, n, k int, acc, avx2 bool) {
+	if m <= 0 || n <= 0 {
+		return
+	}
+	if ldc < n || k < 0 || (k > 0 && (lda < k || ldb < k)) {
+		panic("vecmath: MatMulNT: bad leading dimension")
+	}
+	checkLen(len(c), (m-1)*ldc+n, "vecmath: MatMulNT: c too short")
+	if k == 0 {
+		if !acc {
+			for i := range m {
+				clear(c[i*ldc : i*ldc+n])
+			}
+		}
+		return
+	}
+	checkLen(len(a), (m-1)*lda+k, "vecmath: MatMulNT: a too short")
+	checkLen(len(b), (n-1)*ldb+k, "vecmath: MatMulNT: b too short")
+	n4 := 0
+	if avx2 && k%8 == 0 {
+		n4 = n &^ 3
+	}
+	if n4 > 0 {
+		i := 0
+		for ; i+2 <= m; i += 2 {
+			matMulNT2AVX2(&c[i*ldc], &c[(i+1)*ldc], &a[i*lda], &a[(i+1)*lda], &b[0], ldb, n4/4, k, acc)
+		}
+		if i < m {
+			matMulNT1AVX2(&c[i*ldc], &a[i*lda], &b[0], ldb, n4/4, k, acc)
+		}
+	}
+	if n4 < n {
+		matMulNTGo(c, ldc, a, lda, b, ldb, m, n4, n, k, acc)
+	}
+}
