@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
+	"time"
 
 	"github.com/resnas/resnas/internal/gemm"
 )
@@ -19,11 +20,11 @@ const (
 type NetOptions struct {
 	// Threads is the number of cores the forward pass may use; 0 means runtime.NumCPU().
 	Threads int
-	// SplitSmall shares each transformer block of a chunk too small to split by images (batch
-	// 1 of a 32-px network) between two goroutines (split.go). Off by default: it relies on
-	// both goroutines getting a core at once, and on a loaded 2-core machine it was 2-4×
-	// slower than one thread (docs/perf-small-networks.md); measure before turning it on.
-	SplitSmall bool
+	// NoSplitSmall runs a chunk too small to split by images (batch 1 of a 32-px network) on
+	// one goroutine. By default its transformer blocks are shared with a second goroutine
+	// (split.go), which claims pieces of each step only when it gets a core, so a loaded
+	// machine costs what one thread costs.
+	NoSplitSmall bool
 	// Device, when set, runs the forward pass on its GPU. The Net's weights must be the ones
 	// uploaded there (the same Weights, or a copy of the map sharing their tensors).
 	Device *DeviceWeights
@@ -41,7 +42,8 @@ type Net struct {
 	be      gemm.Backend
 	threads int
 
-	splitSmall bool // NetOptions.SplitSmall
+	splitSmall bool // !NetOptions.NoSplitSmall
+	pairing    pairTuner
 
 	stem   stemView
 	tokens []float32 // class token, width C0
@@ -115,7 +117,7 @@ func NewNet(w Weights, arch Arch, in Input, be gemm.Backend, opts NetOptions) (*
 	if len(arch.Layers) == 0 {
 		return nil, fmt.Errorf("architecture has no blocks")
 	}
-	n := &Net{arch: arch.Clone(), in: in, be: be, threads: opts.Threads, splitSmall: opts.SplitSmall}
+	n := &Net{arch: arch.Clone(), in: in, be: be, threads: opts.Threads, splitSmall: !opts.NoSplitSmall}
 	if n.threads <= 0 {
 		n.threads = runtime.NumCPU()
 	}
@@ -228,7 +230,7 @@ func (n *Net) Forward(ctx context.Context, x []float32, batch int, logits []floa
 	// which mostly spin on its GEMMs: it runs BLAS at one thread, and with SplitSmall its
 	// blocks are shared between two goroutines (a pair, split.go) instead.
 	small := spare >= 2 && per*(1+n.in.Grid()*n.in.Grid()) <= pairMaxRows
-	paired := small && n.splitSmall
+	paired := small && n.splitSmall && n.pairing.choose()
 	if t, ok := n.be.(gemm.Threaded); ok {
 		// Parallelism over images beats nested BLAS threading; only a batch too small to
 		// split gives the spare cores to the BLAS library, unless its chunks are small.
@@ -249,6 +251,7 @@ func (n *Net) Forward(ctx context.Context, x []float32, batch int, logits []floa
 		ws := n.workspaces[wi]
 		ws.err = nil
 		ws.paired = paired
+		ws.pieced = small
 		if lo >= hi {
 			continue
 		}
@@ -259,9 +262,13 @@ func (n *Net) Forward(ctx context.Context, x []float32, batch int, logits []floa
 		}
 		last = wi
 	}
+	start := time.Now()
 	n.wg.Add(1)
 	n.runChunk(ctx, n.workspaces[last], x, logits, pix)
 	n.wg.Wait()
+	if small && n.splitSmall {
+		n.pairing.record(paired, time.Since(start))
+	}
 	for _, ws := range n.workspaces[:workers] {
 		if ws.err != nil {
 			return ws.err
@@ -284,7 +291,7 @@ func (n *Net) forwardChunk(ctx context.Context, ws *workspace, x []float32, b in
 	if ws.paired {
 		p = &ws.pair
 		p.start(n, ws)
-		defer p.stop(n, ws)
+		defer p.stop()
 	}
 	grid := n.in.Grid()
 	c := n.arch.Stem.Width
@@ -344,6 +351,17 @@ func (n *Net) blockForward(ws *workspace, p *pair, l *layerView, X gemm.Mat, b, 
 		p.run(n, splitJob{kind: jobBlockIn, l: l, X: X, b: b, tok: tok}, ws)
 		p.run(n, splitJob{kind: jobAttention, l: l, X: X, b: b, tok: tok}, ws)
 		p.run(n, splitJob{kind: jobBlockOut, l: l, X: X, b: b, tok: tok}, ws)
+		return
+	}
+	if ws.pieced {
+		// The pair's pieces, one after another: the same arithmetic as when paired.
+		for _, kind := range [...]jobKind{jobBlockIn, jobAttention, jobBlockOut} {
+			j := splitJob{kind: kind, l: l, X: X, b: b, tok: tok}
+			pieces := j.pieces()
+			for i := range pieces {
+				n.runPiece(ws, ws.scores, &j, i, pieces)
+			}
+		}
 		return
 	}
 	n.blockIn(ws, l, X, 0, X.Rows)

@@ -32,8 +32,8 @@ func BenchmarkForwardFmnist32(b *testing.B) { benchForwardFmnist(b, fmnistMax) }
 // BenchmarkForwardFmnist32Min runs the shipped space's smallest network.
 func BenchmarkForwardFmnist32Min(b *testing.B) { benchForwardFmnist(b, fmnistMin) }
 
-// BenchmarkForwardFmnistWideSplit runs batch 1 of fmnist-wide max with SplitSmall (a pair of
-// goroutines per block) next to the default (one goroutine, BLAS at one thread).
+// BenchmarkForwardFmnistWideSplit runs batch 1 of fmnist-wide max with its blocks shared by a
+// pair of goroutines (split.go, the default) and on one goroutine (NoSplitSmall).
 func BenchmarkForwardFmnistWideSplit(b *testing.B) {
 	a, err := ParseArch(fmnistWideMax)
 	if err != nil {
@@ -44,7 +44,7 @@ func BenchmarkForwardFmnistWideSplit(b *testing.B) {
 	for name, be := range benchBackends(b) {
 		for _, split := range []bool{false, true} {
 			b.Run(fmt.Sprintf("%s/split=%v/batch1", name, split), func(b *testing.B) {
-				n, err := NewNet(w, a, in, be, NetOptions{Threads: 2, SplitSmall: split})
+				n, err := NewNet(w, a, in, be, NetOptions{Threads: 2, NoSplitSmall: !split})
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -18,6 +18,7 @@ type workspace struct {
 	err    error // outcome of the current chunk
 
 	paired bool // the chunk runs its blocks as a pair (split.go)
+	pieced bool // the chunk runs its blocks in pair pieces, paired or not (same arithmetic)
 	pair   pair
 }
 
