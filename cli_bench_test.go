@@ -20,7 +20,9 @@ func TestBenchReportsSgemmShare(t *testing.T) {
 			GFLOPs  float64   `json:"gflop_per_sec"`
 			Samples []float64 `json:"samples"`
 		} `json:"sgemm"`
-		Share float64 `json:"share_of_sgemm"`
+		Share   float64 `json:"share_of_sgemm"`
+		Images  float64 `json:"images_per_sec"`
+		BatchMS float64 `json:"ms_per_batch"`
 	}
 	if err := json.Unmarshal([]byte(out), &res); err != nil {
 		t.Fatalf("bench --json: %v\n%s", err, out)
@@ -30,6 +32,9 @@ func TestBenchReportsSgemmShare(t *testing.T) {
 	}
 	if want := res.GFLOPs / res.Sgemm.GFLOPs; math.Abs(res.Share-want) > 1e-9*want {
 		t.Errorf("share_of_sgemm = %v, want %v (network GFLOP/s ÷ sgemm GFLOP/s)", res.Share, want)
+	}
+	if want := 1e3 * 4 / res.Images; math.Abs(res.BatchMS-want) > 1e-9*want {
+		t.Errorf("ms_per_batch = %v, want %v (4 images at %v images/s)", res.BatchMS, want, res.Images)
 	}
 	code, out, errs = runCmd(t, "bench", "--arch", "min", "--batch", "4", "--device", "cpu", "--sgemm", "0", "--json")
 	if code != 0 {

@@ -145,12 +145,15 @@ func cmdBench(ctx context.Context, args []string, e env) error {
 		// Sgemm is the reference square GEMM timed in the same run; Share is the network's
 		// GFLOP/s as a fraction of it.
 		Sgemm *profiler.SgemmRate `json:"sgemm,omitempty"`
-		Share float64             `json:"share_of_sgemm,omitempty"`
+		// BatchMS is the median time of one batch: at batch 1, the latency of an image.
+		BatchMS float64 `json:"ms_per_batch"`
+		Share   float64 `json:"share_of_sgemm,omitempty"`
 	}{Throughput: tp, Device: sel.Device, GEMM: sel.Name, Threads: sel.Threads, MACs: macs, GFLOPs: 2 * float64(macs) * tp.ImagesPerSec / 1e9,
 		Arch: a.String(), Img: l.Input.Size, Resident: n.OnGPU(), Kernels: n.GPUKernels(), Detail: sel.Detail, Sgemm: sg}
 	if sg != nil && sg.GFLOPs > 0 {
 		res.Share = res.GFLOPs / sg.GFLOPs
 	}
+	res.BatchMS = 1e3 * float64(tp.Batch) / tp.ImagesPerSec
 	if *asJSON {
 		return json.NewEncoder(e.stdout).Encode(res)
 	}
@@ -162,7 +165,7 @@ func cmdBench(ctx context.Context, args []string, e env) error {
 	if sg != nil {
 		share = fmt.Sprintf(" = %.0f%% of a %d³ sgemm (%.1f GFLOP/s, same run)", 100*res.Share, sg.Size, sg.GFLOPs)
 	}
-	fmt.Fprintf(e.stdout, "%.2f images/s (median of %d, spread %.1f%%) batch %d, %s, %.1f GFLOP/s%s\n",
-		tp.ImagesPerSec, tp.Repeats, 100*tp.Spread, tp.Batch, where, res.GFLOPs, share)
+	fmt.Fprintf(e.stdout, "%.2f images/s (median of %d, spread %.1f%%) batch %d in %.3f ms, %s, %.1f GFLOP/s%s\n",
+		tp.ImagesPerSec, tp.Repeats, 100*tp.Spread, tp.Batch, res.BatchMS, where, res.GFLOPs, share)
 	return nil
 }
