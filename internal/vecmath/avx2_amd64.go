@@ -72,3 +72,6 @@ func matMulNT2AVX2(c0, c1, a0, a1, b *float32, ldb, nq, k int, acc bool)
 
 //go:noescape
 func matMulNT1AVX2(c0, a0, b *float32, ldb, nq, k int, acc bool)
+
+//go:noescape
+func matMulNT3AVX2(c *float32, ldc int, a *float32, lda int, b *float32, ldb, nq, k int, acc bool)

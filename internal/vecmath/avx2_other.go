@@ -43,3 +43,7 @@ func matMulAVX2(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, m
 
 func matMulNT2AVX2(c0, c1, a0, a1, b *float32, ldb, nq, k int, acc bool) { panic(noAsm) }
 func matMulNT1AVX2(c0, a0, b *float32, ldb, nq, k int, acc bool)         { panic(noAsm) }
+
+func matMulNT3AVX2(c *float32, ldc int, a *float32, lda int, b *float32, ldb, nq, k int, acc bool) {
+	panic(noAsm)
+}

@@ -14,7 +14,7 @@ import (
 func TestMatMulNT(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	for _, avx2 := range paths(t) {
-		for _, m := range []int{1, 2, 3, 5, 17} {
+		for _, m := range []int{1, 2, 3, 4, 5, 7, 17} {
 			for _, n := range []int{1, 3, 4, 5, 8, 10, 24} {
 				for _, k := range []int{0, 3, 8, 16, 40, 65, 192} {
 					for _, acc := range []bool{false, true} {

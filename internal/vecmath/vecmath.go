@@ -354,7 +354,7 @@ func matMul(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, m,
 // MatMulNT computes c = a·bᵀ, or c += a·bᵀ with acc: a is m × k (row stride lda), b is n × k
 // (ldb) — a linear layer's weights in their out × in layout — and c is m × n (ldc). It is for
 // few rows (a batch of one image's tokens), where a blocked GEMM spends its time packing b:
-// here each pair of a's rows streams b once. With AVX2 and k a multiple of 8, four columns at
+// here each three rows of a stream b once. With AVX2 and k a multiple of 8, four columns at
 // a time run in assembly; other columns, and other builds, in Go (matMulNTGo, summing in the
 // same lane order).
 func MatMulNT(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, m, n, k int, acc bool) {
@@ -387,12 +387,20 @@ func matMulNT(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, 
 		n4 = n &^ 3
 	}
 	if n4 > 0 {
-		i := 0
-		for ; i+2 <= m; i += 2 {
-			matMulNT2AVX2(&c[i*ldc], &c[(i+1)*ldc], &a[i*lda], &a[(i+1)*lda], &b[0], ldb, n4/4, k, acc)
-		}
-		if i < m {
-			matMulNT1AVX2(&c[i*ldc], &a[i*lda], &b[0], ldb, n4/4, k, acc)
+		// Rows three at a time (b streamed once per three), except that four go as two pairs
+		// rather than three and a lone row, whose kernel is bound by its loads.
+		for i := 0; i < m; {
+			switch r := m - i; {
+			case r == 4 || r == 2:
+				matMulNT2AVX2(&c[i*ldc], &c[(i+1)*ldc], &a[i*lda], &a[(i+1)*lda], &b[0], ldb, n4/4, k, acc)
+				i += 2
+			case r >= 3:
+				matMulNT3AVX2(&c[i*ldc], ldc, &a[i*lda], lda, &b[0], ldb, n4/4, k, acc)
+				i += 3
+			default:
+				matMulNT1AVX2(&c[i*ldc], &a[i*lda], &b[0], ldb, n4/4, k, acc)
+				i++
+			}
 		}
 	}
 	if n4 < n {
