@@ -4,8 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"runtime/pprof"
 
 	"github.com/resnas/resnas/evaluate"
+	"github.com/resnas/resnas/internal/atomicfile"
 	"github.com/resnas/resnas/profiler"
 )
 
@@ -73,12 +76,18 @@ func cmdBench(ctx context.Context, args []string, e env) error {
 	batch := fs.Int("batch", 64, "images per forward")
 	repeats := fs.Int("repeats", 5, "timed batches (at least 5); the median is reported")
 	sgemmSize := fs.Int("sgemm", 1024, "also time an N³ sgemm on the same backend and threads, before and after the network, and report the network's share of its rate (0: skip; CPU only)")
+	cpuProfile := fs.String("cpuprofile", "", "write a Go CPU profile of the timed forwards to FILE (go tool pprof FILE)")
 	asJSON := fs.Bool("json", false, "print JSON")
 	if err := parseFlags(fs, args, e); err != nil {
 		return err
 	}
 	if *batch <= 0 {
 		return usagef("--batch must be > 0")
+	}
+	if *cpuProfile != "" {
+		if err := atomicfile.Creatable(*cpuProfile); err != nil {
+			return usagef("--cpuprofile %s: %v", *cpuProfile, err)
+		}
 	}
 	if *sgemmSize < 0 || *sgemmSize > 8192 {
 		return usagef("--sgemm %d: want 0 (skip) or a size up to 8192", *sgemmSize)
@@ -121,7 +130,23 @@ func cmdBench(ctx context.Context, args []string, e env) error {
 	if err := sgemmHalf(); err != nil {
 		return err
 	}
-	tp, err := profiler.MeasureThroughput(ctx, n, profiler.ThroughputOptions{Batch: *batch, Repeats: *repeats})
+	var tp profiler.Throughput
+	measure := func() (err error) {
+		tp, err = profiler.MeasureThroughput(ctx, n, profiler.ThroughputOptions{Batch: *batch, Repeats: *repeats})
+		return err
+	}
+	if *cpuProfile != "" {
+		// Written to a temporary file and renamed, so an interrupted run leaves no half profile.
+		err = atomicfile.WriteFunc(*cpuProfile, func(w io.Writer) error {
+			if err := pprof.StartCPUProfile(w); err != nil {
+				return err
+			}
+			defer pprof.StopCPUProfile()
+			return measure()
+		})
+	} else {
+		err = measure()
+	}
 	if err != nil {
 		return err
 	}
