@@ -3,6 +3,9 @@ package main
 import (
 	"encoding/json"
 	"math"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -46,5 +49,26 @@ func TestBenchReportsSgemmShare(t *testing.T) {
 	}
 	if _, ok := bare["sgemm"]; ok {
 		t.Errorf("--sgemm 0 still reports an sgemm: %s", out)
+	}
+}
+
+// TestBenchCPUProfile: --cpuprofile writes a gzipped pprof profile of the timed forwards, and
+// a path that cannot be created is a one-line error before any measurement.
+func TestBenchCPUProfile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "bench.prof")
+	code, _, errs := runCmd(t, "bench", "--arch", "min", "--batch", "4", "--device", "cpu", "--sgemm", "0", "--cpuprofile", path)
+	if code != 0 {
+		t.Fatalf("bench --cpuprofile exited %d: %s", code, errs)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b) < 2 || b[0] != 0x1f || b[1] != 0x8b {
+		t.Fatalf("profile is %d bytes, not gzip (a pprof profile)", len(b))
+	}
+	code, _, errs = runCmd(t, "bench", "--arch", "min", "--cpuprofile", filepath.Join(t.TempDir(), "no", "such", "dir", "p.prof"))
+	if code == 0 || strings.Count(strings.TrimSpace(errs), "\n") != 0 || !strings.Contains(errs, "--cpuprofile") {
+		t.Fatalf("unwritable --cpuprofile: exit %d, stderr %q; want a one-line error naming the flag", code, errs)
 	}
 }

@@ -85,8 +85,8 @@ func cmdBench(ctx context.Context, args []string, e env) error {
 		return usagef("--batch must be > 0")
 	}
 	if *cpuProfile != "" {
-		if err := atomicfile.Creatable(*cpuProfile); err != nil {
-			return usagef("--cpuprofile %s: %v", *cpuProfile, err)
+		if err := checkFileCreatable("--cpuprofile", *cpuProfile); err != nil {
+			return err
 		}
 	}
 	if *sgemmSize < 0 || *sgemmSize > 8192 {
