@@ -75,3 +75,9 @@ func matMulNT1AVX2(c0, a0, b *float32, ldb, nq, k int, acc bool)
 
 //go:noescape
 func matMulNT3AVX2(c *float32, ldc int, a *float32, lda int, b *float32, ldb, nq, k int, acc bool)
+
+//go:noescape
+func matMulTNAVX2(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, m, nb, k int)
+
+//go:noescape
+func softmaxColsAVX2(m *float32, rows, nb, stride int, scale float32)

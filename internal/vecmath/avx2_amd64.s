@@ -1404,3 +1404,214 @@ nt3store:
 	JNZ  nt3blk
 	VZEROUPPER
 	RET
+
+// func matMulTNAVX2(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, m, nb, k int)
+//
+// c (m × 8·nb) = aᵀ · b for a stored k × m (row stride lda): matMulAVX2 with a read down its
+// columns, so the four broadcasts of a step are adjacent floats of one row of a. Attention
+// multiplies the column-softmaxed scores (keys × queries) by v this way.
+TEXT ·matMulTNAVX2(SB), NOSPLIT, $0-72
+	MOVQ c+0(FP), DI
+	MOVQ ldc+8(FP), R8
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), R9
+	MOVQ b+32(FP), DX
+	MOVQ ldb+40(FP), R10
+	MOVQ m+48(FP), R11
+	MOVQ nb+56(FP), R13
+	SHLQ $2, R8
+	SHLQ $2, R9
+	SHLQ $2, R10
+	SHLQ $5, R13
+tn4rows:
+	CMPQ R11, $4
+	JLT  tn1rows
+	XORQ R12, R12
+tn4pair:
+	// Two column blocks at once while at least two remain: eight accumulators, each
+	// broadcast of a serving two FMAs.
+	LEAQ 32(R12), AX
+	CMPQ AX, R13
+	JGE  tn4block
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	MOVQ SI, AX
+	LEAQ (DX)(R12*1), CX
+	MOVQ k+64(FP), R14
+tn4pk:
+	VMOVUPS      (CX), Y8
+	VMOVUPS      32(CX), Y9
+	VBROADCASTSS (AX), Y10
+	VFMADD231PS  Y10, Y8, Y0
+	VFMADD231PS  Y10, Y9, Y1
+	VBROADCASTSS 4(AX), Y11
+	VFMADD231PS  Y11, Y8, Y2
+	VFMADD231PS  Y11, Y9, Y3
+	VBROADCASTSS 8(AX), Y12
+	VFMADD231PS  Y12, Y8, Y4
+	VFMADD231PS  Y12, Y9, Y5
+	VBROADCASTSS 12(AX), Y13
+	VFMADD231PS  Y13, Y8, Y6
+	VFMADD231PS  Y13, Y9, Y7
+	ADDQ R9, AX
+	ADDQ R10, CX
+	DECQ R14
+	JNZ  tn4pk
+	LEAQ    (DI)(R12*1), AX
+	VMOVUPS Y0, (AX)
+	VMOVUPS Y1, 32(AX)
+	VMOVUPS Y2, (AX)(R8*1)
+	VMOVUPS Y3, 32(AX)(R8*1)
+	VMOVUPS Y4, (AX)(R8*2)
+	VMOVUPS Y5, 32(AX)(R8*2)
+	LEAQ    (AX)(R8*2), BX
+	VMOVUPS Y6, (BX)(R8*1)
+	VMOVUPS Y7, 32(BX)(R8*1)
+	ADDQ $64, R12
+	JMP  tn4pair
+tn4block:
+	CMPQ R12, R13
+	JGE  tn4next
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	MOVQ SI, AX
+	LEAQ (DX)(R12*1), CX
+	MOVQ k+64(FP), R14
+tn4k:
+	VMOVUPS      (CX), Y4
+	VBROADCASTSS (AX), Y5
+	VFMADD231PS  Y5, Y4, Y0
+	VBROADCASTSS 4(AX), Y6
+	VFMADD231PS  Y6, Y4, Y1
+	VBROADCASTSS 8(AX), Y7
+	VFMADD231PS  Y7, Y4, Y2
+	VBROADCASTSS 12(AX), Y8
+	VFMADD231PS  Y8, Y4, Y3
+	ADDQ R9, AX
+	ADDQ R10, CX
+	DECQ R14
+	JNZ  tn4k
+	LEAQ    (DI)(R12*1), AX
+	VMOVUPS Y0, (AX)
+	VMOVUPS Y1, (AX)(R8*1)
+	VMOVUPS Y2, (AX)(R8*2)
+	LEAQ    (AX)(R8*2), BX
+	VMOVUPS Y3, (BX)(R8*1)
+	ADDQ $32, R12
+	JMP  tn4block
+tn4next:
+	ADDQ $16, SI
+	LEAQ (DI)(R8*4), DI
+	SUBQ $4, R11
+	JMP  tn4rows
+tn1rows:
+	TESTQ R11, R11
+	JZ    tndone
+	XORQ  R12, R12
+tn1block:
+	VXORPS Y0, Y0, Y0
+	MOVQ SI, AX
+	LEAQ (DX)(R12*1), CX
+	MOVQ k+64(FP), R14
+tn1k:
+	VBROADCASTSS (AX), Y5
+	VFMADD231PS  (CX), Y5, Y0
+	ADDQ R9, AX
+	ADDQ R10, CX
+	DECQ R14
+	JNZ  tn1k
+	VMOVUPS Y0, (DI)(R12*1)
+	ADDQ $32, R12
+	CMPQ R12, R13
+	JLT  tn1block
+	ADDQ $4, SI
+	ADDQ R8, DI
+	DECQ R11
+	JMP  tn1rows
+tndone:
+	VZEROUPPER
+	RET
+
+// func softmaxColsAVX2(m *float32, rows, nb, stride int, scale float32)
+//
+// Softmax with scale down each of the 8·nb columns of a rows × 8·nb matrix (row stride
+// stride), eight columns at a time: the maximum, e^((x − max)·scale) and the sum are all
+// lane-wise, so there are no horizontal reductions, and each lane sums its column top to
+// bottom. rows ≥ 1, nb ≥ 1.
+TEXT ·softmaxColsAVX2(SB), NOSPLIT, $0-36
+	MOVQ m+0(FP), DI
+	MOVQ rows+8(FP), R11
+	MOVQ nb+16(FP), R13
+	MOVQ stride+24(FP), R10
+	VBROADCASTSS scale+32(FP), Y14
+	SHLQ $2, R10
+scblk:
+	// Pass 1: the column maxima.
+	VMOVUPS negInf<>(SB), Y13
+	MOVQ DI, AX
+	MOVQ R11, CX
+scmax:
+	VMAXPS (AX), Y13, Y13
+	ADDQ R10, AX
+	DECQ CX
+	JNZ  scmax
+
+	// Pass 2: e^((x − max)·scale) in place, summed into Y12.
+	// Two rows per step, so two exp chains are in flight; the sum still adds row after row.
+	VXORPS Y12, Y12, Y12
+	MOVQ DI, AX
+	MOVQ R11, CX
+scexp2:
+	CMPQ CX, $2
+	JLT  scexp1
+	VMOVUPS (AX), Y0
+	VMOVUPS (AX)(R10*1), Y5
+	VSUBPS Y13, Y0, Y0
+	VSUBPS Y13, Y5, Y5
+	VMULPS Y14, Y0, Y0
+	VMULPS Y14, Y5, Y5
+	EXPNONPOS(Y0, Y1, Y2, Y3, Y4)
+	EXPNONPOS(Y5, Y6, Y7, Y8, Y9)
+	VMOVUPS Y0, (AX)
+	VMOVUPS Y5, (AX)(R10*1)
+	VADDPS Y0, Y12, Y12
+	VADDPS Y5, Y12, Y12
+	LEAQ (AX)(R10*2), AX
+	SUBQ $2, CX
+	JMP  scexp2
+scexp1:
+	TESTQ CX, CX
+	JZ    scexpdone
+	VMOVUPS (AX), Y0
+	VSUBPS Y13, Y0, Y0
+	VMULPS Y14, Y0, Y0
+	EXPNONPOS(Y0, Y1, Y2, Y3, Y4)
+	VMOVUPS Y0, (AX)
+	VADDPS Y0, Y12, Y12
+scexpdone:
+
+	// Pass 3: times 1/sum.
+	VMOVUPS one<>(SB), Y1
+	VDIVPS Y12, Y1, Y12
+	MOVQ DI, AX
+	MOVQ R11, CX
+scnorm:
+	VMULPS (AX), Y12, Y0
+	VMOVUPS Y0, (AX)
+	ADDQ R10, AX
+	DECQ CX
+	JNZ  scnorm
+
+	ADDQ $32, DI
+	DECQ R13
+	JNZ  scblk
+	VZEROUPPER
+	RET

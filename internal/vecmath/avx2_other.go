@@ -47,3 +47,8 @@ func matMulNT1AVX2(c0, a0, b *float32, ldb, nq, k int, acc bool)         { panic
 func matMulNT3AVX2(c *float32, ldc int, a *float32, lda int, b *float32, ldb, nq, k int, acc bool) {
 	panic(noAsm)
 }
+
+func matMulTNAVX2(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, m, nb, k int) {
+	panic(noAsm)
+}
+func softmaxColsAVX2(m *float32, rows, nb, stride int, scale float32) { panic(noAsm) }

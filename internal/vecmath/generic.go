@@ -355,3 +355,43 @@ func matMulNTGo(c []float32, ldc int, a []float32, lda int, b []float32, ldb int
 		}
 	}
 }
+
+// matMulTNGo computes columns [n0, n) of MatMulTN, summing p = 0..k-1 in order.
+func matMulTNGo(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, m, n0, n, k int) {
+	for i := range m {
+		cr := c[i*ldc+n0 : i*ldc+n]
+		clear(cr)
+		for p := range k {
+			x := a[p*lda+i]
+			br := b[p*ldb+n0 : p*ldb+n]
+			br = br[:len(cr)]
+			for j, y := range br {
+				cr[j] += x * y
+			}
+		}
+	}
+}
+
+// softmaxColsGo is SoftmaxCols for columns [c0, c1): per column the maximum, the exponentials
+// and a sum taken top to bottom, as each lane of the assembly does. It allocates nothing.
+func softmaxColsGo(m []float32, rows, c0, c1, stride int, scale float32) {
+	for j := c0; j < c1; j++ {
+		mx := float32(math.Inf(-1))
+		for r := range rows {
+			if v := m[r*stride+j]; v > mx {
+				mx = v
+			}
+		}
+		var sum float32
+		for r := range rows {
+			e := m[r*stride+j : r*stride+j+1]
+			e[0] = (e[0] - mx) * scale
+			expNonPosGo(e)
+			sum += e[0]
+		}
+		inv := 1 / sum
+		for r := range rows {
+			m[r*stride+j] *= inv
+		}
+	}
+}

@@ -407,3 +407,69 @@ func matMulNT(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, 
 		matMulNTGo(c, ldc, a, lda, b, ldb, m, n4, n, k, acc)
 	}
 }
+
+// MatMulTN computes c = aᵀ·b: a is stored k × m (row stride lda), b is k × n (ldb), c is
+// m × n (ldc). It is MatMul reading a down its columns, for attention's P·v when the scores
+// are kept transposed (keys × queries, SoftmaxCols). With AVX2, column blocks of 8 run in
+// assembly; the rest in Go. Every element sums p = 0..k-1 in order.
+func MatMulTN(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, m, n, k int) {
+	matMulTN(c, ldc, a, lda, b, ldb, m, n, k, useAVX2)
+}
+
+func matMulTN(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, m, n, k int, avx2 bool) {
+	if m <= 0 || n <= 0 {
+		return
+	}
+	if ldc < n || k < 0 || (k > 0 && (lda < m || ldb < n)) {
+		panic("vecmath: MatMulTN: bad leading dimension")
+	}
+	checkLen(len(c), (m-1)*ldc+n, "vecmath: MatMulTN: c too short")
+	if k == 0 {
+		for i := range m {
+			clear(c[i*ldc : i*ldc+n])
+		}
+		return
+	}
+	checkLen(len(a), (k-1)*lda+m, "vecmath: MatMulTN: a too short")
+	checkLen(len(b), (k-1)*ldb+n, "vecmath: MatMulTN: b too short")
+	n8 := 0
+	if avx2 {
+		if n8 = n &^ 7; n8 > 0 {
+			matMulTNAVX2(&c[0], ldc, &a[0], lda, &b[0], ldb, m, n8/8, k)
+		}
+	}
+	if n8 < n {
+		matMulTNGo(c, ldc, a, lda, b, ldb, m, n8, n, k)
+	}
+}
+
+// SoftmaxCols applies Softmax with scale (positive) in place down each column of the
+// rows × cols matrix m (row stride stride): column j is m[j], m[stride+j], … Attention keeps
+// its scores as keys × queries so that each query's softmax is lane-wise, with no
+// horizontal reductions. With AVX2, blocks of 8 columns run in assembly; the rest in Go.
+// Each column sums its rows top to bottom, on both paths.
+func SoftmaxCols(m []float32, rows, cols, stride int, scale float32) {
+	softmaxCols(m, rows, cols, stride, scale, useAVX2)
+}
+
+func softmaxCols(m []float32, rows, cols, stride int, scale float32, avx2 bool) {
+	if rows <= 0 || cols <= 0 {
+		return
+	}
+	if stride < cols {
+		panic("vecmath: SoftmaxCols: stride < cols")
+	}
+	if !(scale > 0) {
+		panic("vecmath: SoftmaxCols: scale must be positive")
+	}
+	checkLen(len(m), (rows-1)*stride+cols, "vecmath: SoftmaxCols: m too short")
+	c8 := 0
+	if avx2 {
+		if c8 = cols &^ 7; c8 > 0 {
+			softmaxColsAVX2(&m[0], rows, c8/8, stride, scale)
+		}
+	}
+	if c8 < cols {
+		softmaxColsGo(m, rows, c8, cols, stride, scale)
+	}
+}

@@ -1,0 +1,118 @@
+package vecmath
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// TestMatMulTN checks both paths against a float64 reference, with a stored k × m and read
+// down its columns: row counts around the four-row blocks, column counts around the 8-column
+// blocks, strided operands, no write outside c's columns.
+func TestMatMulTN(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	for _, avx2 := range paths(t) {
+		for _, m := range []int{1, 3, 4, 5, 8, 17, 65} {
+			for _, n := range []int{1, 8, 9, 16, 32} {
+				for _, k := range []int{0, 1, 5, 17, 65} {
+					const pad = 3
+					lda, ldb, ldc := m+pad, n+pad, n+2*pad
+					a := make([]float32, max(k, 1)*lda)
+					b := make([]float32, max(k, 1)*ldb)
+					for i := range a {
+						a[i] = float32(rng.NormFloat64())
+					}
+					for i := range b {
+						b[i] = float32(rng.NormFloat64())
+					}
+					c := make([]float32, m*ldc)
+					for i := range c {
+						c[i] = sentinel
+					}
+					matMulTN(c[pad:], ldc, a, lda, b, ldb, m, n, k, avx2)
+					name := fmt.Sprintf("%s m=%d n=%d k=%d", pathName(avx2), m, n, k)
+					for i := range m {
+						for j := -pad; j < ldc-pad; j++ {
+							idx := pad + i*ldc + j
+							if idx >= len(c) {
+								continue
+							}
+							got := c[idx]
+							if j < 0 || j >= n {
+								if math.Float32bits(got) != 0x7fc0dead {
+									t.Fatalf("%s: wrote outside c at row %d col %d", name, i, j)
+								}
+								continue
+							}
+							var want float64
+							for p := range k {
+								want += float64(a[p*lda+i]) * float64(b[p*ldb+j])
+							}
+							if d := math.Abs(float64(got) - want); !(d <= 1e-5*(1+float64(k))) {
+								t.Fatalf("%s: c[%d,%d] = %v, want %v", name, i, j, got, want)
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestSoftmaxCols: each column equals Softmax of that column taken as a row (within the
+// ulps of a different summation order), on both paths; -Inf entries get 0, a NaN makes its
+// column NaN and leaves the others alone, and nothing outside the columns is written.
+func TestSoftmaxCols(t *testing.T) {
+	rng := rand.New(rand.NewPCG(13, 14))
+	for _, avx2 := range paths(t) {
+		for _, rows := range []int{1, 2, 5, 17, 65} {
+			for _, cols := range []int{1, 7, 8, 9, 24, 72} {
+				stride := cols + 3
+				m := make([]float32, rows*stride)
+				for i := range m {
+					m[i] = float32(rng.NormFloat64() * 3)
+				}
+				if rows > 2 {
+					m[stride+0] = float32(math.Inf(-1))
+				}
+				nanCol := -1
+				if cols > 1 {
+					nanCol = cols - 1
+					m[(rows-1)*stride+nanCol] = float32(math.NaN())
+				}
+				orig := append([]float32(nil), m...)
+				softmaxCols(m, rows, cols, stride, 0.35, avx2)
+				name := fmt.Sprintf("%s rows=%d cols=%d", pathName(avx2), rows, cols)
+				for j := 0; j < stride; j++ {
+					col := make([]float32, rows)
+					for r := range rows {
+						col[r] = orig[r*stride+j]
+					}
+					if j >= cols {
+						for r := range rows {
+							if math.Float32bits(m[r*stride+j]) != math.Float32bits(col[r]) {
+								t.Fatalf("%s: wrote outside the columns at (%d, %d)", name, r, j)
+							}
+						}
+						continue
+					}
+					want := make([]float32, rows)
+					softmaxGo(want, col, 0.35)
+					for r := range rows {
+						got := m[r*stride+j]
+						if j == nanCol {
+							if !math.IsNaN(float64(got)) {
+								t.Fatalf("%s: column %d holds a NaN, row %d = %v", name, j, r, got)
+							}
+							continue
+						}
+						if d := math.Abs(float64(got - want[r])); d > 1e-6*float64(want[r])+1e-30 {
+							t.Fatalf("%s: (%d, %d) = %v, softmax of the column %v", name, r, j, got, want[r])
+						}
+					}
+				}
+			}
+		}
+	}
+}
