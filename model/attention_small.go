@@ -69,12 +69,9 @@ func attentionSmallHeads(out, qkv gemm.Mat, scratch []float32, base, tok, h0, h1
 		qo, ko, vo := h*d, hd+h*d, 2*hd+h*d
 		// qᵀ, zero-padded to whole 8-column blocks: the padding queries score 0 against
 		// every key, get a harmless uniform softmax, and are never read.
+		vecmath.Transpose(qt, tokPad, img[qo:], qs, tok, d)
 		for j := 0; j < d; j++ {
-			row := qt[j*tokPad : (j+1)*tokPad]
-			for c := 0; c < tok; c++ {
-				row[c] = img[c*qs+qo+j]
-			}
-			clear(row[tok:])
+			clear(qt[j*tokPad+tok : (j+1)*tokPad])
 		}
 		// Sᵀ = k·qᵀ (keys × queries), each query's softmax down its column, O = (Sᵀ)ᵀ·v.
 		vecmath.MatMul(st, tokPad, img[ko:], qs, qt, tokPad, tok, tokPad, d)

@@ -116,3 +116,38 @@ func TestSoftmaxCols(t *testing.T) {
 		}
 	}
 }
+
+// TestTranspose: both paths, shapes around the 8×8 blocks (65×8, 17×16, 5×32 are attention's),
+// strided operands, nothing written outside dst's block.
+func TestTranspose(t *testing.T) {
+	for _, avx2 := range paths(t) {
+		for _, rows := range []int{1, 5, 7, 8, 9, 17, 65} {
+			for _, cols := range []int{1, 3, 8, 12, 16, 32} {
+				lds, ldd := cols+2, rows+5
+				src := make([]float32, rows*lds)
+				for i := range src {
+					src[i] = float32(i)
+				}
+				dst := make([]float32, cols*ldd)
+				for i := range dst {
+					dst[i] = sentinel
+				}
+				transpose(dst, ldd, src, lds, rows, cols, avx2)
+				for j := range cols {
+					for i := range ldd {
+						got := dst[j*ldd+i]
+						if i >= rows {
+							if math.Float32bits(got) != 0x7fc0dead {
+								t.Fatalf("%s %d×%d: wrote dst[%d][%d]", pathName(avx2), rows, cols, j, i)
+							}
+							continue
+						}
+						if want := src[i*lds+j]; got != want {
+							t.Fatalf("%s %d×%d: dst[%d][%d] = %v, want %v", pathName(avx2), rows, cols, j, i, got, want)
+						}
+					}
+				}
+			}
+		}
+	}
+}

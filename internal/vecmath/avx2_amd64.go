@@ -81,3 +81,6 @@ func matMulTNAVX2(c *float32, ldc int, a *float32, lda int, b *float32, ldb int,
 
 //go:noescape
 func softmaxColsAVX2(m *float32, rows, nb, stride int, scale float32)
+
+//go:noescape
+func transpose8AVX2(dst *float32, ldd int, src *float32, lds int, nb int)

@@ -473,3 +473,42 @@ func softmaxCols(m []float32, rows, cols, stride int, scale float32, avx2 bool) 
 		softmaxColsGo(m, rows, c8, cols, stride, scale)
 	}
 }
+
+// Transpose writes dst = srcᵀ: src is rows × cols (row stride lds), dst cols × rows (ldd).
+// With AVX2, whole 8×8 blocks run in assembly; the edges in Go.
+func Transpose(dst []float32, ldd int, src []float32, lds int, rows, cols int) {
+	transpose(dst, ldd, src, lds, rows, cols, useAVX2)
+}
+
+func transpose(dst []float32, ldd int, src []float32, lds int, rows, cols int, avx2 bool) {
+	if rows <= 0 || cols <= 0 {
+		return
+	}
+	if lds < cols || ldd < rows {
+		panic("vecmath: Transpose: bad leading dimension")
+	}
+	checkLen(len(src), (rows-1)*lds+cols, "vecmath: Transpose: src too short")
+	checkLen(len(dst), (cols-1)*ldd+rows, "vecmath: Transpose: dst too short")
+	r8, c8 := 0, 0
+	if avx2 {
+		r8, c8 = rows&^7, cols&^7
+		if r8 > 0 {
+			for j := 0; j < c8; j += 8 {
+				transpose8AVX2(&dst[j*ldd], ldd, &src[j], lds, r8/8)
+			}
+		} else {
+			c8 = 0
+		}
+	}
+	// The rows the blocks left (all of them without AVX2), then the columns they left.
+	for i := r8; i < rows; i++ {
+		for j, v := range src[i*lds : i*lds+cols] {
+			dst[j*ldd+i] = v
+		}
+	}
+	for j := c8; j < cols; j++ {
+		for i := 0; i < r8; i++ {
+			dst[j*ldd+i] = src[i*lds+j]
+		}
+	}
+}
