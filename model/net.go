@@ -334,9 +334,7 @@ func (n *Net) forwardChunk(ctx context.Context, ws *workspace, x []float32, b in
 	}
 	// Final LN on the class token only, then the head.
 	cls := gemm.NewMat(b, c, ws.ln)
-	for i := 0; i < b; i++ {
-		layerNorm(cls.Row(i), X.Row(i*tok), n.norm.w, n.norm.b)
-	}
+	layerNormRows(cls, gemm.Mat{Rows: b, Cols: c, Stride: tok * c, Data: X.Data[:(b-1)*tok*c+c]}, n.norm)
 	out := gemm.NewMat(b, n.Classes(), logits)
 	linearForward(n.be, out, cls, n.head)
 	return nil
@@ -386,9 +384,7 @@ func (n *Net) blockInTile(ws *workspace, l *layerView, X gemm.Mat, r0, r1 int) {
 	rows, c := X.Rows, X.Cols
 	hd := l.Heads * l.HeadDim
 	y := gemm.NewMat(rows, c, ws.ln).Sub(r0, r1, 0, c)
-	for r := r0; r < r1; r++ {
-		layerNorm(y.Row(r-r0), X.Row(r), l.norm1.w, l.norm1.b)
-	}
+	layerNormRows(y, X.Sub(r0, r1, 0, c), l.norm1)
 	qkv := gemm.NewMat(rows, 3*hd, ws.qkv).Sub(r0, r1, 0, 3*hd)
 	if l.fusedQKV {
 		mulWT(n.be, y, l.qkvW, false, qkv)
@@ -419,8 +415,7 @@ func (n *Net) blockAttention(ws *workspace, scratch []float32, l *layerView, b, 
 }
 
 // blockOut is proj (+ residual) → LN → MLP (+ residual) for token rows [r0, r1) of X, a
-// tile at a time. The proj bias is added to each row just before that row's LayerNorm reads
-// it (one pass over the row while it is in L1, not two over the tile).
+// tile at a time.
 func (n *Net) blockOut(ws *workspace, l *layerView, X gemm.Mat, r0, r1 int) {
 	for t0 := r0; t0 < r1; t0 += blockTile {
 		n.blockOutTile(ws, l, X, t0, min(r1, t0+blockTile))
@@ -435,11 +430,8 @@ func (n *Net) blockOutTile(ws *workspace, l *layerView, X gemm.Mat, r0, r1 int) 
 	// x += proj(o) + b: the residual is the GEMM's beta=1 accumulator.
 	mulWT(n.be, o, l.proj.W, true, Xr)
 	y := gemm.NewMat(rows, c, ws.ln).Sub(r0, r1, 0, c)
-	for r := 0; r < r1-r0; r++ {
-		xr := Xr.Row(r)
-		addTo(xr, l.proj.b[:c])
-		layerNorm(y.Row(r), xr, l.norm2.w, l.norm2.b)
-	}
+	addBiasRows(Xr, l.proj.b[:c])
+	layerNormRows(y, Xr, l.norm2)
 	hid := gemm.NewMat(rows, l.MLP, ws.hidden).Sub(r0, r1, 0, l.MLP)
 	mulWT(n.be, y, l.fc1.W, false, hid)
 	for r := 0; r < r1-r0; r++ {
@@ -460,9 +452,7 @@ func (n *Net) reductionForward(ws *workspace, l *layerView, X gemm.Mat, b int) g
 	tokOut := 1 + gg
 	cin, cout := l.In, l.Out
 	y := gemm.NewMat(X.Rows, cin, ws.ln)
-	for r := 0; r < X.Rows; r++ {
-		layerNorm(y.Row(r), X.Row(r), l.norm.w, l.norm.b)
-	}
+	layerNormRows(y, X, l.norm)
 	ws.swapTokens()
 	out := gemm.NewMat(b*tokOut, cout, ws.x)
 	// Class tokens: LN → Linear, plus the un-normalised token zero-padded to cout.

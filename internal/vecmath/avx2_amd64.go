@@ -84,3 +84,6 @@ func softmaxColsAVX2(m *float32, rows, nb, stride int, scale float32)
 
 //go:noescape
 func transpose8AVX2(dst *float32, ldd int, src *float32, lds int, nb int)
+
+//go:noescape
+func layerNormColsAVX2(t *float32, c int, w, b *float32, n, eps float32)

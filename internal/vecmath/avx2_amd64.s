@@ -1680,3 +1680,72 @@ tr8:
 	JNZ  tr8
 	VZEROUPPER
 	RET
+
+// func layerNormColsAVX2(t *float32, c int, w, b *float32, n, eps float32)
+//
+// LayerNorm of eight rows held transposed in t (c rows of 8 lanes: t[8j+l] is channel j of
+// row l), in place, every step lane-wise: m0 = Σ/n, then c = Σ(x−m0)/n and
+// var = max(Σ(x−m0)²/n − c², 0), rstd = 1/√(var+eps), y = ((x−m0)−c)·rstd·w + b.
+TEXT ·layerNormColsAVX2(SB), NOSPLIT, $0-40
+	MOVQ t+0(FP), DI
+	MOVQ c+8(FP), CX
+	MOVQ w+16(FP), SI
+	MOVQ b+24(FP), DX
+	VBROADCASTSS n+32(FP), Y15
+	VBROADCASTSS eps+36(FP), Y14
+
+	// Pass 1: m0 = Σx / n.
+	VXORPS Y0, Y0, Y0
+	MOVQ DI, AX
+	MOVQ CX, R9
+lnc1:
+	VADDPS (AX), Y0, Y0
+	ADDQ $32, AX
+	DECQ R9
+	JNZ  lnc1
+	VDIVPS Y15, Y0, Y13 // m0
+
+	// Pass 2: the shifted sums.
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	MOVQ DI, AX
+	MOVQ CX, R9
+lnc2:
+	VMOVUPS (AX), Y3
+	VSUBPS Y13, Y3, Y3
+	VADDPS Y3, Y1, Y1
+	VFMADD231PS Y3, Y3, Y2
+	ADDQ $32, AX
+	DECQ R9
+	JNZ  lnc2
+	VDIVPS Y15, Y1, Y12 // c
+	VDIVPS Y15, Y2, Y2
+	VMULPS Y12, Y12, Y3
+	VSUBPS Y3, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VMAXPS Y3, Y2, Y2   // variance, clamped at 0
+	VADDPS Y14, Y2, Y2
+	VSQRTPS Y2, Y2
+	VMOVUPS one<>(SB), Y3
+	VDIVPS Y2, Y3, Y11  // rstd
+
+	// Pass 3: normalise, scale, shift.
+	MOVQ DI, AX
+	MOVQ CX, R9
+lnc3:
+	VMOVUPS (AX), Y3
+	VSUBPS Y13, Y3, Y3
+	VSUBPS Y12, Y3, Y3
+	VMULPS Y11, Y3, Y3
+	VBROADCASTSS (SI), Y4
+	VMULPS Y4, Y3, Y3
+	VBROADCASTSS (DX), Y4
+	VADDPS Y4, Y3, Y3
+	VMOVUPS Y3, (AX)
+	ADDQ $32, AX
+	ADDQ $4, SI
+	ADDQ $4, DX
+	DECQ R9
+	JNZ  lnc3
+	VZEROUPPER
+	RET

@@ -54,3 +54,5 @@ func matMulTNAVX2(c *float32, ldc int, a *float32, lda int, b *float32, ldb int,
 func softmaxColsAVX2(m *float32, rows, nb, stride int, scale float32) { panic(noAsm) }
 
 func transpose8AVX2(dst *float32, ldd int, src *float32, lds int, nb int) { panic(noAsm) }
+
+func layerNormColsAVX2(t *float32, c int, w, b *float32, n, eps float32) { panic(noAsm) }
