@@ -87,3 +87,11 @@ func transpose8AVX2(dst *float32, ldd int, src *float32, lds int, nb int)
 
 //go:noescape
 func layerNormColsAVX2(t *float32, c int, w, b *float32, n, eps float32)
+
+// useAVX512 selects the 16-lane column softmax (softmaxCols512), which uses only Z0–Z15:
+// a first version with constants in Z16–Z31 cost a fixed ~250 cycles a call here, the
+// upper registers that VZEROUPPER does not clear.
+var useAVX512 = useAVX2 && cpu.X86.HasAVX512F
+
+//go:noescape
+func softmaxCols512(m *float32, rows, nb, stride int, scale float32)

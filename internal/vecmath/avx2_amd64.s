@@ -126,6 +126,30 @@ l1:
 	VMULPS n, y, x; \
 	VANDNPS x, m, x
 
+// EXP512(x, n, y, z, m, keep): EXPNONPOS on 16 lanes, in Z0–Z15 only (VZEROUPPER then leaves
+// no dirty upper state for the SSE code around it), constants by embedded broadcast.
+#define EXP512(x, n, y, z, m, keep) \
+	VCMPPS.BCST $1, expMin<>(SB), x, m; \
+	VMULPS.BCST log2e<>(SB), x, n; \
+	VRNDSCALEPS $0, n, n; \
+	VFNMADD231PS.BCST ln2Hi<>(SB), n, x; \
+	VFNMADD231PS.BCST ln2Lo<>(SB), n, x; \
+	VCVTPS2DQ n, n; \
+	VMULPS x, x, z; \
+	VBROADCASTSS expP0<>(SB), y; \
+	VFMADD213PS.BCST expP1<>(SB), x, y; \
+	VFMADD213PS.BCST expP2<>(SB), x, y; \
+	VFMADD213PS.BCST expP3<>(SB), x, y; \
+	VFMADD213PS.BCST expP4<>(SB), x, y; \
+	VFMADD213PS.BCST expP5<>(SB), x, y; \
+	VFMADD213PS x, z, y; \
+	VADDPS.BCST one<>(SB), y, y; \
+	VPADDD.BCST int127<>(SB), n, n; \
+	VPSLLD $23, n, n; \
+	VMULPS n, y, x; \
+	KNOTW m, keep; \
+	VMOVAPS.Z x, keep, x
+
 // EXPF(x, n, y, z, m, g): x = e^x on the whole line: 0 below expMin, +Inf above expMax, NaN
 // for NaN; 2^n applied as 2^(n>>1)·2^(n−n>>1).
 #define EXPF(x, n, y, z, m, g) \
@@ -1747,5 +1771,71 @@ lnc3:
 	ADDQ $4, DX
 	DECQ R9
 	JNZ  lnc3
+	VZEROUPPER
+	RET
+
+// func softmaxCols512(m *float32, rows, nb, stride int, scale float32)
+//
+// softmaxColsAVX2 on 16 columns at a time (nb blocks of 16), AVX-512.
+TEXT ·softmaxCols512(SB), NOSPLIT, $0-36
+	MOVQ m+0(FP), DI
+	MOVQ rows+8(FP), R11
+	MOVQ nb+16(FP), R13
+	MOVQ stride+24(FP), R10
+	VBROADCASTSS scale+32(FP), Z14
+	SHLQ $2, R10
+s5blk:
+	VBROADCASTSS negInf<>(SB), Z13
+	MOVQ DI, AX
+	MOVQ R11, CX
+s5max:
+	VMAXPS (AX), Z13, Z13
+	ADDQ R10, AX
+	DECQ CX
+	JNZ  s5max
+	VXORPS Z12, Z12, Z12
+	MOVQ DI, AX
+	MOVQ R11, CX
+s5exp2:
+	CMPQ CX, $2
+	JLT  s5exp1
+	VMOVUPS (AX), Z0
+	VMOVUPS (AX)(R10*1), Z5
+	VSUBPS Z13, Z0, Z0
+	VSUBPS Z13, Z5, Z5
+	VMULPS Z14, Z0, Z0
+	VMULPS Z14, Z5, Z5
+	EXP512(Z0, Z1, Z2, Z3, K1, K2)
+	EXP512(Z5, Z6, Z7, Z8, K3, K4)
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z5, (AX)(R10*1)
+	VADDPS Z0, Z12, Z12
+	VADDPS Z5, Z12, Z12
+	LEAQ (AX)(R10*2), AX
+	SUBQ $2, CX
+	JMP  s5exp2
+s5exp1:
+	TESTQ CX, CX
+	JZ    s5expdone
+	VMOVUPS (AX), Z0
+	VSUBPS Z13, Z0, Z0
+	VMULPS Z14, Z0, Z0
+	EXP512(Z0, Z1, Z2, Z3, K1, K2)
+	VMOVUPS Z0, (AX)
+	VADDPS Z0, Z12, Z12
+s5expdone:
+	VBROADCASTSS one<>(SB), Z1
+	VDIVPS Z12, Z1, Z12
+	MOVQ DI, AX
+	MOVQ R11, CX
+s5norm:
+	VMULPS (AX), Z12, Z0
+	VMOVUPS Z0, (AX)
+	ADDQ R10, AX
+	DECQ CX
+	JNZ  s5norm
+	ADDQ $64, DI
+	DECQ R13
+	JNZ  s5blk
 	VZEROUPPER
 	RET

@@ -56,3 +56,7 @@ func softmaxColsAVX2(m *float32, rows, nb, stride int, scale float32) { panic(no
 func transpose8AVX2(dst *float32, ldd int, src *float32, lds int, nb int) { panic(noAsm) }
 
 func layerNormColsAVX2(t *float32, c int, w, b *float32, n, eps float32) { panic(noAsm) }
+
+const useAVX512 = false
+
+func softmaxCols512(m *float32, rows, nb, stride int, scale float32) { panic(noAsm) }

@@ -465,8 +465,16 @@ func softmaxCols(m []float32, rows, cols, stride int, scale float32, avx2 bool) 
 	checkLen(len(m), (rows-1)*stride+cols, "vecmath: SoftmaxCols: m too short")
 	c8 := 0
 	if avx2 {
-		if c8 = cols &^ 7; c8 > 0 {
-			softmaxColsAVX2(&m[0], rows, c8/8, stride, scale)
+		// Sixteen columns per vector where the CPU has AVX-512 (the same operations per
+		// lane, so the same bits), then eight.
+		c16 := 0
+		if useAVX512 {
+			if c16 = cols &^ 15; c16 > 0 {
+				softmaxCols512(&m[0], rows, c16/16, stride, scale)
+			}
+		}
+		if c8 = cols &^ 7; c8 > c16 {
+			softmaxColsAVX2(&m[c16], rows, (c8-c16)/8, stride, scale)
 		}
 	}
 	if c8 < cols {
