@@ -95,3 +95,6 @@ var useAVX512 = useAVX2 && cpu.X86.HasAVX512F
 
 //go:noescape
 func softmaxCols512(m *float32, rows, nb, stride int, scale float32)
+
+//go:noescape
+func matMulNT3AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb, nq, k int, acc bool)

@@ -60,3 +60,7 @@ func layerNormColsAVX2(t *float32, c int, w, b *float32, n, eps float32) { panic
 const useAVX512 = false
 
 func softmaxCols512(m *float32, rows, nb, stride int, scale float32) { panic(noAsm) }
+
+func matMulNT3AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb, nq, k int, acc bool) {
+	panic(noAsm)
+}

@@ -394,6 +394,9 @@ func matMulNT(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, 
 			case r == 4 || r == 2:
 				matMulNT2AVX2(&c[i*ldc], &c[(i+1)*ldc], &a[i*lda], &a[(i+1)*lda], &b[0], ldb, n4/4, k, acc)
 				i += 2
+			case r >= 3 && useAVX512 && k%16 == 0:
+				matMulNT3AVX512(&c[i*ldc], ldc, &a[i*lda], lda, &b[0], ldb, n4/4, k, acc)
+				i += 3
 			case r >= 3:
 				matMulNT3AVX2(&c[i*ldc], ldc, &a[i*lda], lda, &b[0], ldb, n4/4, k, acc)
 				i += 3
