@@ -21,9 +21,9 @@ type NetOptions struct {
 	// Threads is the number of cores the forward pass may use; 0 means runtime.NumCPU().
 	Threads int
 	// NoSplitSmall runs a chunk too small to split by images (batch 1 of a 32-px network) on
-	// one goroutine. By default its transformer blocks are shared with a second goroutine
-	// (split.go), which claims pieces of each step only when it gets a core, so a loaded
-	// machine costs what one thread costs.
+	// one goroutine. By default its transformer blocks may be shared with a second goroutine
+	// (split.go), which claims pieces of each step only when it gets a core; pairTuner times
+	// both ways and keeps the faster, so a loaded machine costs what one thread costs.
 	NoSplitSmall bool
 	// Device, when set, runs the forward pass on its GPU. The Net's weights must be the ones
 	// uploaded there (the same Weights, or a copy of the map sharing their tensors).
@@ -227,8 +227,8 @@ func (n *Net) Forward(ctx context.Context, x []float32, batch int, logits []floa
 	per := (batch + workers - 1) / workers
 	spare := max(1, n.threads/workers)
 	// A chunk of a few dozen token rows (one 32-px image) gains nothing from BLAS threads,
-	// which mostly spin on its GEMMs: it runs BLAS at one thread, and with SplitSmall its
-	// blocks are shared between two goroutines (a pair, split.go) instead.
+	// which mostly spin on its GEMMs: it runs BLAS at one thread, and its blocks are shared
+	// between two goroutines (a pair, split.go) when pairTuner measures that faster.
 	small := spare >= 2 && per*(1+n.in.Grid()*n.in.Grid()) <= pairMaxRows
 	paired := small && n.splitSmall && n.pairing.choose()
 	if t, ok := n.be.(gemm.Threaded); ok {
