@@ -345,26 +345,89 @@ func (n *Net) forwardChunk(ctx context.Context, ws *workspace, x []float32, b in
 // second goroutine lent to a small chunk, split.go) each step's rows, or attention's heads,
 // are shared between the two.
 func (n *Net) blockForward(ws *workspace, p *pair, l *layerView, X gemm.Mat, b, tok int) {
-	if p != nil {
-		p.run(n, splitJob{kind: jobBlockIn, l: l, X: X, b: b, tok: tok}, ws)
-		p.run(n, splitJob{kind: jobAttention, l: l, X: X, b: b, tok: tok}, ws)
-		p.run(n, splitJob{kind: jobBlockOut, l: l, X: X, b: b, tok: tok}, ws)
+	if p == nil && !ws.pieced {
+		n.blockIn(ws, l, X, 0, X.Rows)
+		n.blockAttention(ws, ws.scores, l, b, tok, 0, b*l.Heads)
+		n.blockOut(ws, l, X, 0, X.Rows)
 		return
 	}
-	if ws.pieced {
-		// The pair's pieces, one after another: the same arithmetic as when paired.
-		for _, kind := range [...]jobKind{jobBlockIn, jobAttention, jobBlockOut} {
-			j := splitJob{kind: kind, l: l, X: X, b: b, tok: tok}
-			pieces := j.pieces()
-			for i := range pieces {
-				n.runPiece(ws, ws.scores, &j, i, pieces)
-			}
+	// With a pair each step is shared (p.run); unpaired small chunks run the same pieces one
+	// after another, the same arithmetic.
+	step := func(kind jobKind) {
+		j := splitJob{kind: kind, l: l, X: X, b: b, tok: tok}
+		if p != nil {
+			p.run(n, j, ws)
+			return
 		}
+		pieces := j.pieces()
+		for i := range pieces {
+			n.runPiece(ws, ws.scores, &j, i, pieces)
+		}
+	}
+	if X.Rows > ntMaxRows {
+		step(jobBlockIn)
+		step(jobAttention)
+		step(jobBlockOut)
 		return
 	}
-	n.blockIn(ws, l, X, 0, X.Rows)
-	n.blockAttention(ws, ws.scores, l, b, tok, 0, b*l.Heads)
-	n.blockOut(ws, l, X, 0, X.Rows)
+	// Too few rows to share by rows (the last stage at batch 1: 5): every GEMM is shared by
+	// output columns, so each side streams half of the weights, which is what these steps
+	// wait on. The LayerNorms (a few rows) run on this goroutine between the steps.
+	rows, c := X.Rows, X.Cols
+	layerNormRows(gemm.NewMat(rows, c, ws.ln), X, l.norm1)
+	step(jobQKVCols)
+	step(jobAttention)
+	step(jobProjCols)
+	layerNormRows(gemm.NewMat(rows, c, ws.ln), X, l.norm2)
+	step(jobFC1Cols)
+	step(jobFC2Cols)
+}
+
+// qkvCols computes output columns [c0, c1) of LN1(X)·Wqkvᵀ + b (LN1 already in ws.ln) for a
+// few-row chunk; the range may span the q, k and v sections.
+func (n *Net) qkvCols(ws *workspace, l *layerView, rows, c0, c1 int) {
+	hd := l.Heads * l.HeadDim
+	y := gemm.NewMat(rows, l.Dim, ws.ln)
+	qkv := gemm.NewMat(rows, 3*hd, ws.qkv)
+	for s, sec := range [3]struct {
+		w gemm.Mat
+		b []float32
+	}{{l.q, l.qb}, {l.k, l.kb}, {l.v, l.vb}} {
+		lo, hi := max(c0, s*hd), min(c1, (s+1)*hd)
+		if lo >= hi {
+			continue
+		}
+		dst := qkv.Sub(0, rows, lo, hi)
+		mulWT(n.be, y, sec.w.Sub(lo-s*hd, hi-s*hd, 0, l.Dim), false, dst)
+		addBiasRows(dst, sec.b[lo-s*hd:hi-s*hd])
+	}
+}
+
+// projCols adds output columns [c0, c1) of o·Wprojᵀ + b into X (the residual).
+func (n *Net) projCols(ws *workspace, l *layerView, X gemm.Mat, c0, c1 int) {
+	hd := l.Heads * l.HeadDim
+	o := gemm.NewMat(X.Rows, hd, ws.attn)
+	dst := X.Sub(0, X.Rows, c0, c1)
+	mulWT(n.be, o, l.proj.W.Sub(c0, c1, 0, hd), true, dst)
+	addBiasRows(dst, l.proj.b[c0:c1])
+}
+
+// fc1Cols computes hidden columns [c0, c1) of GELU(LN2(X)·W1ᵀ + b1) (LN2 already in ws.ln).
+func (n *Net) fc1Cols(ws *workspace, l *layerView, rows, c0, c1 int) {
+	y := gemm.NewMat(rows, l.Dim, ws.ln)
+	hid := gemm.NewMat(rows, l.MLP, ws.hidden).Sub(0, rows, c0, c1)
+	mulWT(n.be, y, l.fc1.W.Sub(c0, c1, 0, l.Dim), false, hid)
+	for r := 0; r < rows; r++ {
+		biasGELU(hid.Row(r), l.fc1.b[c0:c1])
+	}
+}
+
+// fc2Cols adds output columns [c0, c1) of hid·W2ᵀ + b2 into X (the residual).
+func (n *Net) fc2Cols(ws *workspace, l *layerView, X gemm.Mat, c0, c1 int) {
+	hid := gemm.NewMat(X.Rows, l.MLP, ws.hidden)
+	dst := X.Sub(0, X.Rows, c0, c1)
+	mulWT(n.be, hid, l.fc2.W.Sub(c0, c1, 0, l.MLP), true, dst)
+	addBiasRows(dst, l.fc2.b[c0:c1])
 }
 
 // blockTile is how many token rows blockIn and blockOut take through their steps at a time:

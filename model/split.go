@@ -37,7 +37,16 @@ const (
 	jobBlockIn jobKind = iota
 	jobAttention
 	jobBlockOut
+	// Few-row chunks share their GEMMs by output columns instead (Net.blockForward).
+	jobQKVCols
+	jobProjCols
+	jobFC1Cols
+	jobFC2Cols
 )
+
+// colPieces is how many column ranges a few-row GEMM step is cut into: more than two, so a
+// side that gets its core late takes fewer.
+const colPieces = 4
 
 // splitJob is one step of a block, cut into pieces.
 type splitJob struct {
@@ -49,10 +58,24 @@ type splitJob struct {
 
 // pieces is how many pieces j is cut into.
 func (j *splitJob) pieces() int {
-	if j.kind == jobAttention {
+	switch j.kind {
+	case jobAttention:
 		return j.b * j.l.Heads
+	case jobQKVCols, jobProjCols, jobFC1Cols, jobFC2Cols:
+		return colPieces
 	}
 	return max(2, (j.X.Rows+pieceRows-1)/pieceRows)
+}
+
+// cols is the output width a column step divides.
+func (j *splitJob) cols() int {
+	switch j.kind {
+	case jobQKVCols:
+		return 3 * j.l.Heads * j.l.HeadDim
+	case jobFC1Cols:
+		return j.l.MLP
+	}
+	return j.X.Cols
 }
 
 // The claim word holds the job's sequence number (bits 40…63), its piece count (20…39) and
@@ -160,7 +183,32 @@ func (n *Net) runPiece(ws *workspace, scratch []float32, j *splitJob, i, pieces 
 	case jobBlockOut:
 		r0, r1 := share(j.X.Rows, i, pieces)
 		n.blockOut(ws, j.l, j.X, r0, r1)
+	case jobQKVCols, jobProjCols, jobFC1Cols, jobFC2Cols:
+		c0, c1 := colShare(j.cols(), i, pieces)
+		if c0 >= c1 {
+			return
+		}
+		switch j.kind {
+		case jobQKVCols:
+			n.qkvCols(ws, j.l, j.X.Rows, c0, c1)
+		case jobProjCols:
+			n.projCols(ws, j.l, j.X, c0, c1)
+		case jobFC1Cols:
+			n.fc1Cols(ws, j.l, j.X.Rows, c0, c1)
+		case jobFC2Cols:
+			n.fc2Cols(ws, j.l, j.X, c0, c1)
+		}
 	}
+}
+
+// colShare is piece i's range of n output columns, its ends on multiples of 4 (the few-row
+// kernel's column blocks) except the last.
+func colShare(n, i, pieces int) (lo, hi int) {
+	lo, hi = (i*n/pieces)&^3, ((i+1)*n/pieces)&^3
+	if i == pieces-1 {
+		hi = n
+	}
+	return lo, hi
 }
 
 // pairTuner decides, per Forward of a small chunk, whether to run it as a pair. A pair wins
