@@ -10,6 +10,7 @@ import (
 	"github.com/resnas/resnas/evaluate"
 	"github.com/resnas/resnas/internal/atomicfile"
 	"github.com/resnas/resnas/profiler"
+	"github.com/resnas/resnas/stats"
 )
 
 func cmdEval(ctx context.Context, args []string, e env) error {
@@ -123,7 +124,7 @@ func cmdBench(ctx context.Context, args []string, e env) error {
 			sg = &r
 		} else {
 			sg.Samples = append(sg.Samples, r.Samples...)
-			sg.GFLOPs = profiler.Median(sg.Samples)
+			sg.GFLOPs = stats.Median(sg.Samples)
 		}
 		return nil
 	}

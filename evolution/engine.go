@@ -11,6 +11,7 @@ import (
 
 	"github.com/resnas/resnas/model"
 	"github.com/resnas/resnas/profiler"
+	"github.com/resnas/resnas/stats"
 )
 
 // engine is the search's private state, touched only by the engine goroutine.
@@ -593,10 +594,9 @@ func (e *engine) endGeneration() {
 	for i, r := range recs {
 		tops[i] = r.Top1
 	}
-	slices.Sort(tops)
 	var median float64
-	if n := len(tops); n > 0 {
-		median = (tops[(n-1)/2] + tops[n/2]) / 2
+	if len(tops) > 0 {
+		median = stats.Median(tops)
 	}
 	var rate float64
 	if e.liveEvals > 0 {

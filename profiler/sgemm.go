@@ -3,10 +3,10 @@ package profiler
 import (
 	"context"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/resnas/resnas/internal/gemm"
+	"github.com/resnas/resnas/stats"
 )
 
 // SgemmRate is the measured speed of one square single-precision GEMM: the machine's
@@ -49,16 +49,6 @@ func MeasureSgemm(ctx context.Context, be gemm.Backend, threads, n, repeats int)
 		gemm.Mul(be, false, true, 1, A, B, 0, C)
 		r.Samples = append(r.Samples, flop/time.Since(t0).Seconds()/1e9)
 	}
-	r.GFLOPs = Median(r.Samples)
+	r.GFLOPs = stats.Median(r.Samples)
 	return r, nil
-}
-
-// Median is the middle of v (the mean of the two middle values for an even count).
-func Median(v []float64) float64 {
-	s := slices.Clone(v)
-	slices.Sort(s)
-	if len(s)%2 == 0 {
-		return (s[len(s)/2-1] + s[len(s)/2]) / 2
-	}
-	return s[len(s)/2]
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/resnas/resnas/model"
+	"github.com/resnas/resnas/stats"
 )
 
 // ThroughputOptions configure a throughput measurement.
@@ -69,14 +70,9 @@ func MeasureThroughput(ctx context.Context, net *model.Net, opts ThroughputOptio
 			return Throughput{}, fmt.Errorf("throughput: forward produced NaN")
 		}
 	}
-	sorted := slices.Clone(samples)
-	slices.Sort(sorted)
-	med := sorted[len(sorted)/2]
-	if len(sorted)%2 == 0 {
-		med = (sorted[len(sorted)/2-1] + sorted[len(sorted)/2]) / 2
-	}
+	med, lo, hi := stats.Median(samples), slices.Min(samples), slices.Max(samples)
 	return Throughput{
-		ImagesPerSec: med, Min: sorted[0], Max: sorted[len(sorted)-1],
-		Spread: (sorted[len(sorted)-1] - sorted[0]) / med, Repeats: len(samples), Batch: opts.Batch, Samples: samples,
+		ImagesPerSec: med, Min: lo, Max: hi,
+		Spread: (hi - lo) / med, Repeats: len(samples), Batch: opts.Batch, Samples: samples,
 	}, nil
 }

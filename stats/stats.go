@@ -3,7 +3,10 @@
 // package that shows an accuracy computes its interval the same way.
 package stats
 
-import "math"
+import (
+	"math"
+	"slices"
+)
 
 // z95 is the standard normal quantile of 0.975: a two-sided 95% interval.
 const z95 = 1.959963984540054
@@ -18,4 +21,16 @@ func WilsonHalfWidth(k, n int) float64 {
 	p := float64(k) / float64(n)
 	fn := float64(n)
 	return z95 / (1 + z95*z95/fn) * math.Sqrt(p*(1-p)/fn+z95*z95/(4*fn*fn))
+}
+
+// Median is the middle of xs (the mean of the two middle values for an even count), NaN
+// when xs is empty. xs is not modified.
+func Median(xs []float64) float64 {
+	n := len(xs)
+	if n == 0 {
+		return math.NaN()
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	return (s[(n-1)/2] + s[n/2]) / 2
 }

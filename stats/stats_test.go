@@ -27,3 +27,19 @@ func TestWilsonHalfWidth(t *testing.T) {
 		t.Errorf("900/1000: %.6f, want 0.018621", h)
 	}
 }
+
+func TestMedian(t *testing.T) {
+	xs := []float64{5, 1, 4, 2}
+	if got := Median(xs); got != 3 {
+		t.Errorf("Median(5 1 4 2) = %v, want 3", got)
+	}
+	if xs[0] != 5 || xs[3] != 2 {
+		t.Errorf("Median sorted its argument: %v", xs)
+	}
+	if got := Median([]float64{7, 1, 3}); got != 3 {
+		t.Errorf("Median(7 1 3) = %v, want 3", got)
+	}
+	if got := Median(nil); !math.IsNaN(got) {
+		t.Errorf("Median(nil) = %v, want NaN", got)
+	}
+}

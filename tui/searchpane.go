@@ -3,7 +3,6 @@ package tui
 import (
 	"fmt"
 	"math"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -14,6 +13,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 	"github.com/resnas/resnas/model"
 	"github.com/resnas/resnas/profiler"
+	"github.com/resnas/resnas/stats"
 )
 
 // The search pane: state, budget, progress, best and median top-1 per generation, rate and
@@ -346,7 +346,7 @@ func (s *searchPane) summarize() {
 			st.bestNow = bestOf[g]
 		}
 		st.best = append(st.best, st.bestNow)
-		st.median = append(st.median, median(tops[g]))
+		st.median = append(st.median, stats.Median(tops[g]))
 	}
 	if n := len(s.evals); n > 0 {
 		st.generation = s.evals[n-1].generation
@@ -354,16 +354,6 @@ func (s *searchPane) summarize() {
 		st.inGen = len(tops[st.generation])
 	}
 	s.stats = st
-}
-
-// median of xs, which it sorts; NaN when empty.
-func median(xs []float64) float64 {
-	n := len(xs)
-	if n == 0 {
-		return math.NaN()
-	}
-	slices.Sort(xs)
-	return (xs[(n-1)/2] + xs[n/2]) / 2
 }
 
 // runningTime is how long the search has run, pauses excluded.
