@@ -9,11 +9,8 @@ import (
 
 func sqrt64(x float64) float64 { return math.Sqrt(x) }
 
-// layerNorm writes LN(x)·w + b into y (eps 1e-6, biased variance, as F.layer_norm).
-func layerNorm(y, x, w, b []float32) { vecmath.LayerNorm(y, x, w, b, lnEps) }
-
-// layerNormRows applies norm to every row of x into the same row of y (vecmath.LayerNormRows:
-// eight narrow rows at a time).
+// layerNormRows writes LN(x)·w + b of every row of x into the same row of y (eps 1e-6, biased
+// variance, as F.layer_norm; vecmath.LayerNormRows: eight narrow rows at a time).
 func layerNormRows(y, x gemm.Mat, norm lnView) {
 	if x.Rows == 0 {
 		return
