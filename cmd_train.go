@@ -105,7 +105,7 @@ func parseTrainFlags(args []string, e env) (*trainFlags, error) {
 	fs.Float64Var(&d.EraseProb, "erase", d.EraseProb, "random-erasing probability")
 	fs.Uint64Var(&d.Seed, "seed", d.Seed, "random seed (data order, augmentation, architecture draws)")
 	fs.BoolVar(&d.Sandwich, "sandwich", d.Sandwich, "train the largest and smallest sub-networks in every batch (not in the reference)")
-	fs.IntVar(&d.LargestGroups, "largest-groups", 1, "with --sandwich, how many of each batch's sub-networks are the largest (more trains it on more images per step)")
+	fs.IntVar(&d.LargestGroups, "largest-groups", d.LargestGroups, "with --sandwich, how many of each batch's sub-networks are the largest (more trains it on more images per step)")
 	fs.BoolVar(&f.asJSON, "json", false, "print a JSON summary at the end (progress goes to stderr)")
 	if err := parseFlags(fs, args, e); err != nil {
 		return nil, err

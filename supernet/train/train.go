@@ -108,7 +108,7 @@ func DefaultOptions() Options {
 		Epochs: 28, BatchSize: 128, ExamplesPerArch: 32, ChannelWarmupEpochs: 7,
 		LR: 2e-3, WarmupLR: 1e-5, MinLR: 1e-5, LRWarmupEpochs: 1,
 		WeightDecay: 0.05, LabelSmoothing: 0.1, DropPath: 0.05,
-		ShiftPad: 2, Flip: true,
+		ShiftPad: 2, Flip: true, LargestGroups: 1,
 	}
 }
 
