@@ -325,29 +325,55 @@ func MatMul(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, m,
 }
 
 func matMul(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, m, n, k int, avx2 bool) {
+	product(c, ldc, a, lda, b, ldb, m, n, k, false, avx2)
+}
+
+// product is MatMul (aT false: a is m × k) and MatMulTN (aT true: a is stored k × m): the
+// same checks and the same split between an 8-column assembly kernel and the Go tail.
+func product(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, m, n, k int, aT, avx2 bool) {
+	name, aRows, aCols := "MatMul", m, k
+	if aT {
+		name, aRows, aCols = "MatMulTN", k, m
+	}
 	if m <= 0 || n <= 0 {
 		return
 	}
-	if ldc < n || (k > 0 && (lda < k || ldb < n)) || k < 0 {
-		panic("vecmath: MatMul: bad leading dimension")
+	// The messages are built only when a check fails: this runs per attention head.
+	fail := func(what string) { panic("vecmath: " + name + ": " + what) }
+	if ldc < n || k < 0 || (k > 0 && (lda < aCols || ldb < n)) {
+		fail("bad leading dimension")
 	}
-	checkLen(len(c), (m-1)*ldc+n, "vecmath: MatMul: c too short")
+	if len(c) < (m-1)*ldc+n {
+		fail("c too short")
+	}
 	if k == 0 {
 		for i := range m {
 			clear(c[i*ldc : i*ldc+n])
 		}
 		return
 	}
-	checkLen(len(a), (m-1)*lda+k, "vecmath: MatMul: a too short")
-	checkLen(len(b), (k-1)*ldb+n, "vecmath: MatMul: b too short")
+	if len(a) < (aRows-1)*lda+aCols {
+		fail("a too short")
+	}
+	if len(b) < (k-1)*ldb+n {
+		fail("b too short")
+	}
 	n8 := 0
 	if avx2 {
 		if n8 = n &^ 7; n8 > 0 {
-			matMulAVX2(&c[0], ldc, &a[0], lda, &b[0], ldb, m, n8/8, k)
+			if aT {
+				matMulTNAVX2(&c[0], ldc, &a[0], lda, &b[0], ldb, m, n8/8, k)
+			} else {
+				matMulAVX2(&c[0], ldc, &a[0], lda, &b[0], ldb, m, n8/8, k)
+			}
 		}
 	}
 	if n8 < n {
-		matMulGo(c, ldc, a, lda, b, ldb, m, n8, n, k)
+		if aT {
+			matMulTNGo(c, ldc, a, lda, b, ldb, m, n8, n, k)
+		} else {
+			matMulGo(c, ldc, a, lda, b, ldb, m, n8, n, k)
+		}
 	}
 }
 
@@ -420,30 +446,7 @@ func MatMulTN(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, 
 }
 
 func matMulTN(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, m, n, k int, avx2 bool) {
-	if m <= 0 || n <= 0 {
-		return
-	}
-	if ldc < n || k < 0 || (k > 0 && (lda < m || ldb < n)) {
-		panic("vecmath: MatMulTN: bad leading dimension")
-	}
-	checkLen(len(c), (m-1)*ldc+n, "vecmath: MatMulTN: c too short")
-	if k == 0 {
-		for i := range m {
-			clear(c[i*ldc : i*ldc+n])
-		}
-		return
-	}
-	checkLen(len(a), (k-1)*lda+m, "vecmath: MatMulTN: a too short")
-	checkLen(len(b), (k-1)*ldb+n, "vecmath: MatMulTN: b too short")
-	n8 := 0
-	if avx2 {
-		if n8 = n &^ 7; n8 > 0 {
-			matMulTNAVX2(&c[0], ldc, &a[0], lda, &b[0], ldb, m, n8/8, k)
-		}
-	}
-	if n8 < n {
-		matMulTNGo(c, ldc, a, lda, b, ldb, m, n8, n, k)
-	}
+	product(c, ldc, a, lda, b, ldb, m, n, k, true, avx2)
 }
 
 // SoftmaxCols applies Softmax with scale (positive) in place down each column of the
