@@ -4,8 +4,54 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
+
+// randNormal returns n floats drawn from rng's standard normal distribution.
+func randNormal(rng *rand.Rand, n int) []float32 {
+	x := make([]float32, n)
+	for i := range x {
+		x[i] = float32(rng.NormFloat64())
+	}
+	return x
+}
+
+// sentinels returns n floats holding sentinel, for outputs whose unwritten parts are checked.
+func sentinels(n int) []float32 {
+	x := make([]float32, n)
+	for i := range x {
+		x[i] = sentinel
+	}
+	return x
+}
+
+// checkProduct checks an m × n product that starts pad floats into buf with row stride ldc:
+// each element within 1e-5·(1+k) of want(i, j), the float64 reference over inner dimension k,
+// and every other float of those rows' strides bit-identical to before (nothing written
+// outside c's columns).
+func checkProduct(t *testing.T, name string, buf, before []float32, pad, ldc, m, n, k int, want func(i, j int) float64) {
+	t.Helper()
+	for i := range m {
+		for j := -pad; j < ldc-pad; j++ {
+			idx := pad + i*ldc + j
+			if idx >= len(buf) {
+				continue
+			}
+			got := buf[idx]
+			if j < 0 || j >= n {
+				if math.Float32bits(got) != math.Float32bits(before[idx]) {
+					t.Fatalf("%s: wrote outside c at row %d col %d", name, i, j)
+				}
+				continue
+			}
+			w := want(i, j)
+			if d := math.Abs(float64(got) - w); !(d <= 1e-5*(1+float64(k))) {
+				t.Fatalf("%s: c[%d,%d] = %v, want %v (diff %.3g)", name, i, j, got, w, d)
+			}
+		}
+	}
+}
 
 // TestMatMul checks both paths against a float64 reference over row counts around the
 // four-row blocks, column counts around the 8-column blocks (attention's 65×72·8 scores and
@@ -18,48 +64,24 @@ func TestMatMul(t *testing.T) {
 				for _, k := range []int{0, 1, 3, 8, 16, 65} {
 					const pad = 3
 					lda, ldb, ldc := k+pad, n+pad, n+2*pad
-					a := make([]float32, m*lda+1)
-					b := make([]float32, max(k, 1)*ldb+1)
-					for i := range a {
-						a[i] = float32(rng.NormFloat64())
-					}
-					for i := range b {
-						b[i] = float32(rng.NormFloat64())
-					}
-					c := make([]float32, m*ldc)
-					for i := range c {
-						c[i] = sentinel
-					}
-					a0, b0 := append([]float32(nil), a...), append([]float32(nil), b...)
+					a := randNormal(rng, m*lda+1)
+					b := randNormal(rng, max(k, 1)*ldb+1)
+					c := sentinels(m * ldc)
+					a0, b0, c0 := slices.Clone(a), slices.Clone(b), slices.Clone(c)
 					matMul(c[pad:], ldc, a, lda, b, ldb, m, n, k, avx2)
 					name := fmt.Sprintf("%s m=%d n=%d k=%d", pathName(avx2), m, n, k)
-					for i := range m {
-						for j := -pad; j < ldc-pad; j++ {
-							got := c[pad+i*ldc+j]
-							if j < 0 || j >= n {
-								if i*ldc+j+pad < len(c) && math.Float32bits(got) != 0x7fc0dead {
-									t.Fatalf("%s: wrote outside c at row %d col %d", name, i, j)
-								}
-								continue
-							}
-							var want float64
-							for p := range k {
-								want += float64(a[i*lda+p]) * float64(b[p*ldb+j])
-							}
-							if d := math.Abs(float64(got) - want); !(d <= 1e-5*(1+float64(k))) {
-								t.Fatalf("%s: c[%d,%d] = %v, want %v (diff %.3g)", name, i, j, got, want, d)
-							}
+					checkProduct(t, name, c, c0, pad, ldc, m, n, k, func(i, j int) float64 {
+						var w float64
+						for p := range k {
+							w += float64(a[i*lda+p]) * float64(b[p*ldb+j])
 						}
+						return w
+					})
+					if !slices.Equal(a, a0) {
+						t.Fatalf("%s: a changed", name)
 					}
-					for i := range a {
-						if a[i] != a0[i] {
-							t.Fatalf("%s: a changed", name)
-						}
-					}
-					for i := range b {
-						if b[i] != b0[i] {
-							t.Fatalf("%s: b changed", name)
-						}
+					if !slices.Equal(b, b0) {
+						t.Fatalf("%s: b changed", name)
 					}
 				}
 			}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -20,19 +21,9 @@ func TestMatMulNT(t *testing.T) {
 					for _, acc := range []bool{false, true} {
 						const pad = 3
 						lda, ldb, ldc := k+pad, k+2*pad, n+2*pad
-						a := make([]float32, m*lda+1)
-						b := make([]float32, n*ldb+1)
-						for i := range a {
-							a[i] = float32(rng.NormFloat64())
-						}
-						for i := range b {
-							b[i] = float32(rng.NormFloat64())
-						}
-						c := make([]float32, m*ldc)
-						for i := range c {
-							c[i] = sentinel
-						}
-						c0 := make([]float32, len(c))
+						a := randNormal(rng, m*lda+1)
+						b := randNormal(rng, n*ldb+1)
+						c := sentinels(m * ldc)
 						if acc {
 							for i := range m {
 								for j := range n {
@@ -40,34 +31,19 @@ func TestMatMulNT(t *testing.T) {
 								}
 							}
 						}
-						copy(c0, c)
+						c0 := slices.Clone(c)
 						matMulNT(c[pad:], ldc, a, lda, b, ldb, m, n, k, acc, avx2)
 						name := fmt.Sprintf("%s m=%d n=%d k=%d acc=%v", pathName(avx2), m, n, k, acc)
-						for i := range m {
-							for j := -pad; j < ldc-pad; j++ {
-								idx := pad + i*ldc + j
-								if idx >= len(c) {
-									continue
-								}
-								got := c[idx]
-								if j < 0 || j >= n {
-									if math.Float32bits(got) != math.Float32bits(c0[idx]) {
-										t.Fatalf("%s: wrote outside c at row %d col %d", name, i, j)
-									}
-									continue
-								}
-								var want float64
-								if acc {
-									want = float64(c0[idx])
-								}
-								for p := range k {
-									want += float64(a[i*lda+p]) * float64(b[j*ldb+p])
-								}
-								if d := math.Abs(float64(got) - want); !(d <= 1e-5*(1+float64(k))) {
-									t.Fatalf("%s: c[%d,%d] = %v, want %v (diff %.3g)", name, i, j, got, want, d)
-								}
+						checkProduct(t, name, c, c0, pad, ldc, m, n, k, func(i, j int) float64 {
+							var w float64
+							if acc {
+								w = float64(c0[pad+i*ldc+j])
 							}
-						}
+							for p := range k {
+								w += float64(a[i*lda+p]) * float64(b[j*ldb+p])
+							}
+							return w
+						})
 					}
 				}
 			}
@@ -75,8 +51,9 @@ func TestMatMulNT(t *testing.T) {
 	}
 }
 
-// TestMatMulNTPathsAgree: the assembly and the Go path sum in the same lane order, so they
-// differ only by FMA's single rounding (a few ulps), never by a reordering of the sum.
+// TestMatMulNTPathsAgree: the AVX2 kernels and the Go path sum in the same lane order, so they
+// differ only by FMA's single rounding; the AVX-512 three-row kernel also folds 16 lanes into
+// 8. Either way a few ulps, never a reordering error.
 func TestMatMulNTPathsAgree(t *testing.T) {
 	if !useAVX2 {
 		t.Skip("no AVX2 on this build")

@@ -381,8 +381,9 @@ func product(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, m
 // (ldb) — a linear layer's weights in their out × in layout — and c is m × n (ldc). It is for
 // few rows (a batch of one image's tokens), where a blocked GEMM spends its time packing b:
 // here each three rows of a stream b once. With AVX2 and k a multiple of 8, four columns at
-// a time run in assembly; other columns, and other builds, in Go (matMulNTGo, summing in the
-// same lane order).
+// a time run in assembly (three-row groups on 16 lanes where k is also a multiple of 16 and
+// the CPU has AVX-512); other columns, and other builds, in Go (matMulNTGo, summing in the
+// AVX2 kernels' lane order).
 func MatMulNT(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, m, n, k int, acc bool) {
 	matMulNT(c, ldc, a, lda, b, ldb, m, n, k, acc, useAVX2)
 }
