@@ -27,8 +27,7 @@ import "github.com/resnas/resnas/internal/gemm"
 //
 // It only calls the backend's GEMM and the softmax kernel; it allocates nothing itself.
 func attention(be gemm.Backend, out, qkv gemm.Mat, scratch []float32, tok, heads, headDim int) {
-	checkAttention(out, qkv, tok, heads, headDim)
-	attentionUnits(be, out, qkv, scratch, tok, heads, headDim, 0, qkv.Rows/tok*heads)
+	attentionUnits(be, out, qkv, scratch, tok, heads, headDim, 0, qkv.Rows/max(tok, 1)*heads)
 }
 
 // checkAttention panics unless qkv, out and tok agree.

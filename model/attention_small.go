@@ -36,8 +36,7 @@ func smallAttnScratch(tok, d int) int {
 // than both products together (73 ns a row, the reductions' latency). scratch holds at least
 // smallAttnScratch(tok, headDim) floats. It allocates nothing.
 func attentionSmall(out, qkv gemm.Mat, scratch []float32, tok, heads, headDim int) {
-	checkAttention(out, qkv, tok, heads, headDim)
-	attentionSmallUnits(out, qkv, scratch, tok, heads, headDim, 0, qkv.Rows/tok*heads)
+	attentionSmallUnits(out, qkv, scratch, tok, heads, headDim, 0, qkv.Rows/max(tok, 1)*heads)
 }
 
 // attentionSmallUnits is attentionSmall for units [u0, u1) only, unit i·heads+h being head h
