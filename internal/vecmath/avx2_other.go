@@ -64,3 +64,11 @@ func softmaxCols512(m *float32, rows, nb, stride int, scale float32) { panic(noA
 func matMulNT3AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb, nq, k int, acc bool) {
 	panic(noAsm)
 }
+
+func gemmPacked6x32AVX512(c, a *float32, offs *[12]int, b *float32, k int, bias *float32, acc bool, mask uint32) {
+	panic(noAsm)
+}
+
+func gemmPacked6x16AVX512(c, a *float32, offs *[12]int, b *float32, k int, bias *float32, acc bool, mask uint32) {
+	panic(noAsm)
+}
