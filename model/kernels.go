@@ -195,6 +195,21 @@ func im2colHWC(cols gemm.Mat, src gemm.Mat, h, w, k, stride, pad int) {
 // at 65 rows OpenBLAS is 10% ahead.
 const ntMaxRows = 16
 
+// linearRows computes c = x·wᵀ + b, or c += x·wᵀ + b with acc (b may be nil), for a linear
+// layer or a conv seen as a matrix: through p, its packed weights and bias (Net.packWeights),
+// when there are any and x has more rows than the few-row kernel takes; else mulWT, then the
+// bias.
+func linearRows(be gemm.Backend, x, w gemm.Mat, b []float32, p *vecmath.PackedB, acc bool, c gemm.Mat) {
+	if p != nil && x.Rows > ntMaxRows {
+		vecmath.GemmPacked(c.Data, c.Stride, x.Data, x.Stride, x.Rows, p, acc)
+		return
+	}
+	mulWT(be, x, w, acc, c)
+	if b != nil {
+		addBiasRows(c, b)
+	}
+}
+
 // mulWT computes c = x·wᵀ, or c += x·wᵀ with acc, for a layer's weights w (out × in). A few
 // rows (one image's tokens in the late stages) go to vecmath.MatMulNT, which streams w once
 // without packing it; everything else to the GEMM backend.

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/resnas/resnas/internal/gemm"
+	"github.com/resnas/resnas/internal/vecmath"
 )
 
 // Normalisation constants of the reference models (layers.md §3.7).
@@ -28,6 +29,11 @@ type NetOptions struct {
 	// Device, when set, runs the forward pass on its GPU. The Net's weights must be the ones
 	// uploaded there (the same Weights, or a copy of the map sharing their tensors).
 	Device *DeviceWeights
+	// NoPackedWeights leaves every GEMM to the backend (and the few-row kernel). By default,
+	// where vecmath.GemmPackedFast holds, the first CPU forward lays the linear layers' weights
+	// out once for vecmath.GemmPacked, which then takes every GEMM of more than ntMaxRows rows
+	// against them, biases included.
+	NoPackedWeights bool
 }
 
 // Net runs one architecture on a set of weights. When the weights are a supernet's, every
@@ -44,6 +50,9 @@ type Net struct {
 
 	splitSmall bool // !NetOptions.NoSplitSmall
 	pairing    pairTuner
+
+	packWanted bool // the first CPU forward packs the weights (packWeights)
+	packed     bool
 
 	stem   stemView
 	tokens []float32 // class token, width C0
@@ -62,8 +71,9 @@ type Net struct {
 }
 
 type linearView struct {
-	W gemm.Mat  // out × in, a view of a possibly larger out_max × in_max weight
-	b []float32 // out
+	W gemm.Mat         // out × in, a view of a possibly larger out_max × in_max weight
+	b []float32        // out
+	p *vecmath.PackedB // W and b packed (packWeights), or nil
 }
 
 type lnView struct{ w, b []float32 }
@@ -72,7 +82,8 @@ type lnView struct{ w, b []float32 }
 // its leading slice; with a max-size weight the columns stay contiguous per output row.
 type convView struct {
 	W                   gemm.Mat
-	b                   []float32 // nil when the conv has no bias
+	b                   []float32        // nil when the conv has no bias
+	p                   *vecmath.PackedB // W and b packed (packWeights), or nil
 	cin, k, stride, pad int
 }
 
@@ -98,6 +109,7 @@ type layerView struct {
 	fusedQKV     bool // the three sections are adjacent (all heads used): one GEMM suffices
 	qkvW         gemm.Mat
 	qkvB         []float32
+	qkvP         *vecmath.PackedB // q, k and v rows and biases packed as one (packWeights), or nil
 	proj         linearView
 	fc1, fc2     linearView
 
@@ -117,7 +129,8 @@ func NewNet(w Weights, arch Arch, in Input, be gemm.Backend, opts NetOptions) (*
 	if len(arch.Layers) == 0 {
 		return nil, fmt.Errorf("architecture has no blocks")
 	}
-	n := &Net{arch: arch.Clone(), in: in, be: be, threads: opts.Threads, splitSmall: !opts.NoSplitSmall}
+	n := &Net{arch: arch.Clone(), in: in, be: be, threads: opts.Threads, splitSmall: !opts.NoSplitSmall,
+		packWanted: !opts.NoPackedWeights && opts.Device == nil && vecmath.GemmPackedFast()}
 	if n.threads <= 0 {
 		n.threads = runtime.NumCPU()
 	}
@@ -222,6 +235,10 @@ func (n *Net) Forward(ctx context.Context, x []float32, batch int, logits []floa
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	if n.packWanted && !n.packed {
+		n.packWeights()
+		n.packed = true
+	}
 
 	workers := min(n.threads, batch)
 	per := (batch + workers - 1) / workers
@@ -336,7 +353,7 @@ func (n *Net) forwardChunk(ctx context.Context, ws *workspace, x []float32, b in
 	cls := gemm.NewMat(b, c, ws.ln)
 	layerNormRows(cls, gemm.Mat{Rows: b, Cols: c, Stride: tok * c, Data: X.Data[:(b-1)*tok*c+c]}, n.norm)
 	out := gemm.NewMat(b, n.Classes(), logits)
-	linearForward(n.be, out, cls, n.head)
+	linearRows(n.be, cls, n.head.W, n.head.b, n.head.p, false, out)
 	return nil
 }
 
@@ -449,7 +466,9 @@ func (n *Net) blockInTile(ws *workspace, l *layerView, X gemm.Mat, r0, r1 int) {
 	y := gemm.NewMat(rows, c, ws.ln).Sub(r0, r1, 0, c)
 	layerNormRows(y, X.Sub(r0, r1, 0, c), l.norm1)
 	qkv := gemm.NewMat(rows, 3*hd, ws.qkv).Sub(r0, r1, 0, 3*hd)
-	if l.fusedQKV {
+	if l.qkvP != nil && r1-r0 > ntMaxRows {
+		linearRows(n.be, y, gemm.Mat{}, nil, l.qkvP, false, qkv)
+	} else if l.fusedQKV {
 		mulWT(n.be, y, l.qkvW, false, qkv)
 		addBiasRows(qkv, l.qkvB)
 	} else {
@@ -490,18 +509,17 @@ func (n *Net) blockOutTile(ws *workspace, l *layerView, X gemm.Mat, r0, r1 int) 
 	hd := l.Heads * l.HeadDim
 	o := gemm.NewMat(rows, hd, ws.attn).Sub(r0, r1, 0, hd)
 	Xr := X.Sub(r0, r1, 0, c)
-	// x += proj(o) + b: the residual is the GEMM's beta=1 accumulator.
-	mulWT(n.be, o, l.proj.W, true, Xr)
+	// x += proj(o) + b: the residual is the GEMM's accumulator.
+	linearRows(n.be, o, l.proj.W, l.proj.b, l.proj.p, true, Xr)
 	y := gemm.NewMat(rows, c, ws.ln).Sub(r0, r1, 0, c)
-	addBiasRows(Xr, l.proj.b[:c])
 	layerNormRows(y, Xr, l.norm2)
 	hid := gemm.NewMat(rows, l.MLP, ws.hidden).Sub(r0, r1, 0, l.MLP)
-	mulWT(n.be, y, l.fc1.W, false, hid)
+	// fc1's bias is added by the GELU pass (its packed weights carry none).
+	linearRows(n.be, y, l.fc1.W, nil, l.fc1.p, false, hid)
 	for r := 0; r < r1-r0; r++ {
 		biasGELU(hid.Row(r), l.fc1.b)
 	}
-	mulWT(n.be, hid, l.fc2.W, true, Xr)
-	addBiasRows(Xr, l.fc2.b)
+	linearRows(n.be, hid, l.fc2.W, l.fc2.b, l.fc2.p, true, Xr)
 }
 
 // reductionForward applies a residual spatial reduction and returns the new token matrix,
@@ -521,7 +539,8 @@ func (n *Net) reductionForward(ws *workspace, l *layerView, X gemm.Mat, b int) g
 	// Class tokens: LN → Linear, plus the un-normalised token zero-padded to cout.
 	clsIn := gemm.Mat{Rows: b, Cols: cin, Stride: tokIn * cin, Data: y.Data[:(b-1)*tokIn*cin+cin]}
 	clsOut := gemm.Mat{Rows: b, Cols: cout, Stride: tokOut * cout, Data: out.Data[:(b-1)*tokOut*cout+cout]}
-	linearForward(n.be, clsOut, clsIn, l.tokenTransform)
+	t := &l.tokenTransform
+	linearRows(n.be, clsIn, t.W, t.b, t.p, false, clsOut)
 	for i := 0; i < b; i++ {
 		addTo(out.Row(i * tokOut)[:cin], X.Row(i*tokIn))
 	}
@@ -534,14 +553,13 @@ func (n *Net) reductionForward(ws *workspace, l *layerView, X gemm.Mat, b int) g
 			im2colHWC(cols.Sub(i*gg, (i+1)*gg, 0, cin*9), yi, g, g, 3, 2, 1)
 		}
 		patches := gemm.NewMat(nb*gg, cout, ws.patches)
-		mulWT(n.be, cols, l.reduce.W, false, patches)
+		linearRows(n.be, cols, l.reduce.W, l.reduce.b, l.reduce.p, false, patches)
 		for i := 0; i < nb; i++ {
 			xi := X.Sub((i0+i)*tokIn, (i0+i+1)*tokIn, 0, cin)
 			oi := out.Sub((i0+i)*tokOut, (i0+i+1)*tokOut, 0, cout)
 			for r := 0; r < gg; r++ {
 				row := oi.Row(1 + r)
 				copy(row, patches.Row(i*gg+r))
-				addTo(row, l.reduce.b)
 				addTo(row, l.reducePos.Row(r))
 				// Skip path: 2×2 average pool of the pre-LN patches on the first cin channels.
 				oy, ox := r/g2, r%g2
@@ -569,8 +587,7 @@ func (n *Net) stemForward(ws *workspace, img []float32, dst gemm.Mat) {
 	g := in.Grid()
 	cols := gemm.NewMat(g*g, in.Channels*in.Patch*in.Patch, ws.cols)
 	im2colCHW(cols, img, in.Channels, in.Size, in.Size, in.Patch, in.Patch, 0)
-	mulWT(n.be, cols, s.proj.W, false, dst)
-	addBiasRows(dst, s.proj.b)
+	linearRows(n.be, cols, s.proj.W, s.proj.b, s.proj.p, false, dst)
 }
 
 // stemImages is how many images the conv stem embeds at once: their im2col columns lie side
@@ -621,7 +638,7 @@ func (n *Net) convStem(ws *workspace, x []float32, nb int, X gemm.Mat) {
 	}
 	c := X.Cols
 	tokens := gemm.NewMat(nb*gg, c, ws.ln)
-	mulWT(n.be, cols, s.proj.W, false, tokens)
+	linearRows(n.be, cols, s.proj.W, s.proj.b, s.proj.p, false, tokens)
 	tok := 1 + gg
 	for i := 0; i < nb; i++ {
 		cls := X.Row(i * tok)
@@ -630,13 +647,7 @@ func (n *Net) convStem(ws *workspace, x []float32, nb int, X gemm.Mat) {
 		for r := 0; r < gg; r++ {
 			row := X.Row(i*tok + 1 + r)
 			copy(row, tokens.Row(i*gg+r))
-			addTo(row, s.proj.b)
 			addTo(row, n.pos.Row(1+r))
 		}
 	}
-}
-
-func linearForward(be gemm.Backend, out, x gemm.Mat, l linearView) {
-	mulWT(be, x, l.W, false, out)
-	addBiasRows(out, l.b)
 }

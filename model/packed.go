@@ -1,0 +1,55 @@
+package model
+
+import (
+	"github.com/resnas/resnas/internal/gemm"
+	"github.com/resnas/resnas/internal/vecmath"
+)
+
+// packWeights lays the weights of every linear layer (qkv, proj, fc1, fc2, the reductions'
+// conv and class-token transform, the stem's projection, the head) out for
+// vecmath.GemmPacked, once per Net: a sub-network's weights are strided views of the
+// supernet's, and a blocked GEMM would otherwise pack them again on every call (half of a
+// small GEMM's time). It costs a copy of the sub-network's weights.
+func (n *Net) packWeights() {
+	pack := func(w gemm.Mat, b []float32) *vecmath.PackedB {
+		if w.Rows == 0 || w.Cols == 0 {
+			return nil
+		}
+		return vecmath.PackB(w.Data, w.Stride, w.Rows, w.Cols, b)
+	}
+	if n.stem.proj.W.Rows > 0 {
+		n.stem.proj.p = pack(n.stem.proj.W, n.stem.proj.b)
+	}
+	for i := range n.layers {
+		l := &n.layers[i]
+		switch {
+		case l.Type == TypeBlock && l.Exists:
+			l.qkvP = packQKV(l)
+			l.proj.p = pack(l.proj.W, l.proj.b)
+			l.fc1.p = pack(l.fc1.W, nil) // its bias goes with the GELU (blockOutTile)
+			l.fc2.p = pack(l.fc2.W, l.fc2.b)
+		case l.Type == TypeReduction:
+			l.reduce.p = pack(l.reduce.W, l.reduce.b)
+			l.tokenTransform.p = pack(l.tokenTransform.W, l.tokenTransform.b)
+		}
+	}
+	n.head.p = pack(n.head.W, n.head.b)
+}
+
+// packQKV packs the q, k and v rows a block uses as one matrix (3·Heads·HeadDim × Dim) with
+// their biases, so a block with fewer heads than the supernet also makes one GEMM.
+func packQKV(l *layerView) *vecmath.PackedB {
+	hd := l.Heads * l.HeadDim
+	w := make([]float32, 3*hd*l.Dim)
+	b := make([]float32, 3*hd)
+	for s, sec := range [3]struct {
+		w gemm.Mat
+		b []float32
+	}{{l.q, l.qb}, {l.k, l.kb}, {l.v, l.vb}} {
+		for r := 0; r < hd; r++ {
+			copy(w[(s*hd+r)*l.Dim:(s*hd+r+1)*l.Dim], sec.w.Row(r))
+		}
+		copy(b[s*hd:(s+1)*hd], sec.b[:hd])
+	}
+	return vecmath.PackB(w, l.Dim, 3*hd, l.Dim, b)
+}
