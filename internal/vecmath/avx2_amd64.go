@@ -100,10 +100,11 @@ func softmaxCols512(m *float32, rows, nb, stride int, scale float32)
 func matMulNT3AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb, nq, k int, acc bool)
 
 // The packed GEMM kernels (packed_amd64.s) take offs: byte offsets of the six rows of a
-// (offs[0:6]) and of c (offs[6:12]) from the pointers given.
+// (offs[0:6]) and of c (offs[6:12]) from the pointers given; segs: nseg byte offsets of the
+// segments of segK values that make up each row of a; flags: packedAcc | packedReLU.
 //
 //go:noescape
-func gemmPacked6x32AVX512(c, a *float32, offs *[12]int, b *float32, k int, bias *float32, acc bool, mask uint32)
+func gemmPacked6x32AVX512(c, a *float32, offs *[12]int, b *float32, segs *int, nseg, segK int, bias *float32, flags int, mask uint32)
 
 //go:noescape
-func gemmPacked6x16AVX512(c, a *float32, offs *[12]int, b *float32, k int, bias *float32, acc bool, mask uint32)
+func gemmPacked6x16AVX512(c, a *float32, offs *[12]int, b *float32, segs *int, nseg, segK int, bias *float32, flags int, mask uint32)

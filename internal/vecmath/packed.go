@@ -55,31 +55,103 @@ func gemmPacked(c []float32, ldc int, a []float32, lda int, m int, p *PackedB, a
 	if m <= 0 {
 		return
 	}
-	n, k := p.N, p.K
-	if ldc < n || lda < k {
+	if ldc < p.N || lda < p.K {
 		panic("vecmath: GemmPacked: bad leading dimension")
 	}
-	checkLen(len(c), (m-1)*ldc+n, "vecmath: GemmPacked: c too short")
-	checkLen(len(a), (m-1)*lda+k, "vecmath: GemmPacked: a too short")
-	if !asm {
-		gemmPackedGo(c, ldc, a, lda, m, p, acc)
-		return
+	checkLen(len(c), (m-1)*ldc+p.N, "vecmath: GemmPacked: c too short")
+	checkLen(len(a), (m-1)*lda+p.K, "vecmath: GemmPacked: a too short")
+	packedRun(c, a, p, packedRows{m: m, lda: lda, ldc: ldc, segs: []int{0}}, packedFlags(acc, false), asm)
+}
+
+// ConvPacked is GemmPacked for an implicit convolution (no im2col): output row i is written at
+// c[cRows[i]:], and its p.K inputs are len(segs) runs of p.K/len(segs) values of a, run s
+// starting at a[aRows[i]+segs[s]] (a kernel row of taps × channels in a zero-padded HWC
+// image). With relu the sum plus bias goes through ReLU before acc adds the old c.
+func ConvPacked(c []float32, cRows []int, a []float32, aRows []int, segs []int, p *PackedB, relu, acc bool) {
+	convPacked(c, cRows, a, aRows, segs, p, relu, acc, useAVX512)
+}
+
+func convPacked(c []float32, cRows []int, a []float32, aRows []int, segs []int, p *PackedB, relu, acc, asm bool) {
+	if len(aRows) != len(cRows) || len(segs) == 0 || p.K%len(segs) != 0 {
+		panic("vecmath: ConvPacked: bad rows or segments")
 	}
-	var full, tail [12]int
-	for i := range 6 {
-		full[i], full[6+i] = 4*i*lda, 4*i*ldc
+	segK := p.K / len(segs)
+	lo, hi := segs[0], segs[0]
+	for _, s := range segs {
+		lo, hi = min(lo, s), max(hi, s)
 	}
-	m6 := m - m%6
-	if r := m - m6; r > 0 {
-		// The last r < 6 rows: rows past r repeat row r−1, whose result every store writes
-		// again (all old values are loaded before the first store).
-		for i := range 6 {
-			j := min(i, r-1)
-			tail[i], tail[6+i] = 4*j*lda, 4*j*ldc
+	for i, r := range aRows {
+		if r+lo < 0 || r+hi+segK > len(a) {
+			panic("vecmath: ConvPacked: a row reads outside a")
+		}
+		if cRows[i] < 0 || cRows[i]+p.N > len(c) {
+			panic("vecmath: ConvPacked: c row outside c")
 		}
 	}
+	packedRun(c, a, p, packedRows{m: len(aRows), aRows: aRows, cRows: cRows, segs: segs}, packedFlags(acc, relu), asm)
+}
+
+// packedRows says where GemmPacked's rows lie: m rows at strides lda and ldc, or (aRows not
+// nil) at the element offsets aRows and cRows; each row of a is the runs at segs.
+type packedRows struct {
+	m        int
+	lda, ldc int
+	aRows    []int
+	cRows    []int
+	segs     []int
+}
+
+func (r *packedRows) rowA(i int) int {
+	if r.aRows != nil {
+		return r.aRows[i]
+	}
+	return i * r.lda
+}
+
+func (r *packedRows) rowC(i int) int {
+	if r.cRows != nil {
+		return r.cRows[i]
+	}
+	return i * r.ldc
+}
+
+const (
+	packedAcc  = 1
+	packedReLU = 2
+)
+
+func packedFlags(acc, relu bool) int {
+	f := 0
+	if acc {
+		f |= packedAcc
+	}
+	if relu {
+		f |= packedReLU
+	}
+	return f
+}
+
+// packedRun runs the kernels (asm) or the Go loop over rows r; shapes are checked by the
+// callers.
+func packedRun(c, a []float32, p *PackedB, r packedRows, flags int, asm bool) {
+	if r.m <= 0 {
+		return
+	}
+	if !asm {
+		gemmPackedGo(c, a, p, &r, flags)
+		return
+	}
+	n, segK := p.N, p.K/len(r.segs)
+	var segBytes [32]int
+	segs := segBytes[:0]
+	if len(r.segs) > len(segBytes) {
+		segs = make([]int, 0, len(r.segs))
+	}
+	for _, s := range r.segs {
+		segs = append(segs, 4*s)
+	}
 	var bias *float32
-	panelSize := k * panelCols
+	panelSize := p.K * panelCols
 	for q := 0; q < p.packs; {
 		c0 := q * panelCols
 		cols := min(n-c0, 2*panelCols)
@@ -89,15 +161,19 @@ func gemmPacked(c []float32, ldc int, a []float32, lda int, m int, p *PackedB, a
 			bias = &p.bias[c0]
 		}
 		b := &p.data[q*panelSize]
-		for i := 0; i < m; i += 6 {
-			offs := &full
-			if i >= m6 {
-				offs = &tail
+		for i := 0; i < r.m; i += 6 {
+			// Rows past the last repeat it: every store of that row writes the same value,
+			// since a kernel loads all old values before its first store.
+			var offs [12]int
+			a0, c0r := r.rowA(i), r.rowC(i)
+			for j := range 6 {
+				row := min(i+j, r.m-1)
+				offs[j], offs[6+j] = 4*(r.rowA(row)-a0), 4*(r.rowC(row)-c0r)
 			}
 			if wide {
-				gemmPacked6x32AVX512(&c[i*ldc+c0], &a[i*lda], offs, b, k, bias, acc, mask)
+				gemmPacked6x32AVX512(&c[c0r+c0], &a[a0], &offs, b, &segs[0], len(segs), segK, bias, flags, mask)
 			} else {
-				gemmPacked6x16AVX512(&c[i*ldc+c0], &a[i*lda], offs, b, k, bias, acc, mask)
+				gemmPacked6x16AVX512(&c[c0r+c0], &a[a0], &offs, b, &segs[0], len(segs), segK, bias, flags, mask)
 			}
 		}
 		if wide {
@@ -108,25 +184,65 @@ func gemmPacked(c []float32, ldc int, a []float32, lda int, m int, p *PackedB, a
 	}
 }
 
-// gemmPackedGo is GemmPacked's arithmetic in Go, in the same order per element.
-func gemmPackedGo(c []float32, ldc int, a []float32, lda int, m int, p *PackedB, acc bool) {
-	n, k := p.N, p.K
-	for i := 0; i < m; i++ {
-		ar := a[i*lda : i*lda+k]
-		cr := c[i*ldc : i*ldc+n]
+// gemmPackedGo is the kernels' arithmetic in Go, in the same order per element.
+func gemmPackedGo(c, a []float32, p *PackedB, r *packedRows, flags int) {
+	n, segK := p.N, p.K/len(r.segs)
+	for i := 0; i < r.m; i++ {
+		a0, cr := r.rowA(i), c[r.rowC(i):r.rowC(i)+n]
 		for j := range cr {
-			panel := p.data[(j/panelCols)*k*panelCols+j%panelCols:]
+			panel := p.data[(j/panelCols)*p.K*panelCols+j%panelCols:]
 			var s float32
-			for q, v := range ar {
-				s += v * panel[q*panelCols]
+			q := 0
+			for _, seg := range r.segs {
+				for _, v := range a[a0+seg : a0+seg+segK] {
+					s += v * panel[q*panelCols]
+					q++
+				}
 			}
 			if p.bias != nil {
 				s += p.bias[j]
 			}
-			if acc {
+			if flags&packedReLU != 0 {
+				s = max(s, 0)
+			}
+			if flags&packedAcc != 0 {
 				s += cr[j]
 			}
 			cr[j] = s
 		}
 	}
+}
+
+// PackConv packs a convolution's weights for ConvPacked over HWC images: w is cout × cin·k·k
+// in PyTorch's order (ci, ky, kx) with row stride ldw; the packed inner dimension runs (ky,
+// kx, ci), so each kernel row is one run of k·cin values of a padded image row. bias may be
+// nil. scale and shift, when not nil, fold an inference BatchNorm that follows the conv:
+// weights times scale, bias times scale plus shift.
+func PackConv(w []float32, ldw, cout, cin, k int, bias, scale, shift []float32) *PackedB {
+	kk := k * k
+	if cout <= 0 || cin <= 0 || k <= 0 || ldw < cin*kk {
+		panic("vecmath: PackConv: bad shape")
+	}
+	checkLen(len(w), (cout-1)*ldw+cin*kk, "vecmath: PackConv: w too short")
+	hwc := make([]float32, cout*cin*kk)
+	b := make([]float32, cout)
+	for co := range cout {
+		s := float32(1)
+		if scale != nil {
+			s = scale[co]
+		}
+		src, dst := w[co*ldw:co*ldw+cin*kk], hwc[co*cin*kk:(co+1)*cin*kk]
+		for ci := range cin {
+			for tap := range kk {
+				dst[tap*cin+ci] = src[ci*kk+tap] * s
+			}
+		}
+		if bias != nil {
+			b[co] = bias[co] * s
+		}
+		if shift != nil {
+			b[co] += shift[co]
+		}
+	}
+	return PackB(hwc, cin*kk, cout, cin*kk, b)
 }

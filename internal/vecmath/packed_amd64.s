@@ -3,25 +3,27 @@
 #include "textflag.h"
 
 // Packed GEMM micro-kernels (AVX-512, Z0–Z15 only; see useAVX512). b is packed by PackB into
-// 16-column panels, k rows of 16 floats each; a is row-major with stride lda. Each kernel
-// computes six rows of c over one (16 columns) or two (32) adjacent panels, every element
-// summing p = 0..k-1 in order, then adds bias (if not nil) and the old c (with acc), and
-// stores the lanes its mask keeps.
+// 16-column panels, k rows of 16 floats each. Each kernel computes six rows of c over one (16
+// columns) or two (32) adjacent panels. Row i of a starts offs[i] bytes after a, and of c
+// offs[6+i] bytes after c; its k values are nseg segments of segK floats, segment s starting
+// segs[s] bytes after the row's start (one segment of k for a plain GEMM; a convolution's
+// kernel rows for an implicit one). Every element sums its products in order, adds bias (if
+// not nil), applies ReLU (flags&2), adds the old c (flags&1), and keeps the lanes of mask.
 
-// func gemmPacked6x32AVX512(c, a *float32, offs *[12]int, b *float32, k int, bias *float32, acc bool, mask uint32)
-TEXT ·gemmPacked6x32AVX512(SB), NOSPLIT, $0-56
+// func gemmPacked6x32AVX512(c, a *float32, offs *[12]int, b *float32, segs *int, nseg, segK int, bias *float32, flags int, mask uint32)
+TEXT ·gemmPacked6x32AVX512(SB), NOSPLIT, $0-76
 	MOVQ c+0(FP), DI
-	MOVQ a+8(FP), AX
+	MOVQ a+8(FP), DX
 	MOVQ offs+16(FP), R8
 	MOVQ b+24(FP), BX
-	MOVQ k+32(FP), CX
-	MOVQ bias+40(FP), DX
-	MOVBQZX acc+48(FP), R15
-	MOVL mask+52(FP), R14
-	KMOVW R14, K1
-	SHRL $16, R14
-	KMOVW R14, K2
-	MOVQ CX, R11
+	MOVQ segs+32(FP), R14
+	MOVQ nseg+40(FP), R15
+	MOVL mask+72(FP), R11
+	KMOVW R11, K1
+	SHRL $16, R11
+	KMOVW R11, K2
+	MOVQ R15, R11
+	IMULQ segK+48(FP), R11
 	SHLQ $6, R11 // one panel: k·16 floats
 	MOVQ 8(R8), R9
 	MOVQ 16(R8), R10
@@ -40,6 +42,10 @@ TEXT ·gemmPacked6x32AVX512(SB), NOSPLIT, $0-56
 	VXORPS Z9, Z9, Z9
 	VXORPS Z10, Z10, Z10
 	VXORPS Z11, Z11, Z11
+p32seg:
+	MOVQ DX, AX
+	ADDQ (R14), AX
+	MOVQ segK+48(FP), CX
 p32k:
 	VMOVUPS (BX), Z12
 	VMOVUPS (BX)(R11*1), Z13
@@ -65,6 +71,11 @@ p32k:
 	ADDQ $64, BX
 	DECQ CX
 	JNZ  p32k
+	ADDQ $8, R14
+	DECQ R15
+	JNZ  p32seg
+	MOVQ bias+56(FP), DX
+	MOVQ flags+64(FP), R15
 	TESTQ DX, DX
 	JZ   p32nobias
 	VMOVUPS (DX), Z12
@@ -87,7 +98,23 @@ p32nobias:
 	MOVQ 72(R8), R12
 	MOVQ 80(R8), R13
 	MOVQ 88(R8), SI
-	TESTQ R15, R15
+	TESTQ $2, R15
+	JZ   p32norelu
+	VXORPS Z12, Z12, Z12
+	VMAXPS Z12, Z0, Z0
+	VMAXPS Z12, Z1, Z1
+	VMAXPS Z12, Z2, Z2
+	VMAXPS Z12, Z3, Z3
+	VMAXPS Z12, Z4, Z4
+	VMAXPS Z12, Z5, Z5
+	VMAXPS Z12, Z6, Z6
+	VMAXPS Z12, Z7, Z7
+	VMAXPS Z12, Z8, Z8
+	VMAXPS Z12, Z9, Z9
+	VMAXPS Z12, Z10, Z10
+	VMAXPS Z12, Z11, Z11
+p32norelu:
+	TESTQ $1, R15
 	JZ   p32store
 	VMOVUPS.Z (DI), K1, Z12
 	VMOVUPS.Z 64(DI), K2, Z13
@@ -129,19 +156,18 @@ p32store:
 	VZEROUPPER
 	RET
 
-// func gemmPacked6x16AVX512(c, a *float32, offs *[12]int, b *float32, k int, bias *float32, acc bool, mask uint32)
+// func gemmPacked6x16AVX512(c, a *float32, offs *[12]int, b *float32, segs *int, nseg, segK int, bias *float32, flags int, mask uint32)
 //
 // One panel: the low 16 bits of mask.
-TEXT ·gemmPacked6x16AVX512(SB), NOSPLIT, $0-56
+TEXT ·gemmPacked6x16AVX512(SB), NOSPLIT, $0-76
 	MOVQ c+0(FP), DI
-	MOVQ a+8(FP), AX
+	MOVQ a+8(FP), DX
 	MOVQ offs+16(FP), R8
 	MOVQ b+24(FP), BX
-	MOVQ k+32(FP), CX
-	MOVQ bias+40(FP), DX
-	MOVBQZX acc+48(FP), R15
-	MOVL mask+52(FP), R14
-	KMOVW R14, K1
+	MOVQ segs+32(FP), R14
+	MOVQ nseg+40(FP), R15
+	MOVL mask+72(FP), R11
+	KMOVW R11, K1
 	MOVQ 8(R8), R9
 	MOVQ 16(R8), R10
 	MOVQ 24(R8), R12
@@ -153,6 +179,10 @@ TEXT ·gemmPacked6x16AVX512(SB), NOSPLIT, $0-56
 	VXORPS Z3, Z3, Z3
 	VXORPS Z4, Z4, Z4
 	VXORPS Z5, Z5, Z5
+p16seg:
+	MOVQ DX, AX
+	ADDQ (R14), AX
+	MOVQ segK+48(FP), CX
 p16k:
 	VMOVUPS (BX), Z12
 	VBROADCASTSS (AX), Z13
@@ -171,6 +201,11 @@ p16k:
 	ADDQ $64, BX
 	DECQ CX
 	JNZ  p16k
+	ADDQ $8, R14
+	DECQ R15
+	JNZ  p16seg
+	MOVQ bias+56(FP), DX
+	MOVQ flags+64(FP), R15
 	TESTQ DX, DX
 	JZ   p16nobias
 	VMOVUPS (DX), Z12
@@ -186,7 +221,17 @@ p16nobias:
 	MOVQ 72(R8), R12
 	MOVQ 80(R8), R13
 	MOVQ 88(R8), SI
-	TESTQ R15, R15
+	TESTQ $2, R15
+	JZ   p16norelu
+	VXORPS Z12, Z12, Z12
+	VMAXPS Z12, Z0, Z0
+	VMAXPS Z12, Z1, Z1
+	VMAXPS Z12, Z2, Z2
+	VMAXPS Z12, Z3, Z3
+	VMAXPS Z12, Z4, Z4
+	VMAXPS Z12, Z5, Z5
+p16norelu:
+	TESTQ $1, R15
 	JZ   p16store
 	VMOVUPS.Z (DI), K1, Z12
 	VMOVUPS.Z (DI)(R9*1), K1, Z13

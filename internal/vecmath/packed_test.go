@@ -119,3 +119,92 @@ func BenchmarkGemmPacked(b *testing.B) {
 		})
 	}
 }
+
+// TestConvPacked checks implicit 3×3 convolutions (stride 1 and 2, padding 1, as the conv
+// stem's and the reductions') and a 2×2 stride-2 one (the stem projection) against a float64
+// direct convolution: HWC images with a zero border, PyTorch-ordered weights through
+// PackConv with a folded BatchNorm, ReLU and accumulate, and output rows scattered at their
+// own offsets (the token rows a reduction writes).
+func TestConvPacked(t *testing.T) {
+	rng := rand.New(rand.NewPCG(13, 14))
+	for _, asm := range packedPaths(t) {
+		for _, c := range []struct{ h, cin, cout, k, stride, pad int }{
+			{16, 12, 12, 3, 1, 1}, {32, 1, 12, 3, 2, 1}, {8, 8, 40, 3, 2, 1}, {4, 40, 80, 3, 2, 1}, {16, 12, 40, 2, 2, 0}, {6, 3, 17, 3, 1, 1},
+		} {
+			for _, flags := range []struct{ relu, acc bool }{{false, false}, {true, false}, {true, true}, {false, true}} {
+				hp := c.h + 2*c.pad
+				img := make([]float32, hp*hp*c.cin+5)
+				for y := range c.h {
+					for x := range c.h {
+						for ci := range c.cin {
+							img[((y+c.pad)*hp+x+c.pad)*c.cin+ci] = float32(rng.NormFloat64())
+						}
+					}
+				}
+				kk := c.k * c.k
+				ldw := c.cin*kk + 2
+				w := randNormal(rng, c.cout*ldw)
+				bias, scale, shift := randNormal(rng, c.cout), randNormal(rng, c.cout), randNormal(rng, c.cout)
+				p := PackConv(w, ldw, c.cout, c.cin, c.k, bias, scale, shift)
+				ho := (c.h+2*c.pad-c.k)/c.stride + 1
+				const ldc, skip = 3, 7 // output row o at skip + o·(cout+ldc)
+				out := sentinels(skip + ho*ho*(c.cout+ldc))
+				var aRows, cRows []int
+				for oy := range ho {
+					for ox := range ho {
+						aRows = append(aRows, (oy*c.stride*hp+ox*c.stride)*c.cin)
+						cRows = append(cRows, skip+(oy*ho+ox)*(c.cout+ldc))
+					}
+				}
+				if flags.acc {
+					for _, r := range cRows {
+						for j := range c.cout {
+							out[r+j] = float32(rng.NormFloat64())
+						}
+					}
+				}
+				segs := make([]int, c.k)
+				for ky := range segs {
+					segs[ky] = ky * hp * c.cin
+				}
+				before := slices.Clone(out)
+				convPacked(out, cRows, img, aRows, segs, p, flags.relu, flags.acc, asm)
+				name := fmt.Sprintf("%s %+v relu=%v acc=%v", packedName(asm), c, flags.relu, flags.acc)
+				for o, r := range cRows {
+					oy, ox := o/ho, o%ho
+					for co := range c.cout {
+						want := float64(bias[co])
+						for ci := range c.cin {
+							for ky := range c.k {
+								for kx := range c.k {
+									v := img[((oy*c.stride+ky)*hp+ox*c.stride+kx)*c.cin+ci]
+									want += float64(v) * float64(w[co*ldw+ci*kk+ky*c.k+kx])
+								}
+							}
+						}
+						want = want*float64(scale[co]) + float64(shift[co])
+						if flags.relu {
+							want = math.Max(want, 0)
+						}
+						if flags.acc {
+							want += float64(before[r+co])
+						}
+						if d := math.Abs(float64(out[r+co]) - want); !(d <= 1e-4*(1+math.Abs(want))) {
+							t.Fatalf("%s: output %d channel %d = %v, want %v", name, o, co, out[r+co], want)
+						}
+					}
+					for j := c.cout; j < c.cout+ldc && r+j < len(out); j++ {
+						if math.Float32bits(out[r+j]) != math.Float32bits(before[r+j]) {
+							t.Fatalf("%s: wrote past output row %d", name, o)
+						}
+					}
+				}
+				for j := range skip {
+					if math.Float32bits(out[j]) != math.Float32bits(before[j]) {
+						t.Fatalf("%s: wrote before the first row", name)
+					}
+				}
+			}
+		}
+	}
+}
