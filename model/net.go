@@ -545,6 +545,10 @@ func (n *Net) reductionForward(ws *workspace, l *layerView, X gemm.Mat, b int) g
 		addTo(out.Row(i * tokOut)[:cin], X.Row(i*tokIn))
 	}
 	// Patches: 3×3/s2/p1 conv of the LN'd grid (tokens are row-major h·g+w, HWC).
+	if l.reduce.p != nil {
+		n.reducePacked(ws, l, X, y, out, b)
+		return out
+	}
 	for i0 := 0; i0 < b; i0 += reduceImages {
 		nb := min(reduceImages, b-i0)
 		cols := gemm.NewMat(nb*gg, cin*9, ws.cols)
@@ -560,20 +564,64 @@ func (n *Net) reductionForward(ws *workspace, l *layerView, X gemm.Mat, b int) g
 			for r := 0; r < gg; r++ {
 				row := oi.Row(1 + r)
 				copy(row, patches.Row(i*gg+r))
-				addTo(row, l.reducePos.Row(r))
-				// Skip path: 2×2 average pool of the pre-LN patches on the first cin channels.
-				oy, ox := r/g2, r%g2
-				p00 := xi.Row(1 + (2*oy)*g + 2*ox)
-				p01 := xi.Row(1 + (2*oy)*g + 2*ox + 1)
-				p10 := xi.Row(1 + (2*oy+1)*g + 2*ox)
-				p11 := xi.Row(1 + (2*oy+1)*g + 2*ox + 1)
-				for ch := 0; ch < cin; ch++ {
-					row[ch] += (p00[ch] + p01[ch] + p10[ch] + p11[ch]) * 0.25
-				}
+				reduceSkip(row, xi, l.reducePos.Row(r), r, g)
 			}
 		}
 	}
 	return out
+}
+
+// reduceSkip adds a reduced token's position embedding and its skip path, the 2×2 average
+// pool of the pre-LN patches (xi: one image's input tokens, grid g) on the first cin
+// channels, to row, output token r's patch conv.
+func reduceSkip(row []float32, xi gemm.Mat, pos []float32, r, g int) {
+	addTo(row, pos)
+	g2 := g / 2
+	oy, ox := r/g2, r%g2
+	p00 := xi.Row(1 + (2*oy)*g + 2*ox)
+	p01 := xi.Row(1 + (2*oy)*g + 2*ox + 1)
+	p10 := xi.Row(1 + (2*oy+1)*g + 2*ox)
+	p11 := xi.Row(1 + (2*oy+1)*g + 2*ox + 1)
+	for ch := range xi.Cols {
+		row[ch] += (p00[ch] + p01[ch] + p10[ch] + p11[ch]) * 0.25
+	}
+}
+
+// reducePacked is a reduction's patch conv as an implicit convolution (vecmath.ConvPacked)
+// over reduceImages images at a time: their LN'd grids y are copied into zero-bordered HWC
+// images, and each output token is written straight into its row of out, then gets its
+// position embedding and skip path.
+func (n *Net) reducePacked(ws *workspace, l *layerView, X, y, out gemm.Mat, b int) {
+	g, cin := l.grid, l.In
+	gp, g2 := g+2, g/2
+	gg := g2 * g2
+	tokIn, tokOut := 1+g*g, 1+gg
+	stride := gp * gp * cin
+	segs := [3]int{0, gp * cin, 2 * gp * cin}
+	for i0 := 0; i0 < b; i0 += reduceImages {
+		nb := min(reduceImages, b-i0)
+		pad := ws.padGrid[:nb*stride]
+		clearBorder(pad, nb, gp, cin)
+		aRows, cRows := ws.rowsA[:nb*gg], ws.rowsC[:nb*gg]
+		for i := 0; i < nb; i++ {
+			src := y.Data[((i0+i)*tokIn+1)*cin:]
+			for r := 0; r < g; r++ {
+				copy(pad[i*stride+((r+1)*gp+1)*cin:i*stride+((r+1)*gp+1+g)*cin], src[r*g*cin:(r+1)*g*cin])
+			}
+			for r := 0; r < gg; r++ {
+				oy, ox := r/g2, r%g2
+				aRows[i*gg+r] = i*stride + (2*oy*gp+2*ox)*cin
+				cRows[i*gg+r] = ((i0+i)*tokOut + 1 + r) * out.Stride
+			}
+		}
+		vecmath.ConvPacked(out.Data, cRows, pad, aRows, segs[:], l.reduce.p, false, false)
+		for i := 0; i < nb; i++ {
+			xi := X.Sub((i0+i)*tokIn, (i0+i+1)*tokIn, 0, cin)
+			for r := 0; r < gg; r++ {
+				reduceSkip(out.Row((i0+i)*tokOut+1+r), xi, l.reducePos.Row(r), r, g)
+			}
+		}
+	}
 }
 
 // reduceImages is how many images a reduction's patch conv takes per GEMM (as the stem's).
@@ -601,6 +649,10 @@ const stemImages = 8
 // [i·HW, (i+1)·HW), so every BatchNorm+ReLU is one call per channel for all nb images.
 func (n *Net) convStem(ws *workspace, x []float32, nb int, X gemm.Mat) {
 	s := &n.stem
+	if s.conv1.p != nil {
+		n.convStemPacked(ws, x, nb, X)
+		return
+	}
 	in := n.in
 	h := convOut(in.Size, 3, 2, 1)
 	hw := h * h
@@ -648,6 +700,87 @@ func (n *Net) convStem(ws *workspace, x []float32, nb int, X gemm.Mat) {
 			row := X.Row(i*tok + 1 + r)
 			copy(row, tokens.Row(i*gg+r))
 			addTo(row, n.pos.Row(1+r))
+		}
+	}
+}
+
+// convStemPacked is convStem with implicit convolutions (vecmath.ConvPacked) over
+// zero-bordered HWC images: the BatchNorms are folded into the packed weights and the ReLUs
+// into the kernels, conv3 adds its output into conv1's (the stem's residual), and conv_proj
+// writes each token straight into its row of X.
+func (n *Net) convStemPacked(ws *workspace, x []float32, nb int, X gemm.Mat) {
+	s := &n.stem
+	in := n.in
+	C, S := in.Channels, in.Size
+	h := convOut(S, 3, 2, 1)
+	hw := h * h
+	m := s.mid
+	sp, hp := S+2, h+2
+	inStride, midStride := sp*sp*C, hp*hp*m
+	pin, x0, t := ws.padIn[:nb*inStride], ws.padA[:nb*midStride], ws.padB[:nb*midStride]
+	clearBorder(pin, nb, sp, C)
+	clearBorder(x0, nb, hp, m)
+	clearBorder(t, nb, hp, m)
+	pix := C * S * S
+	for i := 0; i < nb; i++ {
+		img := x[i*pix : (i+1)*pix]
+		for y := 0; y < S; y++ {
+			dst := pin[i*inStride+((y+1)*sp+1)*C : i*inStride+((y+1)*sp+1+S)*C]
+			if C == 1 {
+				copy(dst, img[y*S:(y+1)*S])
+				continue
+			}
+			for xx := 0; xx < S; xx++ {
+				for ci := 0; ci < C; ci++ {
+					dst[xx*C+ci] = img[ci*S*S+y*S+xx]
+				}
+			}
+		}
+	}
+	aRows, cRows := ws.rowsA[:nb*hw], ws.rowsC[:nb*hw]
+	// conv1 (3×3, stride 2) into the interior of x0.
+	for i := 0; i < nb; i++ {
+		for o := 0; o < hw; o++ {
+			oy, ox := o/h, o%h
+			aRows[i*hw+o] = i*inStride + (2*oy*sp+2*ox)*C
+			cRows[i*hw+o] = i*midStride + ((oy+1)*hp+ox+1)*m
+		}
+	}
+	vecmath.ConvPacked(x0, cRows, pin, aRows, []int{0, sp * C, 2 * sp * C}, s.conv1.p, true, false)
+	// conv2 (3×3, stride 1) into t, then conv3 back onto x0: x0 + relu(bn(conv3(t))).
+	for i := 0; i < nb; i++ {
+		for o := 0; o < hw; o++ {
+			oy, ox := o/h, o%h
+			aRows[i*hw+o] = i*midStride + (oy*hp+ox)*m
+		}
+	}
+	segs := []int{0, hp * m, 2 * hp * m}
+	vecmath.ConvPacked(t, cRows, x0, aRows, segs, s.conv2.p, true, false)
+	vecmath.ConvPacked(x0, cRows, t, aRows, segs, s.conv3.p, true, true)
+	// conv_proj: kernel = stride = patch/2 over the interior of x0, into the token rows.
+	k := in.Patch / 2
+	g := h / k
+	gg := g * g
+	tok := 1 + gg
+	aRows, cRows = aRows[:nb*gg], cRows[:nb*gg]
+	for i := 0; i < nb; i++ {
+		for r := 0; r < gg; r++ {
+			gy, gx := r/g, r%g
+			aRows[i*gg+r] = i*midStride + ((k*gy+1)*hp+k*gx+1)*m
+			cRows[i*gg+r] = (i*tok + 1 + r) * X.Stride
+		}
+	}
+	psegs := make([]int, k)
+	for ky := range psegs {
+		psegs[ky] = ky * hp * m
+	}
+	vecmath.ConvPacked(X.Data, cRows, x0, aRows, psegs, s.proj.p, false, false)
+	for i := 0; i < nb; i++ {
+		cls := X.Row(i * tok)
+		copy(cls, n.tokens)
+		addTo(cls, n.pos.Row(0))
+		for r := 0; r < gg; r++ {
+			addTo(X.Row(i*tok+1+r), n.pos.Row(1+r))
 		}
 	}
 }

@@ -17,8 +17,17 @@ func (n *Net) packWeights() {
 		}
 		return vecmath.PackB(w.Data, w.Stride, w.Rows, w.Cols, b)
 	}
-	if n.stem.proj.W.Rows > 0 {
-		n.stem.proj.p = pack(n.stem.proj.W, n.stem.proj.b)
+	s := &n.stem
+	if s.typ == TypeLinearStem {
+		s.proj.p = pack(s.proj.W, s.proj.b) // im2colCHW's column order, PyTorch's
+	} else {
+		// Implicit convolutions over HWC images (convStemPacked), each BatchNorm folded in.
+		for _, c := range []struct {
+			cv *convView
+			bn bnFold
+		}{{&s.conv1, s.bn1}, {&s.conv2, s.bn2}, {&s.conv3, s.bn3}, {&s.proj, bnFold{}}} {
+			c.cv.p = packConv(*c.cv, c.bn)
+		}
 	}
 	for i := range n.layers {
 		l := &n.layers[i]
@@ -29,7 +38,7 @@ func (n *Net) packWeights() {
 			l.fc1.p = pack(l.fc1.W, nil) // its bias goes with the GELU (blockOutTile)
 			l.fc2.p = pack(l.fc2.W, l.fc2.b)
 		case l.Type == TypeReduction:
-			l.reduce.p = pack(l.reduce.W, l.reduce.b)
+			l.reduce.p = packConv(l.reduce, bnFold{})
 			l.tokenTransform.p = pack(l.tokenTransform.W, l.tokenTransform.b)
 		}
 	}
@@ -52,4 +61,9 @@ func packQKV(l *layerView) *vecmath.PackedB {
 		copy(b[s*hd:(s+1)*hd], sec.b[:hd])
 	}
 	return vecmath.PackB(w, l.Dim, 3*hd, l.Dim, b)
+}
+
+// packConv packs a conv for vecmath.ConvPacked, folding bn when it has a scale.
+func packConv(cv convView, bn bnFold) *vecmath.PackedB {
+	return vecmath.PackConv(cv.W.Data, cv.W.Stride, cv.W.Rows, cv.cin, cv.k, cv.b, bn.scale, bn.shift)
 }

@@ -14,6 +14,12 @@ type workspace struct {
 	stemB     []float32
 	stemC     []float32
 
+	// Implicit convolutions (packed weights): zero-bordered HWC images and the row offsets
+	// of each output pixel (convStemPacked, reducePacked).
+	padIn, padA, padB []float32
+	padGrid           []float32
+	rowsA, rowsC      []int
+
 	lo, hi int   // images of the current chunk
 	err    error // outcome of the current chunk
 
@@ -41,6 +47,10 @@ type imageSizes struct {
 	cols      int // the largest im2col: stem, patch projection or reduction
 	patches   int // the largest reduction patch-conv output
 	stem      int // one conv-stem activation (0 for a linear stem)
+
+	// Packed implicit convolutions: a zero-bordered input image and stem activation, a
+	// reduction's zero-bordered grid, and the most output pixels of one conv.
+	padIn, padMid, padGrid, convRows int
 }
 
 func (n *Net) imageSizes() imageSizes {
@@ -67,6 +77,8 @@ func (n *Net) imageSizes() imageSizes {
 			g2 := grid / 2
 			s.cols = max(s.cols, g2*g2*l.In*9)
 			s.patches = max(s.patches, g2*g2*l.Out)
+			s.padGrid = max(s.padGrid, (grid+2)*(grid+2)*l.In)
+			s.convRows = max(s.convRows, g2*g2)
 			grid, c = g2, l.Out
 			tok = 1 + grid*grid
 			s.tokens = max(s.tokens, tok*c)
@@ -83,6 +95,9 @@ func (n *Net) imageSizes() imageSizes {
 		k := in.Patch / 2
 		g := h / k
 		s.cols = max(s.cols, max(m, in.Channels)*9*h*h, g*g*m*k*k)
+		s.padIn = (in.Size + 2) * (in.Size + 2) * in.Channels
+		s.padMid = (h + 2) * (h + 2) * m
+		s.convRows = max(s.convRows, h*h)
 	}
 	return s
 }
@@ -109,6 +124,30 @@ func (ws *workspace) ensure(n *Net, b int) {
 	ws.stemA = grow(ws.stemA, si*s.stem)
 	ws.stemB = grow(ws.stemB, si*s.stem)
 	ws.stemC = grow(ws.stemC, si*s.stem)
+	if n.packed {
+		ws.padIn = grow(ws.padIn, si*s.padIn)
+		ws.padA = grow(ws.padA, si*s.padMid)
+		ws.padB = grow(ws.padB, si*s.padMid)
+		ws.padGrid = grow(ws.padGrid, si*s.padGrid)
+		if cap(ws.rowsA) < si*s.convRows {
+			ws.rowsA, ws.rowsC = make([]int, si*s.convRows), make([]int, si*s.convRows)
+		}
+	}
+}
+
+// clearBorder zeroes the one-pixel border of n side × side images of c channels (HWC) lying
+// one after another in buf: the padding an implicit convolution reads.
+func clearBorder(buf []float32, n, side, c int) {
+	row := side * c
+	for i := 0; i < n; i++ {
+		img := buf[i*side*row : (i+1)*side*row]
+		clear(img[:row])
+		clear(img[(side-1)*row:])
+		for y := 1; y < side-1; y++ {
+			clear(img[y*row : y*row+c])
+			clear(img[(y+1)*row-c : (y+1)*row])
+		}
+	}
 }
 
 // swapTokens exchanges the two token buffers, so a reduction can read one and write the other.
