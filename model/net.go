@@ -63,6 +63,8 @@ type Net struct {
 
 	grids []int // token grid side of each stage
 
+	stemPlan stemPlan // convStemPacked's row offsets (packWeights)
+
 	gpu *gpuNet // set when the forward pass runs on a GPU
 
 	mu         sync.Mutex
@@ -118,6 +120,8 @@ type layerView struct {
 	reduce         convView
 	reducePos      gemm.Mat // (g/2)² × Cout
 	tokenTransform linearView
+	reduceA        []int // reducePacked's row offsets (packWeights) for reduceImages images
+	reduceC        []int
 }
 
 // NewNet checks that the weights hold arch (exactly, or as a leading slice of a larger
@@ -593,8 +597,8 @@ func reduceSkip(row []float32, xi gemm.Mat, pos []float32, r, g int) {
 // position embedding and skip path.
 func (n *Net) reducePacked(ws *workspace, l *layerView, X, y, out gemm.Mat, b int) {
 	g, cin := l.grid, l.In
-	gp, g2 := g+2, g/2
-	gg := g2 * g2
+	gp := g + 2
+	gg := (g / 2) * (g / 2)
 	tokIn, tokOut := 1+g*g, 1+gg
 	stride := gp * gp * cin
 	segs := [3]int{0, gp * cin, 2 * gp * cin}
@@ -602,19 +606,14 @@ func (n *Net) reducePacked(ws *workspace, l *layerView, X, y, out gemm.Mat, b in
 		nb := min(reduceImages, b-i0)
 		pad := ws.padGrid[:nb*stride]
 		clearBorder(pad, nb, gp, cin)
-		aRows, cRows := ws.rowsA[:nb*gg], ws.rowsC[:nb*gg]
 		for i := 0; i < nb; i++ {
 			src := y.Data[((i0+i)*tokIn+1)*cin:]
 			for r := 0; r < g; r++ {
 				copy(pad[i*stride+((r+1)*gp+1)*cin:i*stride+((r+1)*gp+1+g)*cin], src[r*g*cin:(r+1)*g*cin])
 			}
-			for r := 0; r < gg; r++ {
-				oy, ox := r/g2, r%g2
-				aRows[i*gg+r] = i*stride + (2*oy*gp+2*ox)*cin
-				cRows[i*gg+r] = ((i0+i)*tokOut + 1 + r) * out.Stride
-			}
 		}
-		vecmath.ConvPacked(out.Data, cRows, pad, aRows, segs[:], l.reduce.p, false, false)
+		dst := out.Data[i0*tokOut*out.Stride:]
+		vecmath.ConvPacked(dst, l.reduceC[:nb*gg], pad, l.reduceA[:nb*gg], segs[:], l.reduce.p, false, false)
 		for i := 0; i < nb; i++ {
 			xi := X.Sub((i0+i)*tokIn, (i0+i+1)*tokIn, 0, cin)
 			for r := 0; r < gg; r++ {
@@ -737,44 +736,15 @@ func (n *Net) convStemPacked(ws *workspace, x []float32, nb int, X gemm.Mat) {
 			}
 		}
 	}
-	aRows, cRows := ws.rowsA[:nb*hw], ws.rowsC[:nb*hw]
-	// conv1 (3×3, stride 2) into the interior of x0.
-	for i := 0; i < nb; i++ {
-		for o := 0; o < hw; o++ {
-			oy, ox := o/h, o%h
-			aRows[i*hw+o] = i*inStride + (2*oy*sp+2*ox)*C
-			cRows[i*hw+o] = i*midStride + ((oy+1)*hp+ox+1)*m
-		}
-	}
-	vecmath.ConvPacked(x0, cRows, pin, aRows, []int{0, sp * C, 2 * sp * C}, s.conv1.p, true, false)
+	pl := &n.stemPlan
+	vecmath.ConvPacked(x0, pl.midC[:nb*hw], pin, pl.conv1A[:nb*hw], pl.conv1Segs, s.conv1.p, true, false)
 	// conv2 (3×3, stride 1) into t, then conv3 back onto x0: x0 + relu(bn(conv3(t))).
-	for i := 0; i < nb; i++ {
-		for o := 0; o < hw; o++ {
-			oy, ox := o/h, o%h
-			aRows[i*hw+o] = i*midStride + (oy*hp+ox)*m
-		}
-	}
-	segs := []int{0, hp * m, 2 * hp * m}
-	vecmath.ConvPacked(t, cRows, x0, aRows, segs, s.conv2.p, true, false)
-	vecmath.ConvPacked(x0, cRows, t, aRows, segs, s.conv3.p, true, true)
+	vecmath.ConvPacked(t, pl.midC[:nb*hw], x0, pl.conv2A[:nb*hw], pl.conv2Segs, s.conv2.p, true, false)
+	vecmath.ConvPacked(x0, pl.midC[:nb*hw], t, pl.conv2A[:nb*hw], pl.conv2Segs, s.conv3.p, true, true)
 	// conv_proj: kernel = stride = patch/2 over the interior of x0, into the token rows.
-	k := in.Patch / 2
-	g := h / k
-	gg := g * g
+	gg := len(pl.projA) / stemImages
 	tok := 1 + gg
-	aRows, cRows = aRows[:nb*gg], cRows[:nb*gg]
-	for i := 0; i < nb; i++ {
-		for r := 0; r < gg; r++ {
-			gy, gx := r/g, r%g
-			aRows[i*gg+r] = i*midStride + ((k*gy+1)*hp+k*gx+1)*m
-			cRows[i*gg+r] = (i*tok + 1 + r) * X.Stride
-		}
-	}
-	psegs := make([]int, k)
-	for ky := range psegs {
-		psegs[ky] = ky * hp * m
-	}
-	vecmath.ConvPacked(X.Data, cRows, x0, aRows, psegs, s.proj.p, false, false)
+	vecmath.ConvPacked(X.Data, pl.projC[:nb*gg], x0, pl.projA[:nb*gg], pl.projSegs, s.proj.p, false, false)
 	for i := 0; i < nb; i++ {
 		cls := X.Row(i * tok)
 		copy(cls, n.tokens)

@@ -28,6 +28,7 @@ func (n *Net) packWeights() {
 		}{{&s.conv1, s.bn1}, {&s.conv2, s.bn2}, {&s.conv3, s.bn3}, {&s.proj, bnFold{}}} {
 			c.cv.p = packConv(*c.cv, c.bn)
 		}
+		n.stemPlan = newStemPlan(n.in, s.mid, n.arch.Stem.Width)
 	}
 	for i := range n.layers {
 		l := &n.layers[i]
@@ -39,6 +40,7 @@ func (n *Net) packWeights() {
 			l.fc2.p = pack(l.fc2.W, l.fc2.b)
 		case l.Type == TypeReduction:
 			l.reduce.p = packConv(l.reduce, bnFold{})
+			l.reduceA, l.reduceC = reducePlan(l.grid, l.In, l.Out)
 			l.tokenTransform.p = pack(l.tokenTransform.W, l.tokenTransform.b)
 		}
 	}
@@ -66,4 +68,61 @@ func packQKV(l *layerView) *vecmath.PackedB {
 // packConv packs a conv for vecmath.ConvPacked, folding bn when it has a scale.
 func packConv(cv convView, bn bnFold) *vecmath.PackedB {
 	return vecmath.PackConv(cv.W.Data, cv.W.Stride, cv.W.Rows, cv.cin, cv.k, cv.b, bn.scale, bn.shift)
+}
+
+// stemPlan holds where convStemPacked's convolutions read and write, for stemImages images
+// (a chunk's last group uses a prefix): element offsets of each output pixel's top-left tap
+// in the zero-bordered input (conv1A, conv2A for conv2 and conv3, projA for conv_proj), of
+// its place in the bordered mid-width activation (midC) or in the token rows (projC), and
+// each conv's kernel-row offsets (segs).
+type stemPlan struct {
+	conv1A, conv2A, midC, projA, projC []int
+	conv1Segs, conv2Segs, projSegs     []int
+}
+
+func newStemPlan(in Input, m, width int) stemPlan {
+	C, S := in.Channels, in.Size
+	h := convOut(S, 3, 2, 1)
+	hw := h * h
+	sp, hp := S+2, h+2
+	inStride, midStride := sp*sp*C, hp*hp*m
+	k := in.Patch / 2
+	g := h / k
+	gg := g * g
+	var p stemPlan
+	for i := 0; i < stemImages; i++ {
+		for o := 0; o < hw; o++ {
+			oy, ox := o/h, o%h
+			p.conv1A = append(p.conv1A, i*inStride+(2*oy*sp+2*ox)*C)
+			p.conv2A = append(p.conv2A, i*midStride+(oy*hp+ox)*m)
+			p.midC = append(p.midC, i*midStride+((oy+1)*hp+ox+1)*m)
+		}
+		for r := 0; r < gg; r++ {
+			gy, gx := r/g, r%g
+			p.projA = append(p.projA, i*midStride+((k*gy+1)*hp+k*gx+1)*m)
+			p.projC = append(p.projC, (i*(1+gg)+1+r)*width)
+		}
+	}
+	p.conv1Segs = []int{0, sp * C, 2 * sp * C}
+	p.conv2Segs = []int{0, hp * m, 2 * hp * m}
+	for ky := 0; ky < k; ky++ {
+		p.projSegs = append(p.projSegs, ky*hp*m)
+	}
+	return p
+}
+
+// reducePlan is reducePacked's row offsets for reduceImages images of a g × g grid of cin
+// channels reduced to cout: each output token's top-left tap in the zero-bordered grids, and
+// its row in the output tokens (class tokens first).
+func reducePlan(g, cin, cout int) (aRows, cRows []int) {
+	gp, g2 := g+2, g/2
+	gg := g2 * g2
+	for i := 0; i < reduceImages; i++ {
+		for r := 0; r < gg; r++ {
+			oy, ox := r/g2, r%g2
+			aRows = append(aRows, i*gp*gp*cin+(2*oy*gp+2*ox)*cin)
+			cRows = append(cRows, (i*(1+gg)+1+r)*cout)
+		}
+	}
+	return aRows, cRows
 }

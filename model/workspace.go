@@ -14,11 +14,10 @@ type workspace struct {
 	stemB     []float32
 	stemC     []float32
 
-	// Implicit convolutions (packed weights): zero-bordered HWC images and the row offsets
-	// of each output pixel (convStemPacked, reducePacked).
+	// Implicit convolutions (packed weights): zero-bordered HWC images (convStemPacked,
+	// reducePacked).
 	padIn, padA, padB []float32
 	padGrid           []float32
-	rowsA, rowsC      []int
 
 	lo, hi int   // images of the current chunk
 	err    error // outcome of the current chunk
@@ -48,9 +47,9 @@ type imageSizes struct {
 	patches   int // the largest reduction patch-conv output
 	stem      int // one conv-stem activation (0 for a linear stem)
 
-	// Packed implicit convolutions: a zero-bordered input image and stem activation, a
-	// reduction's zero-bordered grid, and the most output pixels of one conv.
-	padIn, padMid, padGrid, convRows int
+	// Packed implicit convolutions: a zero-bordered input image and stem activation, and a
+	// reduction's zero-bordered grid.
+	padIn, padMid, padGrid int
 }
 
 func (n *Net) imageSizes() imageSizes {
@@ -78,7 +77,6 @@ func (n *Net) imageSizes() imageSizes {
 			s.cols = max(s.cols, g2*g2*l.In*9)
 			s.patches = max(s.patches, g2*g2*l.Out)
 			s.padGrid = max(s.padGrid, (grid+2)*(grid+2)*l.In)
-			s.convRows = max(s.convRows, g2*g2)
 			grid, c = g2, l.Out
 			tok = 1 + grid*grid
 			s.tokens = max(s.tokens, tok*c)
@@ -97,7 +95,6 @@ func (n *Net) imageSizes() imageSizes {
 		s.cols = max(s.cols, max(m, in.Channels)*9*h*h, g*g*m*k*k)
 		s.padIn = (in.Size + 2) * (in.Size + 2) * in.Channels
 		s.padMid = (h + 2) * (h + 2) * m
-		s.convRows = max(s.convRows, h*h)
 	}
 	return s
 }
@@ -129,9 +126,6 @@ func (ws *workspace) ensure(n *Net, b int) {
 		ws.padA = grow(ws.padA, si*s.padMid)
 		ws.padB = grow(ws.padB, si*s.padMid)
 		ws.padGrid = grow(ws.padGrid, si*s.padGrid)
-		if cap(ws.rowsA) < si*s.convRows {
-			ws.rowsA, ws.rowsC = make([]int, si*s.convRows), make([]int, si*s.convRows)
-		}
 	}
 }
 

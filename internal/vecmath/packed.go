@@ -80,13 +80,16 @@ func convPacked(c []float32, cRows []int, a []float32, aRows []int, segs []int, 
 	for _, s := range segs {
 		lo, hi = min(lo, s), max(hi, s)
 	}
-	for i, r := range aRows {
-		if r+lo < 0 || r+hi+segK > len(a) {
-			panic("vecmath: ConvPacked: a row reads outside a")
-		}
-		if cRows[i] < 0 || cRows[i]+p.N > len(c) {
-			panic("vecmath: ConvPacked: c row outside c")
-		}
+	if len(aRows) == 0 {
+		return
+	}
+	aLo, aHi := minMax(aRows)
+	cLo, cHi := minMax(cRows)
+	if aLo+lo < 0 || aHi+hi+segK > len(a) {
+		panic("vecmath: ConvPacked: a row reads outside a")
+	}
+	if cLo < 0 || cHi+p.N > len(c) {
+		panic("vecmath: ConvPacked: c row outside c")
 	}
 	packedRun(c, a, p, packedRows{m: len(aRows), aRows: aRows, cRows: cRows, segs: segs}, packedFlags(acc, relu), asm)
 }
@@ -152,6 +155,12 @@ func packedRun(c, a []float32, p *PackedB, r packedRows, flags int, asm bool) {
 	}
 	var bias *float32
 	panelSize := p.K * panelCols
+	// Offsets of the six rows of a full block of a plain GEMM are the same for every block.
+	var strided [12]int
+	for j := range 6 {
+		strided[j], strided[6+j] = 4*j*r.lda, 4*j*r.ldc
+	}
+	var offs [12]int
 	for q := 0; q < p.packs; {
 		c0 := q * panelCols
 		cols := min(n-c0, 2*panelCols)
@@ -162,18 +171,31 @@ func packedRun(c, a []float32, p *PackedB, r packedRows, flags int, asm bool) {
 		}
 		b := &p.data[q*panelSize]
 		for i := 0; i < r.m; i += 6 {
-			// Rows past the last repeat it: every store of that row writes the same value,
-			// since a kernel loads all old values before its first store.
-			var offs [12]int
-			a0, c0r := r.rowA(i), r.rowC(i)
-			for j := range 6 {
-				row := min(i+j, r.m-1)
-				offs[j], offs[6+j] = 4*(r.rowA(row)-a0), 4*(r.rowC(row)-c0r)
+			var a0, ci int
+			o := &offs
+			switch {
+			case r.aRows == nil && i+6 <= r.m:
+				a0, ci, o = i*r.lda, i*r.ldc, &strided
+			case r.aRows == nil:
+				// Rows past the last repeat it: every store of that row writes the same
+				// value, since a kernel loads all old values before its first store.
+				a0, ci = i*r.lda, i*r.ldc
+				for j := range 6 {
+					row := min(j, r.m-1-i)
+					offs[j], offs[6+j] = 4*row*r.lda, 4*row*r.ldc
+				}
+			default:
+				a0, ci = r.aRows[i], r.cRows[i]
+				last := min(i+6, r.m) - 1
+				for j := range 6 {
+					row := min(i+j, last)
+					offs[j], offs[6+j] = 4*(r.aRows[row]-a0), 4*(r.cRows[row]-ci)
+				}
 			}
 			if wide {
-				gemmPacked6x32AVX512(&c[c0r+c0], &a[a0], &offs, b, &segs[0], len(segs), segK, bias, flags, mask)
+				gemmPacked6x32AVX512(&c[ci+c0], &a[a0], o, b, &segs[0], len(segs), segK, bias, flags, mask)
 			} else {
-				gemmPacked6x16AVX512(&c[c0r+c0], &a[a0], &offs, b, &segs[0], len(segs), segK, bias, flags, mask)
+				gemmPacked6x16AVX512(&c[ci+c0], &a[a0], o, b, &segs[0], len(segs), segK, bias, flags, mask)
 			}
 		}
 		if wide {
@@ -245,4 +267,12 @@ func PackConv(w []float32, ldw, cout, cin, k int, bias, scale, shift []float32) 
 		}
 	}
 	return PackB(hwc, cin*kk, cout, cin*kk, b)
+}
+
+func minMax(x []int) (lo, hi int) {
+	lo, hi = x[0], x[0]
+	for _, v := range x[1:] {
+		lo, hi = min(lo, v), max(hi, v)
+	}
+	return lo, hi
 }
