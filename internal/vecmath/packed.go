@@ -75,22 +75,7 @@ func convPacked(c []float32, cRows []int, a []float32, aRows []int, segs []int, 
 	if len(aRows) != len(cRows) || len(segs) == 0 || p.K%len(segs) != 0 {
 		panic("vecmath: ConvPacked: bad rows or segments")
 	}
-	segK := p.K / len(segs)
-	lo, hi := segs[0], segs[0]
-	for _, s := range segs {
-		lo, hi = min(lo, s), max(hi, s)
-	}
-	if len(aRows) == 0 {
-		return
-	}
-	aLo, aHi := minMax(aRows)
-	cLo, cHi := minMax(cRows)
-	if aLo+lo < 0 || aHi+hi+segK > len(a) {
-		panic("vecmath: ConvPacked: a row reads outside a")
-	}
-	if cLo < 0 || cHi+p.N > len(c) {
-		panic("vecmath: ConvPacked: c row outside c")
-	}
+	// packedRun checks every row against a and c as it takes it.
 	packedRun(c, a, p, packedRows{m: len(aRows), aRows: aRows, cRows: cRows, segs: segs}, packedFlags(acc, relu), asm)
 }
 
@@ -102,6 +87,8 @@ type packedRows struct {
 	aRows    []int
 	cRows    []int
 	segs     []int
+
+	aLo, aHi, cHi int // bounds of aRows and cRows values (packedRun)
 }
 
 func (r *packedRows) rowA(i int) int {
@@ -140,11 +127,21 @@ func packedRun(c, a []float32, p *PackedB, r packedRows, flags int, asm bool) {
 	if r.m <= 0 {
 		return
 	}
+	segK := p.K / len(r.segs)
+	if r.aRows != nil {
+		// Rows at given offsets (ConvPacked): each is checked against a and c before the
+		// first panel's kernel reads or writes it (Go's path checks its own indexing).
+		lo, hi := r.segs[0], r.segs[0]
+		for _, s := range r.segs {
+			lo, hi = min(lo, s), max(hi, s)
+		}
+		r.aLo, r.aHi, r.cHi = -lo, len(a)-hi-segK, len(c)-p.N
+	}
 	if !asm {
 		gemmPackedGo(c, a, p, &r, flags)
 		return
 	}
-	n, segK := p.N, p.K/len(r.segs)
+	n := p.N
 	var segBytes [32]int
 	segs := segBytes[:0]
 	if len(r.segs) > len(segBytes) {
@@ -189,7 +186,11 @@ func packedRun(c, a []float32, p *PackedB, r packedRows, flags int, asm bool) {
 				last := min(i+6, r.m) - 1
 				for j := range 6 {
 					row := min(i+j, last)
-					offs[j], offs[6+j] = 4*(r.aRows[row]-a0), 4*(r.cRows[row]-ci)
+					ar, cr := r.aRows[row], r.cRows[row]
+					if q == 0 && (ar < r.aLo || ar > r.aHi || cr < 0 || cr > r.cHi) {
+						panic("vecmath: ConvPacked: a row outside a or c")
+					}
+					offs[j], offs[6+j] = 4*(ar-a0), 4*(cr-ci)
 				}
 			}
 			if wide {
@@ -267,12 +268,4 @@ func PackConv(w []float32, ldw, cout, cin, k int, bias, scale, shift []float32) 
 		}
 	}
 	return PackB(hwc, cin*kk, cout, cin*kk, b)
-}
-
-func minMax(x []int) (lo, hi int) {
-	lo, hi = x[0], x[0]
-	for _, v := range x[1:] {
-		lo, hi = min(lo, v), max(hi, v)
-	}
-	return lo, hi
 }

@@ -208,3 +208,28 @@ func TestConvPacked(t *testing.T) {
 		}
 	}
 }
+
+// TestConvPackedRejectsRowsOutside: a row whose runs would read past a, or whose output would
+// land past c, panics before any kernel touches memory, on either path.
+func TestConvPackedRejectsRowsOutside(t *testing.T) {
+	p := PackConv(make([]float32, 4*2*9), 2*9, 4, 2, 3, nil, nil, nil)
+	segs := []int{0, 10, 20}
+	a, c := make([]float32, 40), make([]float32, 12)
+	for _, asm := range packedPaths(t) {
+		for name, rows := range map[string][2][]int{
+			"a past its end": {{0, 20}, {0, 4}},
+			"a before start": {{0, -1}, {0, 4}},
+			"c past its end": {{0, 1}, {0, 9}},
+			"c before start": {{0, 1}, {-4, 4}},
+		} {
+			func() {
+				defer func() {
+					if recover() == nil {
+						t.Errorf("%s, %s: no panic", packedName(asm), name)
+					}
+				}()
+				convPacked(c, rows[1], a, rows[0], segs, p, false, false, asm)
+			}()
+		}
+	}
+}
