@@ -518,10 +518,16 @@ func (n *Net) blockOutTile(ws *workspace, l *layerView, X gemm.Mat, r0, r1 int) 
 	y := gemm.NewMat(rows, c, ws.ln).Sub(r0, r1, 0, c)
 	layerNormRows(y, Xr, l.norm2)
 	hid := gemm.NewMat(rows, l.MLP, ws.hidden).Sub(r0, r1, 0, l.MLP)
-	// fc1's bias is added by the GELU pass (its packed weights carry none).
-	linearRows(n.be, y, l.fc1.W, nil, l.fc1.p, false, hid)
-	for r := 0; r < r1-r0; r++ {
-		biasGELU(hid.Row(r), l.fc1.b)
+	if l.fc1.p != nil && r1-r0 > ntMaxRows {
+		// The packed GEMM adds the bias; the tile's hidden rows are contiguous, so GELU is
+		// one call over all of them.
+		linearRows(n.be, y, l.fc1.W, l.fc1.b, l.fc1.p, false, hid)
+		vecmath.GELUInPlace(hid.Data[:(r1-r0)*l.MLP])
+	} else {
+		mulWT(n.be, y, l.fc1.W, false, hid)
+		for r := 0; r < r1-r0; r++ {
+			biasGELU(hid.Row(r), l.fc1.b)
+		}
 	}
 	linearRows(n.be, hid, l.fc2.W, l.fc2.b, l.fc2.p, true, Xr)
 }

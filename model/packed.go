@@ -36,7 +36,7 @@ func (n *Net) packWeights() {
 		case l.Type == TypeBlock && l.Exists:
 			l.qkvP = packQKV(l)
 			l.proj.p = pack(l.proj.W, l.proj.b)
-			l.fc1.p = pack(l.fc1.W, nil) // its bias goes with the GELU (blockOutTile)
+			l.fc1.p = pack(l.fc1.W, l.fc1.b)
 			l.fc2.p = pack(l.fc2.W, l.fc2.b)
 		case l.Type == TypeReduction:
 			l.reduce.p = packConv(l.reduce, bnFold{})

@@ -108,3 +108,6 @@ func gemmPacked6x32AVX512(c, a *float32, offs *[12]int, b *float32, segs *int, n
 
 //go:noescape
 func gemmPacked6x16AVX512(c, a *float32, offs *[12]int, b *float32, segs *int, nseg, segK int, bias *float32, flags int, mask uint32)
+
+//go:noescape
+func biasGELU512(x, bias *float32, n int)

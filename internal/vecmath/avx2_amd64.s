@@ -1954,3 +1954,76 @@ nt5store:
 	JNZ  nt5blk
 	VZEROUPPER
 	RET
+
+// ERF512(u, s, p, q, r): ERF on 16 lanes in Z0–Z15 only; the division p/q is a 14-bit
+// reciprocal of q refined by one Newton step (q ≤ −0.0142 on the clamped range, so the
+// quotient stays within an ulp or two of the divided one).
+#define ERF512(u, s, p, q, r) \
+	VBROADCASTSS erfHi<>(SB), p; \
+	VMINPS u, p, u; \
+	VBROADCASTSS erfLo<>(SB), p; \
+	VMAXPS u, p, u; \
+	VMULPS u, u, s; \
+	VBROADCASTSS erfA0<>(SB), p; \
+	VFMADD213PS.BCST erfA1<>(SB), s, p; \
+	VFMADD213PS.BCST erfA2<>(SB), s, p; \
+	VFMADD213PS.BCST erfA3<>(SB), s, p; \
+	VFMADD213PS.BCST erfA4<>(SB), s, p; \
+	VFMADD213PS.BCST erfA5<>(SB), s, p; \
+	VFMADD213PS.BCST erfA6<>(SB), s, p; \
+	VMULPS u, p, p; \
+	VBROADCASTSS erfB0<>(SB), q; \
+	VFMADD213PS.BCST erfB1<>(SB), s, q; \
+	VFMADD213PS.BCST erfB2<>(SB), s, q; \
+	VFMADD213PS.BCST erfB3<>(SB), s, q; \
+	VFMADD213PS.BCST erfB4<>(SB), s, q; \
+	VRCP14PS q, r; \
+	VMULPS r, p, u; \
+	VFNMADD213PS p, u, q; \
+	VFMADD231PS q, r, u
+
+// func biasGELU512(x, bias *float32, n int)
+//
+// biasGELUAVX2 on 16 lanes, the last n%16 under a mask; without a bias (nil) GELU in place.
+TEXT ·biasGELU512(SB), NOSPLIT, $0-24
+	MOVQ x+0(FP), DI
+	MOVQ bias+8(FP), SI
+	MOVQ n+16(FP), CX
+bg5loop:
+	CMPQ CX, $16
+	JLT  bg5tail
+	VMOVUPS (DI), Z0
+	TESTQ SI, SI
+	JZ   bg5nob
+	VADDPS (SI), Z0, Z0
+	ADDQ $64, SI
+bg5nob:
+	VMULPS.BCST invSqrt2<>(SB), Z0, Z1
+	ERF512(Z1, Z2, Z3, Z4, Z5)
+	VMULPS.BCST half<>(SB), Z0, Z0
+	VFMADD213PS Z0, Z0, Z1
+	VMOVUPS Z1, (DI)
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JMP  bg5loop
+bg5tail:
+	TESTQ CX, CX
+	JZ    bg5done
+	MOVL $1, AX
+	SHLL CX, AX
+	DECL AX
+	KMOVW AX, K1
+	VMOVUPS.Z (DI), K1, Z0
+	TESTQ SI, SI
+	JZ   bg5tnob
+	VMOVUPS.Z (SI), K1, Z6
+	VADDPS Z6, Z0, Z0
+bg5tnob:
+	VMULPS.BCST invSqrt2<>(SB), Z0, Z1
+	ERF512(Z1, Z2, Z3, Z4, Z5)
+	VMULPS.BCST half<>(SB), Z0, Z0
+	VFMADD213PS Z0, Z0, Z1
+	VMOVUPS Z1, K1, (DI)
+bg5done:
+	VZEROUPPER
+	RET

@@ -72,3 +72,5 @@ func gemmPacked6x32AVX512(c, a *float32, offs *[12]int, b *float32, segs *int, n
 func gemmPacked6x16AVX512(c, a *float32, offs *[12]int, b *float32, segs *int, nseg, segK int, bias *float32, flags int, mask uint32) {
 	panic(noAsm)
 }
+
+func biasGELU512(x, bias *float32, n int) { panic(noAsm) }

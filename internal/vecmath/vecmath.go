@@ -100,6 +100,22 @@ func geluVec(y, x []float32, avx2 bool) {
 	geluGo(y[:len(x)], x)
 }
 
+// GELUInPlace replaces x by GELU(x) — a whole tile of MLP activations whose bias is already
+// added, in one call. Where the CPU has AVX-512 it runs BiasGELU's 16-lane kernel, whose
+// erf quotient may differ from GELU's by an ulp.
+func GELUInPlace(x []float32) { geluInPlace(x, useAVX2) }
+
+func geluInPlace(x []float32, avx2 bool) {
+	if len(x) == 0 {
+		return
+	}
+	if avx2 && useAVX512 {
+		biasGELU512(&x[0], nil, len(x))
+		return
+	}
+	geluVec(x, x, avx2)
+}
+
 // BiasGELU replaces x[i] by GELU(x[i] + bias[i]): the fc1 bias and activation in one pass.
 func BiasGELU(x, bias []float32) { biasGELU(x, bias, useAVX2) }
 
@@ -108,6 +124,10 @@ func biasGELU(x, bias []float32, avx2 bool) {
 		return
 	}
 	checkLen(len(bias), len(x), "vecmath: BiasGELU: len(bias) < len(x)")
+	if avx2 && useAVX512 {
+		biasGELU512(&x[0], &bias[0], len(x))
+		return
+	}
 	if avx2 {
 		biasGELUAVX2(&x[0], &bias[0], len(x))
 		return

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -855,5 +856,43 @@ func TestSoftmaxScaleMustBePositive(t *testing.T) {
 			}()
 			Softmax(make([]float32, 3), make([]float32, 3), scale)
 		}()
+	}
+}
+
+// TestBiasGELUTails runs BiasGELU and GELUInPlace over every length up to 40 (the 16-lane kernel's masked
+// tails where the CPU has AVX-512, the 8-lane one's elsewhere) and the special values,
+// against the Go path.
+func TestBiasGELUTails(t *testing.T) {
+	inf, nan := float32(math.Inf(1)), float32(math.NaN())
+	for _, avx2 := range paths(t) {
+		for n := 1; n <= 40; n++ {
+			x, bias := make([]float32, n+1), make([]float32, n+1)
+			for i := range x {
+				x[i], bias[i] = float32(math.Sin(float64(i)*1.3))*4, float32(i%5)*0.1
+			}
+			x[n] = 42 // past the end: must stay
+			want, plain := slices.Clone(x), slices.Clone(x)
+			biasGELU(x[:n], bias, avx2)
+			biasGELU(want[:n], bias, false)
+			for i := range plain[:n] {
+				plain[i] += bias[i]
+			}
+			geluInPlace(plain[:n], avx2)
+			for i := range x {
+				if d := math.Abs(float64(x[i] - want[i])); d > 3e-7*max(1, math.Abs(float64(want[i]))) {
+					t.Fatalf("%s n=%d: element %d = %v, Go %v", pathName(avx2), n, i, x[i], want[i])
+				}
+				if d := math.Abs(float64(plain[i] - want[i])); d > 3e-7*max(1, math.Abs(float64(want[i]))) {
+					t.Fatalf("%s n=%d: GELUInPlace element %d = %v, Go BiasGELU %v", pathName(avx2), n, i, plain[i], want[i])
+				}
+			}
+		}
+		x := []float32{inf, -inf, nan, 1e30, -1e30, 0}
+		biasGELU(x, make([]float32, len(x)), avx2)
+		for i, w := range []float32{inf, nan, nan, 1e30, 0, 0} {
+			if !sameNaN(x[i], w) || (w == w && x[i] != w) {
+				t.Errorf("%s: BiasGELU special %d = %g, want %g", pathName(avx2), i, x[i], w)
+			}
+		}
 	}
 }
