@@ -197,10 +197,10 @@ const ntMaxRows = 16
 
 // linearRows computes c = x·wᵀ + b, or c += x·wᵀ + b with acc (b may be nil), for a linear
 // layer or a conv seen as a matrix: through p, its packed weights and bias (Net.packWeights),
-// when there are any and x has more rows than the few-row kernel takes; else mulWT, then the
-// bias.
+// when there are any (also for a few rows: 5×576×192 runs 1.5× faster than through
+// vecmath.MatMulNT, which streams b once per three rows); else mulWT, then the bias.
 func linearRows(be gemm.Backend, x, w gemm.Mat, b []float32, p *vecmath.PackedB, acc bool, c gemm.Mat) {
-	if p != nil && x.Rows > ntMaxRows {
+	if p != nil {
 		vecmath.GemmPacked(c.Data, c.Stride, x.Data, x.Stride, x.Rows, p, acc)
 		return
 	}

@@ -410,6 +410,10 @@ func (n *Net) qkvCols(ws *workspace, l *layerView, rows, c0, c1 int) {
 	hd := l.Heads * l.HeadDim
 	y := gemm.NewMat(rows, l.Dim, ws.ln)
 	qkv := gemm.NewMat(rows, 3*hd, ws.qkv)
+	if l.qkvP != nil {
+		vecmath.GemmPackedCols(qkv.Data, qkv.Stride, y.Data, y.Stride, rows, l.qkvP, false, c0, c1)
+		return
+	}
 	for s, sec := range [3]struct {
 		w gemm.Mat
 		b []float32
@@ -428,6 +432,10 @@ func (n *Net) qkvCols(ws *workspace, l *layerView, rows, c0, c1 int) {
 func (n *Net) projCols(ws *workspace, l *layerView, X gemm.Mat, c0, c1 int) {
 	hd := l.Heads * l.HeadDim
 	o := gemm.NewMat(X.Rows, hd, ws.attn)
+	if l.proj.p != nil {
+		vecmath.GemmPackedCols(X.Data, X.Stride, o.Data, o.Stride, X.Rows, l.proj.p, true, c0, c1)
+		return
+	}
 	dst := X.Sub(0, X.Rows, c0, c1)
 	mulWT(n.be, o, l.proj.W.Sub(c0, c1, 0, hd), true, dst)
 	addBiasRows(dst, l.proj.b[c0:c1])
@@ -436,6 +444,14 @@ func (n *Net) projCols(ws *workspace, l *layerView, X gemm.Mat, c0, c1 int) {
 // fc1Cols computes hidden columns [c0, c1) of GELU(LN2(X)·W1ᵀ + b1) (LN2 already in ws.ln).
 func (n *Net) fc1Cols(ws *workspace, l *layerView, rows, c0, c1 int) {
 	y := gemm.NewMat(rows, l.Dim, ws.ln)
+	if l.fc1.p != nil {
+		all := gemm.NewMat(rows, l.MLP, ws.hidden)
+		vecmath.GemmPackedCols(all.Data, all.Stride, y.Data, y.Stride, rows, l.fc1.p, false, c0, c1)
+		for r := 0; r < rows; r++ {
+			vecmath.GELUInPlace(all.Row(r)[c0:c1])
+		}
+		return
+	}
 	hid := gemm.NewMat(rows, l.MLP, ws.hidden).Sub(0, rows, c0, c1)
 	mulWT(n.be, y, l.fc1.W.Sub(c0, c1, 0, l.Dim), false, hid)
 	for r := 0; r < rows; r++ {
@@ -446,6 +462,10 @@ func (n *Net) fc1Cols(ws *workspace, l *layerView, rows, c0, c1 int) {
 // fc2Cols adds output columns [c0, c1) of hid·W2ᵀ + b2 into X (the residual).
 func (n *Net) fc2Cols(ws *workspace, l *layerView, X gemm.Mat, c0, c1 int) {
 	hid := gemm.NewMat(X.Rows, l.MLP, ws.hidden)
+	if l.fc2.p != nil {
+		vecmath.GemmPackedCols(X.Data, X.Stride, hid.Data, hid.Stride, X.Rows, l.fc2.p, true, c0, c1)
+		return
+	}
 	dst := X.Sub(0, X.Rows, c0, c1)
 	mulWT(n.be, hid, l.fc2.W.Sub(c0, c1, 0, l.MLP), true, dst)
 	addBiasRows(dst, l.fc2.b[c0:c1])
@@ -470,7 +490,7 @@ func (n *Net) blockInTile(ws *workspace, l *layerView, X gemm.Mat, r0, r1 int) {
 	y := gemm.NewMat(rows, c, ws.ln).Sub(r0, r1, 0, c)
 	layerNormRows(y, X.Sub(r0, r1, 0, c), l.norm1)
 	qkv := gemm.NewMat(rows, 3*hd, ws.qkv).Sub(r0, r1, 0, 3*hd)
-	if l.qkvP != nil && r1-r0 > ntMaxRows {
+	if l.qkvP != nil {
 		linearRows(n.be, y, gemm.Mat{}, nil, l.qkvP, false, qkv)
 	} else if l.fusedQKV {
 		mulWT(n.be, y, l.qkvW, false, qkv)
@@ -518,7 +538,7 @@ func (n *Net) blockOutTile(ws *workspace, l *layerView, X gemm.Mat, r0, r1 int) 
 	y := gemm.NewMat(rows, c, ws.ln).Sub(r0, r1, 0, c)
 	layerNormRows(y, Xr, l.norm2)
 	hid := gemm.NewMat(rows, l.MLP, ws.hidden).Sub(r0, r1, 0, l.MLP)
-	if l.fc1.p != nil && r1-r0 > ntMaxRows {
+	if l.fc1.p != nil {
 		// The packed GEMM adds the bias; the tile's hidden rows are contiguous, so GELU is
 		// one call over all of them.
 		linearRows(n.be, y, l.fc1.W, l.fc1.b, l.fc1.p, false, hid)

@@ -184,7 +184,7 @@ func (n *Net) runPiece(ws *workspace, scratch []float32, j *splitJob, i, pieces 
 		r0, r1 := share(j.X.Rows, i, pieces)
 		n.blockOut(ws, j.l, j.X, r0, r1)
 	case jobQKVCols, jobProjCols, jobFC1Cols, jobFC2Cols:
-		c0, c1 := colShare(j.cols(), i, pieces)
+		c0, c1 := colShare(j.cols(), i, pieces, n.packed)
 		if c0 >= c1 {
 			return
 		}
@@ -202,9 +202,13 @@ func (n *Net) runPiece(ws *workspace, scratch []float32, j *splitJob, i, pieces 
 }
 
 // colShare is piece i's range of n output columns, its ends on multiples of 4 (the few-row
-// kernel's column blocks) except the last.
-func colShare(n, i, pieces int) (lo, hi int) {
-	lo, hi = (i*n/pieces)&^3, ((i+1)*n/pieces)&^3
+// kernel's column blocks), or of 16 with packed weights (their panels), except the last.
+func colShare(n, i, pieces int, packed bool) (lo, hi int) {
+	align := 4
+	if packed {
+		align = 16
+	}
+	lo, hi = (i*n/pieces)&^(align-1), ((i+1)*n/pieces)&^(align-1)
 	if i == pieces-1 {
 		hi = n
 	}

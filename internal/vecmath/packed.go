@@ -51,8 +51,22 @@ func GemmPacked(c []float32, ldc int, a []float32, lda int, m int, p *PackedB, a
 	gemmPacked(c, ldc, a, lda, m, p, acc, useAVX512)
 }
 
+// GemmPackedCols is GemmPacked for output columns [c0, c1) only (c is still the whole m ×
+// p.N matrix): c0 a multiple of 16 and c1 one too, or p.N. A few rows' GEMM (one image's last
+// stage) is shared between two cores by column ranges, each streaming its part of b.
+func GemmPackedCols(c []float32, ldc int, a []float32, lda int, m int, p *PackedB, acc bool, c0, c1 int) {
+	if c0 < 0 || c0 > c1 || c1 > p.N || c0%panelCols != 0 || (c1%panelCols != 0 && c1 != p.N) {
+		panic("vecmath: GemmPackedCols: columns not on 16-column panels")
+	}
+	gemmPackedPanels(c, ldc, a, lda, m, p, acc, useAVX512, c0/panelCols, (c1+panelCols-1)/panelCols)
+}
+
 func gemmPacked(c []float32, ldc int, a []float32, lda int, m int, p *PackedB, acc, asm bool) {
-	if m <= 0 {
+	gemmPackedPanels(c, ldc, a, lda, m, p, acc, asm, 0, p.packs)
+}
+
+func gemmPackedPanels(c []float32, ldc int, a []float32, lda int, m int, p *PackedB, acc, asm bool, q0, q1 int) {
+	if m <= 0 || q0 >= q1 {
 		return
 	}
 	if ldc < p.N || lda < p.K {
@@ -60,7 +74,7 @@ func gemmPacked(c []float32, ldc int, a []float32, lda int, m int, p *PackedB, a
 	}
 	checkLen(len(c), (m-1)*ldc+p.N, "vecmath: GemmPacked: c too short")
 	checkLen(len(a), (m-1)*lda+p.K, "vecmath: GemmPacked: a too short")
-	packedRun(c, a, p, packedRows{m: m, lda: lda, ldc: ldc, segs: []int{0}}, packedFlags(acc, false), asm)
+	packedRun(c, a, p, packedRows{m: m, lda: lda, ldc: ldc, segs: []int{0}, q0: q0, q1: q1}, packedFlags(acc, false), asm)
 }
 
 // ConvPacked is GemmPacked for an implicit convolution (no im2col): output row i is written at
@@ -76,7 +90,7 @@ func convPacked(c []float32, cRows []int, a []float32, aRows []int, segs []int, 
 		panic("vecmath: ConvPacked: bad rows or segments")
 	}
 	// packedRun checks every row against a and c as it takes it.
-	packedRun(c, a, p, packedRows{m: len(aRows), aRows: aRows, cRows: cRows, segs: segs}, packedFlags(acc, relu), asm)
+	packedRun(c, a, p, packedRows{m: len(aRows), aRows: aRows, cRows: cRows, segs: segs, q1: p.packs}, packedFlags(acc, relu), asm)
 }
 
 // packedRows says where GemmPacked's rows lie: m rows at strides lda and ldc, or (aRows not
@@ -89,6 +103,7 @@ type packedRows struct {
 	segs     []int
 
 	aLo, aHi, cHi int // bounds of aRows and cRows values (packedRun)
+	q0, q1        int // the panels (16-column groups of c) to compute
 }
 
 func (r *packedRows) rowA(i int) int {
@@ -158,9 +173,12 @@ func packedRun(c, a []float32, p *PackedB, r packedRows, flags int, asm bool) {
 		strided[j], strided[6+j] = 4*j*r.lda, 4*j*r.ldc
 	}
 	var offs [12]int
-	for q := 0; q < p.packs; {
+	for q := r.q0; q < r.q1; {
 		c0 := q * panelCols
 		cols := min(n-c0, 2*panelCols)
+		if q+1 == r.q1 {
+			cols = min(cols, panelCols)
+		}
 		mask := uint32(1)<<cols - 1
 		wide := cols > panelCols
 		if p.bias != nil {
@@ -187,7 +205,7 @@ func packedRun(c, a []float32, p *PackedB, r packedRows, flags int, asm bool) {
 				for j := range 6 {
 					row := min(i+j, last)
 					ar, cr := r.aRows[row], r.cRows[row]
-					if q == 0 && (ar < r.aLo || ar > r.aHi || cr < 0 || cr > r.cHi) {
+					if q == r.q0 && (ar < r.aLo || ar > r.aHi || cr < 0 || cr > r.cHi) {
 						panic("vecmath: ConvPacked: a row outside a or c")
 					}
 					offs[j], offs[6+j] = 4*(ar-a0), 4*(cr-ci)
@@ -210,9 +228,10 @@ func packedRun(c, a []float32, p *PackedB, r packedRows, flags int, asm bool) {
 // gemmPackedGo is the kernels' arithmetic in Go, in the same order per element.
 func gemmPackedGo(c, a []float32, p *PackedB, r *packedRows, flags int) {
 	n, segK := p.N, p.K/len(r.segs)
+	j0, j1 := r.q0*panelCols, min(n, r.q1*panelCols)
 	for i := 0; i < r.m; i++ {
 		a0, cr := r.rowA(i), c[r.rowC(i):r.rowC(i)+n]
-		for j := range cr {
+		for j := j0; j < j1; j++ {
 			panel := p.data[(j/panelCols)*p.K*panelCols+j%panelCols:]
 			var s float32
 			q := 0

@@ -233,3 +233,51 @@ func TestConvPackedRejectsRowsOutside(t *testing.T) {
 		}
 	}
 }
+
+// TestGemmPackedCols computes products a column range at a time (the ranges a pair of cores
+// shares at batch 1) and checks that each range writes exactly its columns, and that the
+// ranges together give GemmPacked's result bit for bit.
+func TestGemmPackedCols(t *testing.T) {
+	rng := rand.New(rand.NewPCG(15, 16))
+	for _, s := range [][3]int{{5, 432, 192}, {5, 192, 576}, {3, 40, 40}, {16, 120, 40}, {7, 10, 24}} {
+		m, n, k := s[0], s[1], s[2]
+		a, b, bias := randNormal(rng, m*k), randNormal(rng, n*k), randNormal(rng, n)
+		p := PackB(b, k, n, k, bias)
+		for _, acc := range []bool{false, true} {
+			start := randNormal(rng, m*n)
+			want := slices.Clone(start)
+			GemmPacked(want, n, a, k, m, p, acc)
+			got := slices.Clone(start)
+			var cuts []int
+			for c := 0; c < n; c += 48 {
+				cuts = append(cuts, c)
+			}
+			cuts = append(cuts, n)
+			for i := 0; i+1 < len(cuts); i++ {
+				before := slices.Clone(got)
+				GemmPackedCols(got, n, a, k, m, p, acc, cuts[i], cuts[i+1])
+				for r := range m {
+					for j := range n {
+						inside := j >= cuts[i] && j < cuts[i+1]
+						if changed := math.Float32bits(got[r*n+j]) != math.Float32bits(before[r*n+j]); changed && !inside {
+							t.Fatalf("%v acc=%v: range [%d,%d) wrote column %d", s, acc, cuts[i], cuts[i+1], j)
+						}
+					}
+				}
+			}
+			if !slices.Equal(got, want) {
+				t.Fatalf("%v acc=%v: column ranges differ from the whole product", s, acc)
+			}
+		}
+	}
+	for _, bad := range [][2]int{{8, 32}, {0, 20}, {-16, 16}, {32, 16}} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("columns %v: no panic", bad)
+				}
+			}()
+			GemmPackedCols(make([]float32, 64), 64, make([]float32, 8), 8, 1, PackB(make([]float32, 64*8), 8, 64, 8, nil), false, bad[0], bad[1])
+		}()
+	}
+}
