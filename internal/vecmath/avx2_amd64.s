@@ -2027,3 +2027,114 @@ bg5tnob:
 bg5done:
 	VZEROUPPER
 	RET
+
+// func attnD8AVX512(ot, qt *float32, ld int, k, v *float32, ldkv, tok int, s *float32, scale float32)
+//
+// One head of attention with head dimension 8 for sixteen queries (one lane each), fused:
+// qt holds the queries transposed (row c at qt + c·ld: dimension c of the sixteen queries),
+// k and v are tok rows of 8 (stride ldkv). Sᵀ[j] = Σc k[j][c]·qt[c] (c in order, as
+// matMulAVX2), then softmaxCols512 on the column — (Sᵀ − max)·scale, exp, sum over keys in
+// order, times 1/sum — into s (tok × 16), then ot[c] = Σj Sᵀ[j]·v[j][c] in key order (as
+// matMulTNAVX2): the same operations per element, so the same bits as those kernels.
+// Z0–Z15 only.
+TEXT ·attnD8AVX512(SB), NOSPLIT, $0-68
+	MOVQ qt+8(FP), SI
+	MOVQ ld+16(FP), R8
+	SHLQ $2, R8
+	MOVQ k+24(FP), BX
+	MOVQ ldkv+40(FP), R9
+	SHLQ $2, R9
+	MOVQ tok+48(FP), CX
+	MOVQ s+56(FP), R10
+	LEAQ (SI)(R8*4), R11
+	LEAQ (SI)(R8*2), AX
+	VMOVUPS (SI), Z0
+	VMOVUPS (SI)(R8*1), Z1
+	VMOVUPS (AX), Z2
+	VMOVUPS (AX)(R8*1), Z3
+	LEAQ (R11)(R8*2), AX
+	VMOVUPS (R11), Z4
+	VMOVUPS (R11)(R8*1), Z5
+	VMOVUPS (AX), Z6
+	VMOVUPS (AX)(R8*1), Z7
+
+	// Scores, and their running maximum per query.
+	VBROADCASTSS negInf<>(SB), Z9
+	MOVQ BX, AX
+	MOVQ R10, R12
+	MOVQ CX, R13
+ad8score:
+	VXORPS Z8, Z8, Z8
+	VFMADD231PS.BCST (AX), Z0, Z8
+	VFMADD231PS.BCST 4(AX), Z1, Z8
+	VFMADD231PS.BCST 8(AX), Z2, Z8
+	VFMADD231PS.BCST 12(AX), Z3, Z8
+	VFMADD231PS.BCST 16(AX), Z4, Z8
+	VFMADD231PS.BCST 20(AX), Z5, Z8
+	VFMADD231PS.BCST 24(AX), Z6, Z8
+	VFMADD231PS.BCST 28(AX), Z7, Z8
+	VMOVUPS Z8, (R12)
+	VMAXPS Z8, Z9, Z9
+	ADDQ R9, AX
+	ADDQ $64, R12
+	DECQ R13
+	JNZ  ad8score
+
+	// exp((s − max)·scale) and its sum over keys, in key order.
+	VBROADCASTSS scale+64(FP), Z14
+	VXORPS Z12, Z12, Z12
+	MOVQ R10, R12
+	MOVQ CX, R13
+ad8exp:
+	VMOVUPS (R12), Z0
+	VSUBPS Z9, Z0, Z0
+	VMULPS Z14, Z0, Z0
+	EXP512(Z0, Z1, Z2, Z3, K1, K2)
+	VMOVUPS Z0, (R12)
+	VADDPS Z0, Z12, Z12
+	ADDQ $64, R12
+	DECQ R13
+	JNZ  ad8exp
+	VBROADCASTSS one<>(SB), Z1
+	VDIVPS Z12, Z1, Z12
+
+	// ot[c] = Σj (p[j]·(1/sum))·v[j][c].
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	MOVQ v+32(FP), AX
+	MOVQ R10, R12
+	MOVQ CX, R13
+ad8pv:
+	VMULPS (R12), Z12, Z8
+	VFMADD231PS.BCST (AX), Z8, Z0
+	VFMADD231PS.BCST 4(AX), Z8, Z1
+	VFMADD231PS.BCST 8(AX), Z8, Z2
+	VFMADD231PS.BCST 12(AX), Z8, Z3
+	VFMADD231PS.BCST 16(AX), Z8, Z4
+	VFMADD231PS.BCST 20(AX), Z8, Z5
+	VFMADD231PS.BCST 24(AX), Z8, Z6
+	VFMADD231PS.BCST 28(AX), Z8, Z7
+	ADDQ R9, AX
+	ADDQ $64, R12
+	DECQ R13
+	JNZ  ad8pv
+	MOVQ ot+0(FP), DI
+	LEAQ (DI)(R8*4), R11
+	LEAQ (DI)(R8*2), AX
+	VMOVUPS Z0, (DI)
+	VMOVUPS Z1, (DI)(R8*1)
+	VMOVUPS Z2, (AX)
+	VMOVUPS Z3, (AX)(R8*1)
+	LEAQ (R11)(R8*2), AX
+	VMOVUPS Z4, (R11)
+	VMOVUPS Z5, (R11)(R8*1)
+	VMOVUPS Z6, (AX)
+	VMOVUPS Z7, (AX)(R8*1)
+	VZEROUPPER
+	RET
