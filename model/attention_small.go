@@ -24,8 +24,7 @@ func useSmallAttention(tok, d int) bool {
 // (d × tokPad) and the transposed scores (tok × tokPad), tokPad = tok rounded up to 8.
 func smallAttnScratch(tok, d int) int {
 	tokPad := (tok + 7) &^ 7
-	ld := (tok + 15) &^ 15 // the fused head-dim-8 kernel's qᵀ, oᵀ and one block's scores
-	return max((d+tok)*tokPad, 16*ld+16*tok)
+	return max((d+tok)*tokPad, 16*tok+256) // or vecmath.AttentionD8's
 }
 
 // attentionSmall is attention (same shapes, same contract, same result within float32
@@ -66,18 +65,11 @@ func attentionSmallHeads(out, qkv gemm.Mat, scratch []float32, base, tok, h0, h1
 	img := qkv.Data[base*qs:]
 	o := out.Data[base*out.Stride:]
 	if d == 8 && vecmath.AttentionD8Fast() {
-		// Head dimension 8 (stage 1 of the 32-px spaces): the fused kernel, sixteen queries
-		// per call, the same bits as the three steps below.
-		ld := (tok + 15) &^ 15
-		qt, ot, s := scratch[:8*ld], scratch[8*ld:16*ld], scratch[16*ld:16*ld+16*tok]
+		// Head dimension 8 (stage 1 of the 32-px spaces): the fused kernel, the same bits
+		// as the three steps below.
 		for h := h0; h < h1; h++ {
 			qo, ko, vo := h*d, hd+h*d, 2*hd+h*d
-			vecmath.Transpose(qt, ld, img[qo:], qs, tok, d)
-			for j := 0; j < d; j++ {
-				clear(qt[j*ld+tok : (j+1)*ld])
-			}
-			vecmath.AttentionD8(ot, qt, ld, img[ko:], img[vo:], qs, tok, scale, s)
-			vecmath.Transpose(o[qo:], out.Stride, ot, ld, d, tok)
+			vecmath.AttentionD8(o[qo:], out.Stride, img[qo:], qs, img[ko:], img[vo:], qs, tok, scale, scratch)
 		}
 		return
 	}

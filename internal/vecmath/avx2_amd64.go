@@ -113,4 +113,4 @@ func gemmPacked6x16AVX512(c, a *float32, offs *[12]int, b *float32, segs *int, n
 func biasGELU512(x, bias *float32, n int)
 
 //go:noescape
-func attnD8AVX512(ot, qt *float32, ld int, k, v *float32, ldkv, tok int, s *float32, scale float32)
+func attnD8AVX512(o, q *float32, idx *[32]int32, nq int, k, v *float32, ldkv, tok int, s *float32, scale float32)

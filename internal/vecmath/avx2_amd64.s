@@ -2028,35 +2028,53 @@ bg5done:
 	VZEROUPPER
 	RET
 
-// func attnD8AVX512(ot, qt *float32, ld int, k, v *float32, ldkv, tok int, s *float32, scale float32)
+// func attnD8AVX512(o, q *float32, idx *[32]int32, nq int, k, v *float32, ldkv, tok int, s *float32, scale float32)
 //
-// One head of attention with head dimension 8 for sixteen queries (one lane each), fused:
-// qt holds the queries transposed (row c at qt + c·ld: dimension c of the sixteen queries),
-// k and v are tok rows of 8 (stride ldkv). Sᵀ[j] = Σc k[j][c]·qt[c] (c in order, as
-// matMulAVX2), then softmaxCols512 on the column — (Sᵀ − max)·scale, exp, sum over keys in
-// order, times 1/sum — into s (tok × 16), then ot[c] = Σj Sᵀ[j]·v[j][c] in key order (as
-// matMulTNAVX2): the same operations per element, so the same bits as those kernels.
-// Z0–Z15 only.
-TEXT ·attnD8AVX512(SB), NOSPLIT, $0-68
-	MOVQ qt+8(FP), SI
-	MOVQ ld+16(FP), R8
-	SHLQ $2, R8
-	MOVQ k+24(FP), BX
-	MOVQ ldkv+40(FP), R9
+// One head of attention with head dimension 8 for up to sixteen queries (one lane each),
+// fused. Query l's 8 values are q[idx[l]+c] and its output o[idx[16+l]+c], for the first nq
+// lanes (gathered and scattered; the other lanes compute on zeros and are not stored); k and v
+// are tok rows of 8 (stride ldkv). Sᵀ[j] = Σc k[j][c]·q[c] (c in order, as matMulAVX2), then
+// softmaxCols512 on the column — (Sᵀ − max)·scale, exp, sum over keys in order, times 1/sum —
+// into s (tok × 16), then o[c] = Σj Sᵀ[j]·v[j][c] in key order (as matMulTNAVX2): the same
+// operations per element, so the same bits as those kernels. Z0–Z15 only.
+TEXT ·attnD8AVX512(SB), NOSPLIT, $0-76
+	MOVQ q+8(FP), SI
+	MOVQ idx+16(FP), DX
+	MOVQ nq+24(FP), CX
+	MOVL $1, AX
+	SHLL CX, AX
+	DECL AX
+	MOVL AX, R14 // lane mask of the nq queries
+	VMOVDQU32 (DX), Z15
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	KMOVW R14, K1
+	VGATHERDPS (SI)(Z15*4), K1, Z0
+	KMOVW R14, K1
+	VGATHERDPS 4(SI)(Z15*4), K1, Z1
+	KMOVW R14, K1
+	VGATHERDPS 8(SI)(Z15*4), K1, Z2
+	KMOVW R14, K1
+	VGATHERDPS 12(SI)(Z15*4), K1, Z3
+	KMOVW R14, K1
+	VGATHERDPS 16(SI)(Z15*4), K1, Z4
+	KMOVW R14, K1
+	VGATHERDPS 20(SI)(Z15*4), K1, Z5
+	KMOVW R14, K1
+	VGATHERDPS 24(SI)(Z15*4), K1, Z6
+	KMOVW R14, K1
+	VGATHERDPS 28(SI)(Z15*4), K1, Z7
+	MOVQ k+32(FP), BX
+	MOVQ ldkv+48(FP), R9
 	SHLQ $2, R9
-	MOVQ tok+48(FP), CX
-	MOVQ s+56(FP), R10
-	LEAQ (SI)(R8*4), R11
-	LEAQ (SI)(R8*2), AX
-	VMOVUPS (SI), Z0
-	VMOVUPS (SI)(R8*1), Z1
-	VMOVUPS (AX), Z2
-	VMOVUPS (AX)(R8*1), Z3
-	LEAQ (R11)(R8*2), AX
-	VMOVUPS (R11), Z4
-	VMOVUPS (R11)(R8*1), Z5
-	VMOVUPS (AX), Z6
-	VMOVUPS (AX)(R8*1), Z7
+	MOVQ tok+56(FP), CX
+	MOVQ s+64(FP), R10
 
 	// Scores, and their running maximum per query.
 	VBROADCASTSS negInf<>(SB), Z9
@@ -2081,7 +2099,7 @@ ad8score:
 	JNZ  ad8score
 
 	// exp((s − max)·scale) and its sum over keys, in key order.
-	VBROADCASTSS scale+64(FP), Z14
+	VBROADCASTSS scale+72(FP), Z14
 	VXORPS Z12, Z12, Z12
 	MOVQ R10, R12
 	MOVQ CX, R13
@@ -2098,7 +2116,7 @@ ad8exp:
 	VBROADCASTSS one<>(SB), Z1
 	VDIVPS Z12, Z1, Z12
 
-	// ot[c] = Σj (p[j]·(1/sum))·v[j][c].
+	// o[c] = Σj (p[j]·(1/sum))·v[j][c].
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
@@ -2107,7 +2125,7 @@ ad8exp:
 	VXORPS Z5, Z5, Z5
 	VXORPS Z6, Z6, Z6
 	VXORPS Z7, Z7, Z7
-	MOVQ v+32(FP), AX
+	MOVQ v+40(FP), AX
 	MOVQ R10, R12
 	MOVQ CX, R13
 ad8pv:
@@ -2124,17 +2142,23 @@ ad8pv:
 	ADDQ $64, R12
 	DECQ R13
 	JNZ  ad8pv
-	MOVQ ot+0(FP), DI
-	LEAQ (DI)(R8*4), R11
-	LEAQ (DI)(R8*2), AX
-	VMOVUPS Z0, (DI)
-	VMOVUPS Z1, (DI)(R8*1)
-	VMOVUPS Z2, (AX)
-	VMOVUPS Z3, (AX)(R8*1)
-	LEAQ (R11)(R8*2), AX
-	VMOVUPS Z4, (R11)
-	VMOVUPS Z5, (R11)(R8*1)
-	VMOVUPS Z6, (AX)
-	VMOVUPS Z7, (AX)(R8*1)
+	MOVQ o+0(FP), DI
+	VMOVDQU32 64(DX), Z15
+	KMOVW R14, K1
+	VSCATTERDPS Z0, K1, (DI)(Z15*4)
+	KMOVW R14, K1
+	VSCATTERDPS Z1, K1, 4(DI)(Z15*4)
+	KMOVW R14, K1
+	VSCATTERDPS Z2, K1, 8(DI)(Z15*4)
+	KMOVW R14, K1
+	VSCATTERDPS Z3, K1, 12(DI)(Z15*4)
+	KMOVW R14, K1
+	VSCATTERDPS Z4, K1, 16(DI)(Z15*4)
+	KMOVW R14, K1
+	VSCATTERDPS Z5, K1, 20(DI)(Z15*4)
+	KMOVW R14, K1
+	VSCATTERDPS Z6, K1, 24(DI)(Z15*4)
+	KMOVW R14, K1
+	VSCATTERDPS Z7, K1, 28(DI)(Z15*4)
 	VZEROUPPER
 	RET
