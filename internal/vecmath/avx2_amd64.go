@@ -101,13 +101,14 @@ func matMulNT3AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb, 
 
 // The packed GEMM kernels (packed_amd64.s) take offs: byte offsets of the six rows of a
 // (offs[0:6]) and of c (offs[6:12]) from the pointers given; segs: nseg byte offsets of the
-// segments of segK values that make up each row of a; flags: packedAcc | packedReLU.
+// segments of segK values that make up each row of a; flags: packedAcc | packedReLU; blocks
+// ≥ 1 six-row blocks, a and c advancing by aStep and cStep bytes between them.
 //
 //go:noescape
-func gemmPacked6x32AVX512(c, a *float32, offs *[12]int, b *float32, segs *int, nseg, segK int, bias *float32, flags int, mask uint32)
+func gemmPacked6x32AVX512(c, a *float32, offs *[12]int, b *float32, segs *int, nseg, segK int, bias *float32, flags int, mask uint32, blocks, aStep, cStep int)
 
 //go:noescape
-func gemmPacked6x16AVX512(c, a *float32, offs *[12]int, b *float32, segs *int, nseg, segK int, bias *float32, flags int, mask uint32)
+func gemmPacked6x16AVX512(c, a *float32, offs *[12]int, b *float32, segs *int, nseg, segK int, bias *float32, flags int, mask uint32, blocks, aStep, cStep int)
 
 //go:noescape
 func biasGELU512(x, bias *float32, n int)

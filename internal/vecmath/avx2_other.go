@@ -65,11 +65,11 @@ func matMulNT3AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb, 
 	panic(noAsm)
 }
 
-func gemmPacked6x32AVX512(c, a *float32, offs *[12]int, b *float32, segs *int, nseg, segK int, bias *float32, flags int, mask uint32) {
+func gemmPacked6x32AVX512(c, a *float32, offs *[12]int, b *float32, segs *int, nseg, segK int, bias *float32, flags int, mask uint32, blocks, aStep, cStep int) {
 	panic(noAsm)
 }
 
-func gemmPacked6x16AVX512(c, a *float32, offs *[12]int, b *float32, segs *int, nseg, segK int, bias *float32, flags int, mask uint32) {
+func gemmPacked6x16AVX512(c, a *float32, offs *[12]int, b *float32, segs *int, nseg, segK int, bias *float32, flags int, mask uint32, blocks, aStep, cStep int) {
 	panic(noAsm)
 }
 

@@ -185,12 +185,13 @@ func packedRun(c, a []float32, p *PackedB, r packedRows, flags int, asm bool) {
 			bias = &p.bias[c0]
 		}
 		b := &p.data[q*panelSize]
-		for i := 0; i < r.m; i += 6 {
+		for i := 0; i < r.m; {
 			var a0, ci int
-			o := &offs
+			o, blocks := &offs, 1
 			switch {
 			case r.aRows == nil && i+6 <= r.m:
-				a0, ci, o = i*r.lda, i*r.ldc, &strided
+				// Every full block of a plain GEMM in one call.
+				a0, ci, o, blocks = i*r.lda, i*r.ldc, &strided, (r.m-i)/6
 			case r.aRows == nil:
 				// Rows past the last repeat it: every store of that row writes the same
 				// value, since a kernel loads all old values before its first store.
@@ -212,10 +213,11 @@ func packedRun(c, a []float32, p *PackedB, r packedRows, flags int, asm bool) {
 				}
 			}
 			if wide {
-				gemmPacked6x32AVX512(&c[ci+c0], &a[a0], o, b, &segs[0], len(segs), segK, bias, flags, mask)
+				gemmPacked6x32AVX512(&c[ci+c0], &a[a0], o, b, &segs[0], len(segs), segK, bias, flags, mask, blocks, 24*r.lda, 24*r.ldc)
 			} else {
-				gemmPacked6x16AVX512(&c[ci+c0], &a[a0], o, b, &segs[0], len(segs), segK, bias, flags, mask)
+				gemmPacked6x16AVX512(&c[ci+c0], &a[a0], o, b, &segs[0], len(segs), segK, bias, flags, mask, blocks, 24*r.lda, 24*r.ldc)
 			}
+			i += 6 * blocks
 		}
 		if wide {
 			q += 2

@@ -9,9 +9,12 @@
 // segs[s] bytes after the row's start (one segment of k for a plain GEMM; a convolution's
 // kernel rows for an implicit one). Every element sums its products in order, adds bias (if
 // not nil), applies ReLU (flags&2), adds the old c (flags&1), and keeps the lanes of mask.
+// The kernel repeats this for blocks blocks of six rows, a and c advancing by aStep and
+// cStep bytes from one to the next (the offsets staying), so a plain GEMM's rows cost one
+// call per panel instead of one per six rows.
 
-// func gemmPacked6x32AVX512(c, a *float32, offs *[12]int, b *float32, segs *int, nseg, segK int, bias *float32, flags int, mask uint32)
-TEXT ·gemmPacked6x32AVX512(SB), NOSPLIT, $0-76
+// func gemmPacked6x32AVX512(c, a *float32, offs *[12]int, b *float32, segs *int, nseg, segK int, bias *float32, flags int, mask uint32, blocks, aStep, cStep int)
+TEXT ·gemmPacked6x32AVX512(SB), NOSPLIT, $0-104
 	MOVQ c+0(FP), DI
 	MOVQ a+8(FP), DX
 	MOVQ offs+16(FP), R8
@@ -25,6 +28,11 @@ TEXT ·gemmPacked6x32AVX512(SB), NOSPLIT, $0-76
 	MOVQ R15, R11
 	IMULQ segK+48(FP), R11
 	SHLQ $6, R11 // one panel: k·16 floats
+p32blk:
+	MOVQ a+8(FP), DX
+	MOVQ b+24(FP), BX
+	MOVQ segs+32(FP), R14
+	MOVQ nseg+40(FP), R15
 	MOVQ 8(R8), R9
 	MOVQ 16(R8), R10
 	MOVQ 24(R8), R12
@@ -153,13 +161,21 @@ p32store:
 	VMOVUPS Z9, K2, 64(DI)(R13*1)
 	VMOVUPS Z10, K1, (DI)(SI*1)
 	VMOVUPS Z11, K2, 64(DI)(SI*1)
+	DECQ blocks+80(FP)
+	JZ   p32done
+	MOVQ a+8(FP), DX
+	ADDQ aStep+88(FP), DX
+	MOVQ DX, a+8(FP)
+	ADDQ cStep+96(FP), DI
+	JMP  p32blk
+p32done:
 	VZEROUPPER
 	RET
 
-// func gemmPacked6x16AVX512(c, a *float32, offs *[12]int, b *float32, segs *int, nseg, segK int, bias *float32, flags int, mask uint32)
+// func gemmPacked6x16AVX512(c, a *float32, offs *[12]int, b *float32, segs *int, nseg, segK int, bias *float32, flags int, mask uint32, blocks, aStep, cStep int)
 //
 // One panel: the low 16 bits of mask.
-TEXT ·gemmPacked6x16AVX512(SB), NOSPLIT, $0-76
+TEXT ·gemmPacked6x16AVX512(SB), NOSPLIT, $0-104
 	MOVQ c+0(FP), DI
 	MOVQ a+8(FP), DX
 	MOVQ offs+16(FP), R8
@@ -168,6 +184,11 @@ TEXT ·gemmPacked6x16AVX512(SB), NOSPLIT, $0-76
 	MOVQ nseg+40(FP), R15
 	MOVL mask+72(FP), R11
 	KMOVW R11, K1
+p16blk:
+	MOVQ a+8(FP), DX
+	MOVQ b+24(FP), BX
+	MOVQ segs+32(FP), R14
+	MOVQ nseg+40(FP), R15
 	MOVQ 8(R8), R9
 	MOVQ 16(R8), R10
 	MOVQ 24(R8), R12
@@ -252,5 +273,13 @@ p16store:
 	VMOVUPS Z3, K1, (DI)(R12*1)
 	VMOVUPS Z4, K1, (DI)(R13*1)
 	VMOVUPS Z5, K1, (DI)(SI*1)
+	DECQ blocks+80(FP)
+	JZ   p16done
+	MOVQ a+8(FP), DX
+	ADDQ aStep+88(FP), DX
+	MOVQ DX, a+8(FP)
+	ADDQ cStep+96(FP), DI
+	JMP  p16blk
+p16done:
 	VZEROUPPER
 	RET

@@ -105,9 +105,10 @@ func packedName(asm bool) string {
 }
 
 // BenchmarkGemmPacked runs the 512-row tiles of the fmnist-wide blocks (stage 1: 40 wide,
-// qkv 120, MLP 120; stage 2: 80, qkv 240, MLP 240; stage 3: 192, MLP 576).
+// qkv 120, MLP 120; stage 2: 80, qkv 240, MLP 240; stage 3: 192, MLP 576; the smallest
+// network's stage 1: 8 wide, qkv 24, MLP 16).
 func BenchmarkGemmPacked(b *testing.B) {
-	for _, s := range [][3]int{{512, 120, 40}, {512, 40, 40}, {512, 120, 40}, {512, 40, 120}, {512, 240, 80}, {512, 80, 240}, {320, 576, 192}, {320, 192, 576}} {
+	for _, s := range [][3]int{{512, 120, 40}, {512, 40, 40}, {512, 40, 120}, {512, 240, 80}, {512, 80, 240}, {320, 576, 192}, {320, 192, 576}, {512, 24, 8}, {512, 8, 8}, {512, 8, 16}} {
 		m, n, k := s[0], s[1], s[2]
 		a, w, c := make([]float32, m*k), make([]float32, n*k), make([]float32, m*n)
 		p := PackB(w, k, n, k, make([]float32, n))
