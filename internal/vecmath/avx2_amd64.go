@@ -115,3 +115,6 @@ func biasGELU512(x, bias *float32, n int)
 
 //go:noescape
 func attnD8AVX512(o, q *float32, idx *[32]int32, nq int, k, v *float32, ldkv, tok int, s *float32, scale float32)
+
+//go:noescape
+func layerNormRows512(y *float32, ldy int, x *float32, ldx int, rows, n int, w, b *float32, nf, eps float64)

@@ -2162,3 +2162,186 @@ ad8pv:
 	VSCATTERDPS Z7, K1, 28(DI)(Z15*4)
 	VZEROUPPER
 	RET
+
+// func layerNormRows512(y *float32, ldy int, x *float32, ldx int, rows, n int, w, b *float32, nf, eps float64)
+//
+// layerNormAVX2 for rows rows (strides ldy and ldx) in one call, on 16 lanes, with the same
+// arithmetic lane for lane: the AVX2 kernel's four 8-lane accumulators Y0|Y1 and Y2|Y3 are
+// the halves of Z0 and Z1 (Z2, Z3 for Σd²), an 8-float group past the last 32 goes into
+// the low half only (mask K3), the n%8 tail under K4, and the halves are added in the AVX2
+// order before the same HSUM — so every row's y is the bits layerNormAVX2 gives. Z0–Z15 only.
+TEXT ·layerNormRows512(SB), NOSPLIT, $0-80
+	MOVL $0xff, AX
+	KMOVW AX, K3
+	MOVQ n+40(FP), CX
+	ANDQ $7, CX
+	MOVQ CX, BX // n%8
+	MOVL $1, AX
+	SHLL CX, AX
+	DECL AX
+	KMOVW AX, K4
+	MOVQ n+40(FP), CX
+	ANDQ $15, CX
+	MOVL $1, AX
+	SHLL CX, AX
+	DECL AX
+	KMOVW AX, K5 // the n%16 tail of pass 3
+	MOVQ n+40(FP), CX
+	MOVQ rows+32(FP), R11
+	MOVQ x+16(FP), R12
+	MOVQ y+0(FP), R13
+	MOVQ ldx+24(FP), R14
+	SHLQ $2, R14
+	MOVQ ldy+8(FP), R15
+	SHLQ $2, R15
+ln5row:
+	// Pass 1: Σx.
+	MOVQ R12, SI
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	MOVQ CX, R9
+ln5sum32:
+	CMPQ R9, $32
+	JLT  ln5sum8
+	VADDPS (SI), Z0, Z0
+	VADDPS 64(SI), Z1, Z1
+	ADDQ $128, SI
+	SUBQ $32, R9
+	JMP  ln5sum32
+ln5sum8:
+	CMPQ R9, $8
+	JLT  ln5sumtail
+	VMOVUPS.Z (SI), K3, Z4
+	VADDPS Z4, Z0, K3, Z0
+	ADDQ $32, SI
+	SUBQ $8, R9
+	JMP  ln5sum8
+ln5sumtail:
+	TESTQ BX, BX
+	JZ    ln5sumred
+	VMOVUPS.Z (SI), K4, Z4
+	VADDPS Z4, Z0, K3, Z0
+ln5sumred:
+	VEXTRACTF64X4 $1, Z0, Y4
+	VADDPS Y4, Y0, Y0
+	VEXTRACTF64X4 $1, Z1, Y5
+	VADDPS Y5, Y1, Y1
+	VADDPS Y1, Y0, Y0
+	HSUM(Y0, X0, X1)
+	VMOVSD nf+64(FP), X14
+	VCVTSD2SS X14, X14, X10
+	VDIVSS X10, X0, X13 // m0 = Σx / float32(n)
+	VBROADCASTSS X13, Z12
+
+	// Pass 2: Σd and Σd², d = x − m0.
+	MOVQ R12, SI
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	MOVQ CX, R9
+ln5cs32:
+	CMPQ R9, $32
+	JLT  ln5cs8
+	VMOVUPS (SI), Z8
+	VSUBPS Z12, Z8, Z8
+	VADDPS Z8, Z0, Z0
+	VFMADD231PS Z8, Z8, Z2
+	VMOVUPS 64(SI), Z9
+	VSUBPS Z12, Z9, Z9
+	VADDPS Z9, Z1, Z1
+	VFMADD231PS Z9, Z9, Z3
+	ADDQ $128, SI
+	SUBQ $32, R9
+	JMP  ln5cs32
+ln5cs8:
+	CMPQ R9, $8
+	JLT  ln5cstail
+	VMOVUPS.Z (SI), K3, Z8
+	VSUBPS Z12, Z8, Z8
+	VADDPS Z8, Z0, K3, Z0
+	VFMADD231PS Z8, Z8, K3, Z2
+	ADDQ $32, SI
+	SUBQ $8, R9
+	JMP  ln5cs8
+ln5cstail:
+	TESTQ BX, BX
+	JZ    ln5csred
+	VMOVUPS.Z (SI), K4, Z8
+	VSUBPS Z12, Z8, Z8
+	VMOVAPS.Z Z8, K4, Z8
+	VADDPS Z8, Z0, K3, Z0
+	VFMADD231PS Z8, Z8, K3, Z2
+ln5csred:
+	VEXTRACTF64X4 $1, Z0, Y8
+	VADDPS Y8, Y0, Y0
+	VEXTRACTF64X4 $1, Z1, Y9
+	VADDPS Y9, Y1, Y1
+	VADDPS Y1, Y0, Y0
+	HSUM(Y0, X0, X1) // s1
+	VEXTRACTF64X4 $1, Z2, Y8
+	VADDPS Y8, Y2, Y4
+	VEXTRACTF64X4 $1, Z3, Y9
+	VADDPS Y9, Y3, Y5
+	VADDPS Y5, Y4, Y4
+	HSUM(Y4, X4, X5) // s2
+
+	// Statistics in float64, as layerNormAVX2.
+	VCVTSS2SD X0, X0, X1
+	VDIVSD X14, X1, X1 // c = s1/n
+	VCVTSS2SD X4, X4, X2
+	VDIVSD X14, X2, X2
+	VMULSD X1, X1, X3
+	VSUBSD X3, X2, X2
+	VXORPD X3, X3, X3
+	VMAXSD X2, X3, X2 // var = max(s2/n − c², 0), NaN kept
+	VADDSD eps+72(FP), X2, X2
+	VSQRTSD X2, X2, X2
+	MOVQ $0x3ff0000000000000, AX
+	VMOVQ AX, X3
+	VDIVSD X2, X3, X3
+	VCVTSD2SS X3, X3, X3 // rstd
+	VBROADCASTSS X3, Z14
+	VCVTSD2SS X1, X1, X1
+	VBROADCASTSS X1, Z13 // c
+
+	// Pass 3: y = ((x − m0) − c)·rstd·w + b.
+	MOVQ R13, DI
+	MOVQ R12, SI
+	MOVQ w+48(FP), DX
+	MOVQ b+56(FP), R8
+	MOVQ CX, R9
+ln5ap:
+	CMPQ R9, $16
+	JLT  ln5aptail
+	VMOVUPS (SI), Z0
+	VMOVUPS (DX), Z1
+	VSUBPS Z12, Z0, Z2
+	VSUBPS Z13, Z2, Z2
+	VMULPS Z14, Z2, Z2
+	VFMADD213PS (R8), Z1, Z2
+	VMOVUPS Z2, (DI)
+	ADDQ $64, DI
+	ADDQ $64, SI
+	ADDQ $64, DX
+	ADDQ $64, R8
+	SUBQ $16, R9
+	JMP  ln5ap
+ln5aptail:
+	TESTQ R9, R9
+	JZ    ln5apdone
+	VMOVUPS.Z (SI), K5, Z0
+	VMOVUPS.Z (DX), K5, Z1
+	VMOVUPS.Z (R8), K5, Z3
+	VSUBPS Z12, Z0, Z2
+	VSUBPS Z13, Z2, Z2
+	VMULPS Z14, Z2, Z2
+	VFMADD213PS Z3, Z1, Z2
+	VMOVUPS Z2, K5, (DI)
+ln5apdone:
+	ADDQ R14, R12
+	ADDQ R15, R13
+	DECQ R11
+	JNZ  ln5row
+	VZEROUPPER
+	RET

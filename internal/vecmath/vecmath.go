@@ -589,6 +589,11 @@ func layerNormRows(y []float32, ldy int, x []float32, ldx int, rows, c int, w, b
 			}
 		}
 	}
+	if avx2 && useAVX512 && i < rows {
+		// The row kernel's arithmetic on 16 lanes, all remaining rows in one call.
+		layerNormRows512(&y[i*ldy], ldy, &x[i*ldx], ldx, rows-i, c, &w[0], &b[0], float64(c), float64(eps))
+		return
+	}
 	for ; i < rows; i++ {
 		layerNorm(y[i*ldy:i*ldy+c], x[i*ldx:i*ldx+c], w, b, eps, avx2)
 	}

@@ -896,3 +896,41 @@ func TestBiasGELUTails(t *testing.T) {
 		}
 	}
 }
+
+// TestLayerNormRows512 checks the 16-lane row kernel against the 8-lane one (layerNorm with
+// AVX2), bit for bit, for every width from 25 (the transposed kernel's limit is 24) to 200
+// and several row counts and strides, and that it writes nothing outside y's rows.
+func TestLayerNormRows512(t *testing.T) {
+	if !useAVX512 {
+		t.Skip("no AVX-512 on this machine or build")
+	}
+	rng := rand.New(rand.NewPCG(19, 20))
+	for c := 25; c <= 200; c++ {
+		for _, rows := range []int{1, 3, 9} {
+			ldx, ldy := c+5, c+3
+			x := randNormal(rng, rows*ldx)
+			for i := range x {
+				x[i] = x[i]*3 + 7 // a mean far from zero, as a residual stream has
+			}
+			w, b := randNormal(rng, c), randNormal(rng, c)
+			y := sentinels(rows * ldy)
+			layerNormRows512(&y[0], ldy, &x[0], ldx, rows, c, &w[0], &b[0], float64(c), 1e-6)
+			for r := range rows {
+				want := make([]float32, c)
+				layerNorm(want, x[r*ldx:r*ldx+c], w, b, 1e-6, true)
+				for j := range ldy {
+					got := y[r*ldy+j]
+					if j >= c {
+						if math.Float32bits(got) != math.Float32bits(sentinel) {
+							t.Fatalf("c=%d rows=%d: wrote past row %d", c, rows, r)
+						}
+						continue
+					}
+					if math.Float32bits(got) != math.Float32bits(want[j]) {
+						t.Fatalf("c=%d rows=%d: y[%d][%d] = %v, the 8-lane kernel %v", c, rows, r, j, got, want[j])
+					}
+				}
+			}
+		}
+	}
+}
