@@ -610,6 +610,25 @@ dotred:
 	VADDPS d, a1, a1; \
 	VFMADD231PS d, d, a2
 
+// LNSTATS(eps): from s1 in X0, s2 in X4 and n (float64) in X14, the float64 statistics
+// c = s1/n into X1 and rstd = 1/√(max(s2/n − c², 0) + eps) as float32 into X3 (X2 and AX
+// clobbered; a NaN variance stays NaN). Shared by both row kernels, which must agree bit for bit.
+#define LNSTATS(eps) \
+	VCVTSS2SD X0, X0, X1; \
+	VDIVSD X14, X1, X1; \
+	VCVTSS2SD X4, X4, X2; \
+	VDIVSD X14, X2, X2; \
+	VMULSD X1, X1, X3; \
+	VSUBSD X3, X2, X2; \
+	VXORPD X3, X3, X3; \
+	VMAXSD X2, X3, X2; \
+	VADDSD eps, X2, X2; \
+	VSQRTSD X2, X2, X2; \
+	MOVQ $0x3ff0000000000000, AX; \
+	VMOVQ AX, X3; \
+	VDIVSD X2, X3, X3; \
+	VCVTSD2SS X3, X3, X3
+
 // LNAPPLY(y, x, w, b): y = ((x − m0) − c)·rstd·w + b with m0, c, rstd in Y12, Y13, Y14.
 #define LNAPPLY(y, x, w, b) \
 	VSUBPS Y12, x, y; \
@@ -713,20 +732,7 @@ lncsred:
 	HSUM(Y4, X4, X5) // s2
 
 	// Statistics in float64.
-	VCVTSS2SD X0, X0, X1
-	VDIVSD X14, X1, X1 // c = s1/n
-	VCVTSS2SD X4, X4, X2
-	VDIVSD X14, X2, X2
-	VMULSD X1, X1, X3
-	VSUBSD X3, X2, X2
-	VXORPD X3, X3, X3
-	VMAXSD X2, X3, X2 // var = max(s2/n − c², 0), NaN kept
-	VADDSD eps+48(FP), X2, X2
-	VSQRTSD X2, X2, X2
-	MOVQ $0x3ff0000000000000, AX
-	VMOVQ AX, X3
-	VDIVSD X2, X3, X3
-	VCVTSD2SS X3, X3, X3 // rstd
+	LNSTATS(eps+48(FP))
 	VMOVSS X3, rstd+60(FP)
 	VBROADCASTSS X3, Y14
 	VCVTSS2SD X13, X13, X4
@@ -2287,20 +2293,7 @@ ln5csred:
 	HSUM(Y4, X4, X5) // s2
 
 	// Statistics in float64, as layerNormAVX2.
-	VCVTSS2SD X0, X0, X1
-	VDIVSD X14, X1, X1 // c = s1/n
-	VCVTSS2SD X4, X4, X2
-	VDIVSD X14, X2, X2
-	VMULSD X1, X1, X3
-	VSUBSD X3, X2, X2
-	VXORPD X3, X3, X3
-	VMAXSD X2, X3, X2 // var = max(s2/n − c², 0), NaN kept
-	VADDSD eps+72(FP), X2, X2
-	VSQRTSD X2, X2, X2
-	MOVQ $0x3ff0000000000000, AX
-	VMOVQ AX, X3
-	VDIVSD X2, X3, X3
-	VCVTSD2SS X3, X3, X3 // rstd
+	LNSTATS(eps+72(FP))
 	VBROADCASTSS X3, Z14
 	VCVTSD2SS X1, X1, X1
 	VBROADCASTSS X1, Z13 // c
