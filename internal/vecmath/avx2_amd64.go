@@ -96,9 +96,6 @@ var useAVX512 = useAVX2 && cpu.X86.HasAVX512F
 //go:noescape
 func softmaxCols512(m *float32, rows, nb, stride int, scale float32)
 
-//go:noescape
-func matMulNT3AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb, nq, k int, acc bool)
-
 // The packed GEMM kernels (packed_amd64.s) take offs: byte offsets of the six rows of a
 // (offs[0:6]) and of c (offs[6:12]) from the pointers given; segs: nseg byte offsets of the
 // segments of segK values that make up each row of a; flags: packedAcc | packedReLU; blocks

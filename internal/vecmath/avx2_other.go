@@ -61,10 +61,6 @@ const useAVX512 = false
 
 func softmaxCols512(m *float32, rows, nb, stride int, scale float32) { panic(noAsm) }
 
-func matMulNT3AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb, nq, k int, acc bool) {
-	panic(noAsm)
-}
-
 func gemmPacked6x32AVX512(c, a *float32, offs *[12]int, b *float32, segs *int, nseg, segK int, bias *float32, flags int, mask uint32, blocks, aStep, cStep int) {
 	panic(noAsm)
 }

@@ -52,8 +52,7 @@ func TestMatMulNT(t *testing.T) {
 }
 
 // TestMatMulNTPathsAgree: the AVX2 kernels and the Go path sum in the same lane order, so they
-// differ only by FMA's single rounding; the AVX-512 three-row kernel also folds 16 lanes into
-// 8. Either way a few ulps, never a reordering error.
+// differ only by FMA's single rounding: a few ulps, never a reordering error.
 func TestMatMulNTPathsAgree(t *testing.T) {
 	if !useAVX2 {
 		t.Skip("no AVX2 on this build")

@@ -401,9 +401,9 @@ func product(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, m
 // (ldb) — a linear layer's weights in their out × in layout — and c is m × n (ldc). It is for
 // few rows (a batch of one image's tokens), where a blocked GEMM spends its time packing b:
 // here each three rows of a stream b once. With AVX2 and k a multiple of 8, four columns at
-// a time run in assembly (three-row groups on 16 lanes where k is also a multiple of 16 and
-// the CPU has AVX-512); other columns, and other builds, in Go (matMulNTGo, summing in the
-// AVX2 kernels' lane order).
+// a time run in assembly; other columns, and other builds, in Go (matMulNTGo, summing in the
+// AVX2 kernels' lane order). Where the CPU has AVX-512 a Net's few-row GEMMs run on its
+// packed weights instead (GemmPacked), so this is the path of AVX2-only machines.
 func MatMulNT(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, m, n, k int, acc bool) {
 	matMulNT(c, ldc, a, lda, b, ldb, m, n, k, acc, useAVX2)
 }
@@ -441,9 +441,6 @@ func matMulNT(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, 
 			case r == 4 || r == 2:
 				matMulNT2AVX2(&c[i*ldc], &c[(i+1)*ldc], &a[i*lda], &a[(i+1)*lda], &b[0], ldb, n4/4, k, acc)
 				i += 2
-			case r >= 3 && useAVX512 && k%16 == 0:
-				matMulNT3AVX512(&c[i*ldc], ldc, &a[i*lda], lda, &b[0], ldb, n4/4, k, acc)
-				i += 3
 			case r >= 3:
 				matMulNT3AVX2(&c[i*ldc], ldc, &a[i*lda], lda, &b[0], ldb, n4/4, k, acc)
 				i += 3
