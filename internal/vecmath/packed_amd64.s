@@ -13,31 +13,66 @@
 // cStep bytes from one to the next (the offsets staying), so a plain GEMM's rows cost one
 // call per panel instead of one per six rows.
 
+// PKBLOCK starts a six-row block: a's block start in DX, b's panel in BX, the segment table
+// and count in R14 and R15, and rows 1–5's offsets of a (from offs at R8) in R9, R10, R12,
+// R13 and SI.
+#define PKBLOCK \
+	MOVQ a+8(FP), DX; \
+	MOVQ b+24(FP), BX; \
+	MOVQ segs+32(FP), R14; \
+	MOVQ nseg+40(FP), R15; \
+	MOVQ 8(R8), R9; \
+	MOVQ 16(R8), R10; \
+	MOVQ 24(R8), R12; \
+	MOVQ 32(R8), R13; \
+	MOVQ 40(R8), SI
+
+// PKSEGMENT starts a segment: AX at its first value of row 0, CX counting its segK values.
+#define PKSEGMENT \
+	MOVQ DX, AX; \
+	ADDQ (R14), AX; \
+	MOVQ segK+48(FP), CX
+
+// PKEPILOGUE ends a block's k loop (kLabel) and segment loop (segLabel), then loads the bias
+// pointer into DX, the flags into R15 and rows 1–5's offsets of c into R9, R10, R12, R13, SI.
+#define PKEPILOGUE(kLabel, segLabel) \
+	ADDQ $64, BX; \
+	DECQ CX; \
+	JNZ  kLabel; \
+	ADDQ $8, R14; \
+	DECQ R15; \
+	JNZ  segLabel; \
+	MOVQ bias+56(FP), DX; \
+	MOVQ flags+64(FP), R15; \
+	MOVQ 56(R8), R9; \
+	MOVQ 64(R8), R10; \
+	MOVQ 72(R8), R12; \
+	MOVQ 80(R8), R13; \
+	MOVQ 88(R8), SI
+
+// PKNEXT moves a and c on by a block and goes back to blkLabel while blocks remain.
+#define PKNEXT(blkLabel, doneLabel) \
+	DECQ blocks+80(FP); \
+	JZ   doneLabel; \
+	MOVQ a+8(FP), DX; \
+	ADDQ aStep+88(FP), DX; \
+	MOVQ DX, a+8(FP); \
+	ADDQ cStep+96(FP), DI; \
+	JMP  blkLabel
+
 // func gemmPacked6x32AVX512(c, a *float32, offs *[12]int, b *float32, segs *int, nseg, segK int, bias *float32, flags int, mask uint32, blocks, aStep, cStep int)
 TEXT ·gemmPacked6x32AVX512(SB), NOSPLIT, $0-104
 	MOVQ c+0(FP), DI
-	MOVQ a+8(FP), DX
 	MOVQ offs+16(FP), R8
-	MOVQ b+24(FP), BX
-	MOVQ segs+32(FP), R14
-	MOVQ nseg+40(FP), R15
 	MOVL mask+72(FP), R11
 	KMOVW R11, K1
 	SHRL $16, R11
 	KMOVW R11, K2
-	MOVQ R15, R11
+	MOVQ nseg+40(FP), R11
 	IMULQ segK+48(FP), R11
 	SHLQ $6, R11 // one panel: k·16 floats
 p32blk:
-	MOVQ a+8(FP), DX
-	MOVQ b+24(FP), BX
-	MOVQ segs+32(FP), R14
-	MOVQ nseg+40(FP), R15
-	MOVQ 8(R8), R9
-	MOVQ 16(R8), R10
-	MOVQ 24(R8), R12
-	MOVQ 32(R8), R13
-	MOVQ 40(R8), SI
+	PKBLOCK
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
@@ -51,9 +86,7 @@ p32blk:
 	VXORPS Z10, Z10, Z10
 	VXORPS Z11, Z11, Z11
 p32seg:
-	MOVQ DX, AX
-	ADDQ (R14), AX
-	MOVQ segK+48(FP), CX
+	PKSEGMENT
 p32k:
 	VMOVUPS (BX), Z12
 	VMOVUPS (BX)(R11*1), Z13
@@ -76,14 +109,7 @@ p32k:
 	VFMADD231PS Z15, Z12, Z10
 	VFMADD231PS Z15, Z13, Z11
 	ADDQ $4, AX
-	ADDQ $64, BX
-	DECQ CX
-	JNZ  p32k
-	ADDQ $8, R14
-	DECQ R15
-	JNZ  p32seg
-	MOVQ bias+56(FP), DX
-	MOVQ flags+64(FP), R15
+	PKEPILOGUE(p32k, p32seg)
 	TESTQ DX, DX
 	JZ   p32nobias
 	VMOVUPS (DX), Z12
@@ -101,11 +127,6 @@ p32k:
 	VADDPS Z12, Z10, Z10
 	VADDPS Z13, Z11, Z11
 p32nobias:
-	MOVQ 56(R8), R9
-	MOVQ 64(R8), R10
-	MOVQ 72(R8), R12
-	MOVQ 80(R8), R13
-	MOVQ 88(R8), SI
 	TESTQ $2, R15
 	JZ   p32norelu
 	VXORPS Z12, Z12, Z12
@@ -161,13 +182,7 @@ p32store:
 	VMOVUPS Z9, K2, 64(DI)(R13*1)
 	VMOVUPS Z10, K1, (DI)(SI*1)
 	VMOVUPS Z11, K2, 64(DI)(SI*1)
-	DECQ blocks+80(FP)
-	JZ   p32done
-	MOVQ a+8(FP), DX
-	ADDQ aStep+88(FP), DX
-	MOVQ DX, a+8(FP)
-	ADDQ cStep+96(FP), DI
-	JMP  p32blk
+	PKNEXT(p32blk, p32done)
 p32done:
 	VZEROUPPER
 	RET
@@ -177,23 +192,11 @@ p32done:
 // One panel: the low 16 bits of mask.
 TEXT ·gemmPacked6x16AVX512(SB), NOSPLIT, $0-104
 	MOVQ c+0(FP), DI
-	MOVQ a+8(FP), DX
 	MOVQ offs+16(FP), R8
-	MOVQ b+24(FP), BX
-	MOVQ segs+32(FP), R14
-	MOVQ nseg+40(FP), R15
 	MOVL mask+72(FP), R11
 	KMOVW R11, K1
 p16blk:
-	MOVQ a+8(FP), DX
-	MOVQ b+24(FP), BX
-	MOVQ segs+32(FP), R14
-	MOVQ nseg+40(FP), R15
-	MOVQ 8(R8), R9
-	MOVQ 16(R8), R10
-	MOVQ 24(R8), R12
-	MOVQ 32(R8), R13
-	MOVQ 40(R8), SI
+	PKBLOCK
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
@@ -201,9 +204,7 @@ p16blk:
 	VXORPS Z4, Z4, Z4
 	VXORPS Z5, Z5, Z5
 p16seg:
-	MOVQ DX, AX
-	ADDQ (R14), AX
-	MOVQ segK+48(FP), CX
+	PKSEGMENT
 p16k:
 	VMOVUPS (BX), Z12
 	VBROADCASTSS (AX), Z13
@@ -219,14 +220,7 @@ p16k:
 	VFMADD231PS Z14, Z12, Z4
 	VFMADD231PS Z15, Z12, Z5
 	ADDQ $4, AX
-	ADDQ $64, BX
-	DECQ CX
-	JNZ  p16k
-	ADDQ $8, R14
-	DECQ R15
-	JNZ  p16seg
-	MOVQ bias+56(FP), DX
-	MOVQ flags+64(FP), R15
+	PKEPILOGUE(p16k, p16seg)
 	TESTQ DX, DX
 	JZ   p16nobias
 	VMOVUPS (DX), Z12
@@ -237,11 +231,6 @@ p16k:
 	VADDPS Z12, Z4, Z4
 	VADDPS Z12, Z5, Z5
 p16nobias:
-	MOVQ 56(R8), R9
-	MOVQ 64(R8), R10
-	MOVQ 72(R8), R12
-	MOVQ 80(R8), R13
-	MOVQ 88(R8), SI
 	TESTQ $2, R15
 	JZ   p16norelu
 	VXORPS Z12, Z12, Z12
@@ -273,13 +262,7 @@ p16store:
 	VMOVUPS Z3, K1, (DI)(R12*1)
 	VMOVUPS Z4, K1, (DI)(R13*1)
 	VMOVUPS Z5, K1, (DI)(SI*1)
-	DECQ blocks+80(FP)
-	JZ   p16done
-	MOVQ a+8(FP), DX
-	ADDQ aStep+88(FP), DX
-	MOVQ DX, a+8(FP)
-	ADDQ cStep+96(FP), DI
-	JMP  p16blk
+	PKNEXT(p16blk, p16done)
 p16done:
 	VZEROUPPER
 	RET
