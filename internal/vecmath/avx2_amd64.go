@@ -62,10 +62,11 @@ func mulAddAVX2(dst, a, b *float32, n int)
 //go:noescape
 func scaleShiftReLUAVX2(x *float32, n int, scale, shift float32)
 
-// matMulAVX2 takes m, nb, k ≥ 1 and strides in elements; the wrapper checks the lengths.
+// matMulAVX2 takes m, nb, k ≥ 1 and strides in elements (a's rows rs apart, its k values ks
+// apart); the wrapper checks the lengths.
 //
 //go:noescape
-func matMulAVX2(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, m, nb, k int)
+func matMulAVX2(c *float32, ldc int, a *float32, rs, ks int, b *float32, ldb int, m, nb, k int)
 
 //go:noescape
 func matMulNT2AVX2(c0, c1, a0, a1, b *float32, ldb, nq, k int, acc bool)
@@ -75,9 +76,6 @@ func matMulNT1AVX2(c0, a0, b *float32, ldb, nq, k int, acc bool)
 
 //go:noescape
 func matMulNT3AVX2(c *float32, ldc int, a *float32, lda int, b *float32, ldb, nq, k int, acc bool)
-
-//go:noescape
-func matMulTNAVX2(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, m, nb, k int)
 
 //go:noescape
 func softmaxColsAVX2(m *float32, rows, nb, stride int, scale float32)

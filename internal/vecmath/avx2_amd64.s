@@ -1079,22 +1079,26 @@ ssrdone:
 	VZEROUPPER
 	RET
 
-// func matMulAVX2(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, m, nb, k int)
+// func matMulAVX2(c *float32, ldc int, a *float32, rs, ks int, b *float32, ldb int, m, nb, k int)
 //
-// c (m × 8·nb, row stride ldc) = a (m × k, lda) · b (k × 8·nb, ldb), k ≥ 1, m ≥ 1, nb ≥ 1.
-// Four rows of a by two 8-column blocks of b at a time (eight accumulators), then by one
-// block (four), then the remaining rows one at a time; every element sums p = 0..k-1 in order.
-TEXT ·matMulAVX2(SB), NOSPLIT, $0-72
+// c (m × 8·nb, row stride ldc) = A (m × k) · b (k × 8·nb, ldb), k ≥ 1, m ≥ 1, nb ≥ 1, where
+// A[i][p] = a[i·rs + p·ks]: a row-major (rs = lda, ks = 1; MatMul) or read down its columns
+// (rs = 1, ks = lda; MatMulTN, attention's P·v over column-softmaxed scores). Four rows of A
+// by two 8-column blocks of b at a time (eight accumulators), then by one block (four), then
+// the remaining rows one at a time; every element sums p = 0..k-1 in order.
+TEXT ·matMulAVX2(SB), NOSPLIT, $0-80
 	MOVQ c+0(FP), DI
 	MOVQ ldc+8(FP), R8
 	MOVQ a+16(FP), SI
-	MOVQ lda+24(FP), R9
-	MOVQ b+32(FP), DX
-	MOVQ ldb+40(FP), R10
-	MOVQ m+48(FP), R11
-	MOVQ nb+56(FP), R13
+	MOVQ rs+24(FP), R9
+	MOVQ ks+32(FP), R15
+	MOVQ b+40(FP), DX
+	MOVQ ldb+48(FP), R10
+	MOVQ m+56(FP), R11
+	MOVQ nb+64(FP), R13
 	SHLQ $2, R8
 	SHLQ $2, R9
+	SHLQ $2, R15
 	SHLQ $2, R10
 	SHLQ $5, R13
 mm4rows:
@@ -1119,7 +1123,7 @@ mm4pair:
 	LEAQ (SI)(R9*2), BX
 	ADDQ R9, BX
 	LEAQ (DX)(R12*1), CX
-	MOVQ k+64(FP), R14
+	MOVQ k+72(FP), R14
 mm4pk:
 	VMOVUPS      (CX), Y8
 	VMOVUPS      32(CX), Y9
@@ -1135,8 +1139,8 @@ mm4pk:
 	VBROADCASTSS (BX), Y13
 	VFMADD231PS  Y13, Y8, Y6
 	VFMADD231PS  Y13, Y9, Y7
-	ADDQ $4, AX
-	ADDQ $4, BX
+	ADDQ R15, AX
+	ADDQ R15, BX
 	ADDQ R10, CX
 	DECQ R14
 	JNZ  mm4pk
@@ -1163,7 +1167,7 @@ mm4block:
 	LEAQ (SI)(R9*2), BX
 	ADDQ R9, BX
 	LEAQ (DX)(R12*1), CX
-	MOVQ k+64(FP), R14
+	MOVQ k+72(FP), R14
 mm4k:
 	VMOVUPS      (CX), Y4
 	VBROADCASTSS (AX), Y5
@@ -1174,8 +1178,8 @@ mm4k:
 	VFMADD231PS  Y7, Y4, Y2
 	VBROADCASTSS (BX), Y8
 	VFMADD231PS  Y8, Y4, Y3
-	ADDQ $4, AX
-	ADDQ $4, BX
+	ADDQ R15, AX
+	ADDQ R15, BX
 	ADDQ R10, CX
 	DECQ R14
 	JNZ  mm4k
@@ -1200,11 +1204,11 @@ mm1block:
 	VXORPS Y0, Y0, Y0
 	MOVQ SI, AX
 	LEAQ (DX)(R12*1), CX
-	MOVQ k+64(FP), R14
+	MOVQ k+72(FP), R14
 mm1k:
 	VBROADCASTSS (AX), Y5
 	VFMADD231PS  (CX), Y5, Y0
-	ADDQ $4, AX
+	ADDQ R15, AX
 	ADDQ R10, CX
 	DECQ R14
 	JNZ  mm1k
@@ -1432,141 +1436,6 @@ nt3store:
 	LEAQ (DX)(R10*4), DX
 	DECQ R11
 	JNZ  nt3blk
-	VZEROUPPER
-	RET
-
-// func matMulTNAVX2(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, m, nb, k int)
-//
-// c (m × 8·nb) = aᵀ · b for a stored k × m (row stride lda): matMulAVX2 with a read down its
-// columns, so the four broadcasts of a step are adjacent floats of one row of a. Attention
-// multiplies the column-softmaxed scores (keys × queries) by v this way.
-TEXT ·matMulTNAVX2(SB), NOSPLIT, $0-72
-	MOVQ c+0(FP), DI
-	MOVQ ldc+8(FP), R8
-	MOVQ a+16(FP), SI
-	MOVQ lda+24(FP), R9
-	MOVQ b+32(FP), DX
-	MOVQ ldb+40(FP), R10
-	MOVQ m+48(FP), R11
-	MOVQ nb+56(FP), R13
-	SHLQ $2, R8
-	SHLQ $2, R9
-	SHLQ $2, R10
-	SHLQ $5, R13
-tn4rows:
-	CMPQ R11, $4
-	JLT  tn1rows
-	XORQ R12, R12
-tn4pair:
-	// Two column blocks at once while at least two remain: eight accumulators, each
-	// broadcast of a serving two FMAs.
-	LEAQ 32(R12), AX
-	CMPQ AX, R13
-	JGE  tn4block
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
-	VXORPS Y4, Y4, Y4
-	VXORPS Y5, Y5, Y5
-	VXORPS Y6, Y6, Y6
-	VXORPS Y7, Y7, Y7
-	MOVQ SI, AX
-	LEAQ (DX)(R12*1), CX
-	MOVQ k+64(FP), R14
-tn4pk:
-	VMOVUPS      (CX), Y8
-	VMOVUPS      32(CX), Y9
-	VBROADCASTSS (AX), Y10
-	VFMADD231PS  Y10, Y8, Y0
-	VFMADD231PS  Y10, Y9, Y1
-	VBROADCASTSS 4(AX), Y11
-	VFMADD231PS  Y11, Y8, Y2
-	VFMADD231PS  Y11, Y9, Y3
-	VBROADCASTSS 8(AX), Y12
-	VFMADD231PS  Y12, Y8, Y4
-	VFMADD231PS  Y12, Y9, Y5
-	VBROADCASTSS 12(AX), Y13
-	VFMADD231PS  Y13, Y8, Y6
-	VFMADD231PS  Y13, Y9, Y7
-	ADDQ R9, AX
-	ADDQ R10, CX
-	DECQ R14
-	JNZ  tn4pk
-	LEAQ    (DI)(R12*1), AX
-	VMOVUPS Y0, (AX)
-	VMOVUPS Y1, 32(AX)
-	VMOVUPS Y2, (AX)(R8*1)
-	VMOVUPS Y3, 32(AX)(R8*1)
-	VMOVUPS Y4, (AX)(R8*2)
-	VMOVUPS Y5, 32(AX)(R8*2)
-	LEAQ    (AX)(R8*2), BX
-	VMOVUPS Y6, (BX)(R8*1)
-	VMOVUPS Y7, 32(BX)(R8*1)
-	ADDQ $64, R12
-	JMP  tn4pair
-tn4block:
-	CMPQ R12, R13
-	JGE  tn4next
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
-	MOVQ SI, AX
-	LEAQ (DX)(R12*1), CX
-	MOVQ k+64(FP), R14
-tn4k:
-	VMOVUPS      (CX), Y4
-	VBROADCASTSS (AX), Y5
-	VFMADD231PS  Y5, Y4, Y0
-	VBROADCASTSS 4(AX), Y6
-	VFMADD231PS  Y6, Y4, Y1
-	VBROADCASTSS 8(AX), Y7
-	VFMADD231PS  Y7, Y4, Y2
-	VBROADCASTSS 12(AX), Y8
-	VFMADD231PS  Y8, Y4, Y3
-	ADDQ R9, AX
-	ADDQ R10, CX
-	DECQ R14
-	JNZ  tn4k
-	LEAQ    (DI)(R12*1), AX
-	VMOVUPS Y0, (AX)
-	VMOVUPS Y1, (AX)(R8*1)
-	VMOVUPS Y2, (AX)(R8*2)
-	LEAQ    (AX)(R8*2), BX
-	VMOVUPS Y3, (BX)(R8*1)
-	ADDQ $32, R12
-	JMP  tn4block
-tn4next:
-	ADDQ $16, SI
-	LEAQ (DI)(R8*4), DI
-	SUBQ $4, R11
-	JMP  tn4rows
-tn1rows:
-	TESTQ R11, R11
-	JZ    tndone
-	XORQ  R12, R12
-tn1block:
-	VXORPS Y0, Y0, Y0
-	MOVQ SI, AX
-	LEAQ (DX)(R12*1), CX
-	MOVQ k+64(FP), R14
-tn1k:
-	VBROADCASTSS (AX), Y5
-	VFMADD231PS  (CX), Y5, Y0
-	ADDQ R9, AX
-	ADDQ R10, CX
-	DECQ R14
-	JNZ  tn1k
-	VMOVUPS Y0, (DI)(R12*1)
-	ADDQ $32, R12
-	CMPQ R12, R13
-	JLT  tn1block
-	ADDQ $4, SI
-	ADDQ R8, DI
-	DECQ R11
-	JMP  tn1rows
-tndone:
 	VZEROUPPER
 	RET
 

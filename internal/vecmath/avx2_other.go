@@ -37,7 +37,7 @@ func layerNormParamGradAVX2(dw, db, dy, x *float32, n int, mean, rstd float32) {
 	panic(noAsm)
 }
 
-func matMulAVX2(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, m, nb, k int) {
+func matMulAVX2(c *float32, ldc int, a *float32, rs, ks int, b *float32, ldb int, m, nb, k int) {
 	panic(noAsm)
 }
 
@@ -48,9 +48,6 @@ func matMulNT3AVX2(c *float32, ldc int, a *float32, lda int, b *float32, ldb, nq
 	panic(noAsm)
 }
 
-func matMulTNAVX2(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, m, nb, k int) {
-	panic(noAsm)
-}
 func softmaxColsAVX2(m *float32, rows, nb, stride int, scale float32) { panic(noAsm) }
 
 func transpose8AVX2(dst *float32, ldd int, src *float32, lds int, nb int) { panic(noAsm) }

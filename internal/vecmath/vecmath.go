@@ -381,11 +381,11 @@ func product(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, m
 	n8 := 0
 	if avx2 {
 		if n8 = n &^ 7; n8 > 0 {
+			rs, ks := lda, 1
 			if aT {
-				matMulTNAVX2(&c[0], ldc, &a[0], lda, &b[0], ldb, m, n8/8, k)
-			} else {
-				matMulAVX2(&c[0], ldc, &a[0], lda, &b[0], ldb, m, n8/8, k)
+				rs, ks = 1, lda
 			}
+			matMulAVX2(&c[0], ldc, &a[0], rs, ks, &b[0], ldb, m, n8/8, k)
 		}
 	}
 	if n8 < n {
