@@ -1224,6 +1224,16 @@ mmdone:
 	VZEROUPPER
 	RET
 
+// HSUM4(a, b, c, d, xa, t): the four lanes of xa (a's low half) become the sums of the
+// eight-lane accumulators a, b, c and d, each as ((l0+l1)+(l2+l3)) + ((l4+l5)+(l6+l7)); b, c
+// and d and t are clobbered. The few-row kernels' reduction of four output columns.
+#define HSUM4(a, b, c, d, xa, t) \
+	VHADDPS b, a, a; \
+	VHADDPS d, c, c; \
+	VHADDPS c, a, a; \
+	VEXTRACTF128 $1, a, t; \
+	VADDPS t, xa, xa
+
 // func matMulNT2AVX2(c0, c1, a0, a1, b *float32, ldb, nq, k int, acc bool)
 //
 // Rows c0 and c1 (4·nq values each) = (or += with acc) rows a0 and a1 (k values) times bᵀ,
@@ -1274,16 +1284,8 @@ nt2k:
 	ADDQ $32, AX
 	CMPQ AX, R14
 	JLT  nt2k
-	VHADDPS Y1, Y0, Y0
-	VHADDPS Y3, Y2, Y2
-	VHADDPS Y2, Y0, Y0
-	VEXTRACTF128 $1, Y0, X1
-	VADDPS X1, X0, X0
-	VHADDPS Y5, Y4, Y4
-	VHADDPS Y7, Y6, Y6
-	VHADDPS Y6, Y4, Y4
-	VEXTRACTF128 $1, Y4, X5
-	VADDPS X5, X4, X4
+	HSUM4(Y0, Y1, Y2, Y3, X0, X1)
+	HSUM4(Y4, Y5, Y6, Y7, X4, X5)
 	TESTQ R15, R15
 	JZ    nt2store
 	VADDPS (DI), X0, X0
@@ -1331,11 +1333,7 @@ nt1k:
 	ADDQ $32, AX
 	CMPQ AX, R14
 	JLT  nt1k
-	VHADDPS Y1, Y0, Y0
-	VHADDPS Y3, Y2, Y2
-	VHADDPS Y2, Y0, Y0
-	VEXTRACTF128 $1, Y0, X1
-	VADDPS X1, X0, X0
+	HSUM4(Y0, Y1, Y2, Y3, X0, X1)
 	TESTQ R15, R15
 	JZ    nt1store
 	VADDPS (DI), X0, X0
@@ -1408,21 +1406,9 @@ nt3k:
 	ADDQ $32, R12
 	SUBQ $32, R13
 	JNZ  nt3k
-	VHADDPS Y1, Y0, Y0
-	VHADDPS Y3, Y2, Y2
-	VHADDPS Y2, Y0, Y0
-	VEXTRACTF128 $1, Y0, X1
-	VADDPS X1, X0, X0
-	VHADDPS Y5, Y4, Y4
-	VHADDPS Y7, Y6, Y6
-	VHADDPS Y6, Y4, Y4
-	VEXTRACTF128 $1, Y4, X5
-	VADDPS X5, X4, X4
-	VHADDPS Y9, Y8, Y8
-	VHADDPS Y11, Y10, Y10
-	VHADDPS Y10, Y8, Y8
-	VEXTRACTF128 $1, Y8, X9
-	VADDPS X9, X8, X8
+	HSUM4(Y0, Y1, Y2, Y3, X0, X1)
+	HSUM4(Y4, Y5, Y6, Y7, X4, X5)
+	HSUM4(Y8, Y9, Y10, Y11, X8, X9)
 	TESTQ R15, R15
 	JZ    nt3store
 	VADDPS (DI), X0, X0
